@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Scorebook's one entry point.
+#   ./run.sh [serve options]   build the jar if missing or stale, then serve on 127.0.0.1:8080 (data in ./data)
+#   ./run.sh test              run the whole test suite (unit, integration, the real jar)
+#   ./run.sh bench [NAME]      run the benchmarks (all, or those whose name contains NAME)
+#   ./run.sh <command> ...     any other jar command: user, key, ...
+set -euo pipefail
+cd "$(dirname "$0")"
+
+JAR=target/scorebook.jar
+AOT=target/scorebook.aot
+
+java_major() { # prints the feature version of the java binary in $1, or nothing
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+find_jdk() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/javac" ]; then
+    v=$(java_major "$JAVA_HOME/bin/java")
+    if [ -n "$v" ] && [ "$v" -ge 21 ]; then echo "$JAVA_HOME"; return; fi
+  fi
+  best="" best_v=0
+  for home in /usr/lib/jvm/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
+    [ -x "$home/bin/javac" ] || continue
+    v=$(java_major "$home/bin/java")
+    if [ -n "$v" ] && [ "$v" -ge 21 ] && [ "$v" -gt "$best_v" ]; then best=$home best_v=$v; fi
+  done
+  if [ -n "$best" ]; then echo "$best"; return; fi
+  echo "run.sh: Scorebook needs a JDK 21 or newer (25 recommended)." >&2
+  echo "  Install one (Debian: apt-get install openjdk-21-jdk, or Temurin 25) or point JAVA_HOME at it." >&2
+  exit 1
+}
+
+JAVA_HOME=$(find_jdk)
+export JAVA_HOME
+JAVA="$JAVA_HOME/bin/java"
+command -v mvn >/dev/null || { echo "run.sh: Apache Maven (mvn) is needed to build Scorebook; install it (Debian: apt-get install maven)." >&2; exit 1; }
+MVN=(mvn -B -q)
+
+stale() { # the jar is missing or older than any source, schema, page or the pom
+  [ -f "$JAR" ] || return 0
+  [ -n "$(find pom.xml src/main schema web -newer "$JAR" -type f 2>/dev/null | head -n 1)" ]
+}
+
+build() {
+  echo "run.sh: building $JAR ..." >&2
+  "${MVN[@]}" -DskipTests package
+  rm -f "$AOT"
+}
+
+# JDK 25 can replay a recorded start-up (class loading and linking) from an AOT cache;
+# it is made once per build by a short training run and halves the cold start.
+aot_flags() {
+  [ "$(java_major "$JAVA")" -ge 25 ] || return 0
+  if [ ! -f "$AOT" ]; then
+    "$JAVA" -XX:AOTCacheOutput="$AOT" -Xlog:aot=off -Xlog:cds=off -jar "$JAR" train >/dev/null 2>&1 || rm -f "$AOT"
+  fi
+  [ -f "$AOT" ] && echo "-XX:AOTCache=$AOT -Xlog:aot=off -Xlog:cds=off"
+  return 0
+}
+
+cmd=${1:-serve}
+case "$cmd" in
+  test)
+    shift
+    # verify = unit and in-process integration tests, then package, then the tests that run the real jar.
+    exec "${MVN[@]}" verify "$@"
+    ;;
+  bench)
+    shift
+    stale && build
+    "${MVN[@]}" test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+    cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
+    read -r -a aot <<< "$(aot_flags)"
+    exec "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$cp" \
+      -Dscorebook.jar="$JAR" -Dscorebook.java="$JAVA" -Dscorebook.aot="${aot[*]:-}" \
+      scorebook.bench.Bench "$@"
+    ;;
+  *)
+    stale && build
+    read -r -a aot <<< "$(aot_flags)"
+    # no command, or options only: serve
+    if [ "$#" -eq 0 ] || [[ "$1" == -* ]]; then set -- serve "$@"; fi
+    exec "$JAVA" ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
+    ;;
+esac

@@ -1,0 +1,151 @@
+package scorebook;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import io.helidon.logging.common.LogConfig;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+
+import scorebook.auth.AuthFilter;
+import scorebook.auth.AuthService;
+import scorebook.auth.AuthStore;
+import scorebook.auth.UserCommands;
+import scorebook.server.Errors;
+import scorebook.server.Json;
+import scorebook.server.Options;
+import scorebook.server.ServerConfig;
+import scorebook.server.StaticFiles;
+import scorebook.server.Training;
+import scorebook.store.Database;
+
+/** The command line and the wiring: builds the store, the services and the web server. */
+public final class Main {
+    private static final String USAGE = """
+            usage: scorebook COMMAND [options]
+              serve [--host H] [--port P] [--data DIR] [--evals PATH] [--web-dir DIR] [--max-body-mb N]
+              user add NAME | user list | user delete NAME            [--data DIR]
+              key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
+            """;
+    private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        List<String> words = Arrays.asList(args);
+        String command = words.isEmpty() ? "serve" : words.getFirst();
+        List<String> rest = words.isEmpty() ? List.of() : words.subList(1, words.size());
+        try {
+            switch (command) {
+                case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
+                case "user", "key" -> System.exit(UserCommands.run(command, rest));
+                case "train" -> Training.run();
+                case "help", "--help", "-h" -> System.out.print(USAGE);
+                default -> fail("unknown command '" + command + "'\n" + USAGE);
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            fail(e.getMessage());
+        }
+    }
+
+    private static void serve(Options o) {
+        Path data = Path.of(o.get("data", "data")).toAbsolutePath();
+        ServerConfig config = new ServerConfig(
+                o.get("host", "127.0.0.1"),
+                o.integer("port", 8080, 0, 65535),
+                data,
+                Path.of(o.get("evals", "evals")).toAbsolutePath(),
+                o.has("web-dir") ? Path.of(o.get("web-dir", "web")).toAbsolutePath() : null,
+                o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
+                System.getenv("SCOREBOOK_TOKEN"));
+        Running running = start(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(running::close));
+        String url = "http://" + config.host() + ":" + running.server().port();
+        System.out.println("Scorebook listening on " + url);
+        System.out.println(running.loginToken()
+                .map(t -> "Dashboard: " + url + "/?token=" + t)
+                .orElse("Dashboard: " + url + "/?token=YOUR_TOKEN"));
+        System.out.flush();
+    }
+
+    /** Opens the data directory and starts serving; the tests start servers the same way. */
+    public static Running start(ServerConfig config) {
+        Database db = Database.open(config.dataDir());
+        try {
+            AuthStore auth = new AuthStore(db);
+            Optional<String> loginToken = ownerToken(config, auth);
+            WebServer server = WebServer.builder()
+                    .host(config.host())
+                    .port(config.port())
+                    .maxPayloadSize(config.maxBodyBytes())
+                    .directHandlers(Errors.directHandlers())
+                    .routing(routing -> routing(routing, db, config))
+                    .build()
+                    .start();
+            return new Running(server, db, loginToken);
+        } catch (RuntimeException e) {
+            db.close();
+            throw e;
+        }
+    }
+
+    /** The whole route table. */
+    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config) {
+        AuthStore auth = new AuthStore(db);
+        Errors.register(routing);
+        routing.addFilter(new AuthFilter(auth))
+                .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
+                .register(new AuthService(auth))
+                .register(new StaticFiles(config.webDir()));
+    }
+
+    /**
+     * Creates the owner with a new data directory and tells which token the login link can show:
+     * SCOREBOOK_TOKEN, or the generated one kept in DATA/owner.token (mode 0600).
+     */
+    private static Optional<String> ownerToken(ServerConfig config, AuthStore auth) {
+        Path file = config.dataDir().resolve("owner.token");
+        Optional<String> created = auth.createOwnerIfMissing(config.ownerToken());
+        try {
+            if (created.isPresent() && (config.ownerToken() == null || config.ownerToken().isBlank())) {
+                Files.deleteIfExists(file);
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(file, created.get() + "\n");
+            }
+            Optional<String> candidate = Optional.ofNullable(config.ownerToken()).filter(t -> !t.isBlank());
+            if (candidate.isEmpty() && Files.isReadable(file)) {
+                candidate = Optional.of(Files.readString(file).strip());
+            }
+            return candidate.filter(t -> auth.byUserToken(t).isPresent());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void fail(String message) {
+        System.err.println("scorebook: " + message);
+        System.exit(2);
+    }
+
+    /** A started server and its database; closing stops both. */
+    public record Running(WebServer server, Database db, Optional<String> loginToken) implements AutoCloseable {
+        public int port() {
+            return server.port();
+        }
+
+        @Override
+        public void close() {
+            server.stop();
+            db.close();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package scorebook.auth;
+
+import java.util.Optional;
+import java.util.Set;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+
+import scorebook.server.ApiException;
+import scorebook.server.Errors;
+
+/**
+ * Puts a {@link Principal} on every request that needs one, or answers 401/403. User endpoints take
+ * a user token (X-User-Token or Bearer) or the dashboard cookie (with an Origin check on writes);
+ * the gateway takes only API keys (X-Api-Key or Bearer).
+ */
+public final class AuthFilter implements Filter {
+    static final String COOKIE = "scorebook_session";
+    private static final HeaderName USER_TOKEN = HeaderNames.create("X-User-Token");
+    private static final HeaderName API_KEY = HeaderNames.create("X-Api-Key");
+    private static final Set<String> GATEWAY = Set.of("/ask", "/ask_stream", "/ask_batch", "/warmup");
+    private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
+
+    private final AuthStore store;
+
+    public AuthFilter(AuthStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+        String path = req.path().path();
+        try {
+            if (!isPublic(req.prologue().method(), path)) {
+                Principal p = isGateway(path) ? apiKey(req) : user(req);
+                req.context().register(Principal.class, p);
+            }
+        } catch (ApiException e) {
+            if (e.status().code() == 401) {
+                res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+            }
+            Errors.send(res, e.status(), e.code(), e.getMessage());
+            return;
+        }
+        chain.proceed();
+    }
+
+    /** The health check, and the dashboard's static shell (it holds no data; its API calls need a login). */
+    static boolean isPublic(Method method, String path) {
+        if (path.equals("/health")) {
+            return true;
+        }
+        boolean read = method == Method.GET || method == Method.HEAD;
+        return read && (path.equals("/") || path.equals("/index.html") || path.equals("/favicon.ico")
+                || path.startsWith("/static/") || path.startsWith("/vendor/"));
+    }
+
+    static boolean isGateway(String path) {
+        return GATEWAY.contains(path) || path.equals("/v1") || path.startsWith("/v1/");
+    }
+
+    private Principal apiKey(RoutingRequest req) {
+        String key = header(req, API_KEY).or(() -> bearer(req))
+                .orElseThrow(() -> ApiException.unauthorized("an API key is required (X-Api-Key or Authorization: Bearer)"));
+        return store.byApiKey(key).orElseThrow(() -> ApiException.unauthorized("unknown or revoked API key"));
+    }
+
+    private Principal user(RoutingRequest req) {
+        Optional<String> token = header(req, USER_TOKEN).or(() -> bearer(req));
+        if (token.isPresent()) {
+            return store.byUserToken(token.get()).orElseThrow(() -> ApiException.unauthorized("unknown user token"));
+        }
+        Optional<String> cookie = req.headers().cookies().first(COOKIE).asOptional();
+        if (cookie.isEmpty()) {
+            throw ApiException.unauthorized("a user token is required (X-User-Token or Authorization: Bearer), "
+                    + "or log in to the dashboard with /?token=YOUR_TOKEN");
+        }
+        Principal p = store.bySession(cookie.get())
+                .orElseThrow(() -> ApiException.unauthorized("the login session has expired; log in again with /?token=YOUR_TOKEN"));
+        if (!SAFE.contains(req.prologue().method())) {
+            checkOrigin(req);
+        }
+        return p;
+    }
+
+    /** A cookie rides along on cross-site requests too; a write must come from the dashboard's own origin. */
+    private static void checkOrigin(RoutingRequest req) {
+        String origin = header(req, HeaderNames.ORIGIN)
+                .orElseThrow(() -> ApiException.forbidden("cookie-authenticated writes need an Origin header"));
+        String host = header(req, HeaderNames.HOST).orElse("");
+        if (!origin.equals("http://" + host) && !origin.equals("https://" + host)) {
+            throw ApiException.forbidden("cross-origin request refused: Origin " + origin + " is not this server");
+        }
+    }
+
+    private static Optional<String> header(RoutingRequest req, HeaderName name) {
+        return req.headers().first(name).map(String::trim).filter(v -> !v.isEmpty());
+    }
+
+    private static Optional<String> bearer(RoutingRequest req) {
+        return header(req, HeaderNames.AUTHORIZATION)
+                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
+                .map(v -> v.substring(7).trim())
+                .filter(v -> !v.isEmpty());
+    }
+}

@@ -1,0 +1,153 @@
+package scorebook.store;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.jdbi.v3.core.ConnectionFactory;
+import org.jdbi.v3.core.HandleCallback;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.mapper.RowMapperFactory;
+import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.sqlite.SQLiteConfig;
+
+/**
+ * The SQLite file: one writer connection behind a lock (so no client ever sees SQLITE_BUSY) and
+ * a small pool of read-only connections that read the WAL snapshot in parallel.
+ */
+public final class Database implements AutoCloseable {
+    private static final int READERS = 8;
+    private static final int BUSY_TIMEOUT_MS = 10_000;
+
+    private final Path file;
+    private final Connection writerConnection;
+    private final Jdbi writer;
+    private final Jdbi reader;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final BlockingQueue<Connection> idleReaders = new ArrayBlockingQueue<>(READERS);
+
+    private Database(Path file) throws SQLException {
+        this.file = file;
+        this.writerConnection = connect(false);
+        this.writer = configure(Jdbi.create(new ConnectionFactory() {
+            @Override
+            public Connection openConnection() {
+                return writerConnection;
+            }
+
+            @Override
+            public void closeConnection(Connection conn) {
+                // the writer connection lives as long as the database
+            }
+        }));
+        this.reader = configure(Jdbi.create(new ConnectionFactory() {
+            @Override
+            public Connection openConnection() throws SQLException {
+                Connection idle = idleReaders.poll();
+                return idle != null ? idle : connect(true);
+            }
+
+            @Override
+            public void closeConnection(Connection conn) throws SQLException {
+                if (conn.isClosed() || !conn.getAutoCommit() || !idleReaders.offer(conn)) {
+                    conn.close();
+                }
+            }
+        }));
+    }
+
+    /** Opens (creating if needed) {@code dir/scorebook.db} and brings its schema up to date. */
+    public static Database open(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Database db = new Database(dir.resolve("scorebook.db"));
+            try {
+                Migrations.apply(db);
+            } catch (RuntimeException e) {
+                db.close();
+                throw e;
+            }
+            return db;
+        } catch (java.io.IOException | SQLException e) {
+            throw new IllegalStateException("cannot open the database in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Runs a read on a pooled read-only connection. */
+    public <R, X extends Exception> R read(HandleCallback<R, X> callback) throws X {
+        return reader.withHandle(callback);
+    }
+
+    /** Runs a write in one transaction on the single writer connection; all or nothing. */
+    public <R, X extends Exception> R write(HandleCallback<R, X> callback) throws X {
+        writeLock.lock();
+        try {
+            return writer.inTransaction(callback);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** For the rare write that must manage its own transactions (migrations). */
+    <R, X extends Exception> R writeWithoutTransaction(HandleCallback<R, X> callback) throws X {
+        writeLock.lock();
+        try {
+            return writer.withHandle(callback);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private Connection connect(boolean readOnly) throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        // NORMAL in WAL mode: a committed write survives a crash of the process (kill -9);
+        // only a power loss can take the last transactions, which FULL would add an fsync for.
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.enforceForeignKeys(true);
+        config.setBusyTimeout(BUSY_TIMEOUT_MS);
+        config.setTempStore(SQLiteConfig.TempStore.MEMORY);
+        if (readOnly) {
+            config.setReadOnly(true);
+        } else {
+            // take the write lock at BEGIN: another process writing the same file then makes us wait
+            // (busy_timeout) instead of failing a read-then-write transaction with SQLITE_BUSY
+            config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        }
+        return config.createConnection("jdbc:sqlite:" + file);
+    }
+
+    /** Records map from rows by their constructor, snake_case columns to camelCase components. */
+    private static Jdbi configure(Jdbi jdbi) {
+        return jdbi.installPlugin(new SqlObjectPlugin())
+                .registerRowMapper((RowMapperFactory) (type, config) -> type instanceof Class<?> c && c.isRecord()
+                        ? Optional.of(ConstructorMapper.of(c))
+                        : Optional.empty());
+    }
+
+    @Override
+    public void close() {
+        writeLock.lock();
+        try {
+            Connection c;
+            while ((c = idleReaders.poll()) != null) {
+                c.close();
+            }
+            writerConnection.close();
+        } catch (SQLException e) {
+            throw new IllegalStateException("closing the database: " + e.getMessage(), e);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+}

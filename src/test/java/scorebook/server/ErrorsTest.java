@@ -1,0 +1,117 @@
+package scorebook.server;
+
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import scorebook.testing.Client;
+import scorebook.testing.TestServer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ErrorsTest {
+    private static final long LIMIT = 64 * 1024;
+    private static Path dir;
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        dir = TestServer.tempDir();
+        server = TestServer.start(ServerConfig.local(dir, TestServer.OWNER_TOKEN).withMaxBodyBytes(LIMIT));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        TestServer.deleteTree(dir);
+    }
+
+    private static int keyCount() {
+        return server.owner().get("/api/keys").json().path("keys").size();
+    }
+
+    @Test
+    void malformedJsonIs400AndStoresNothing() {
+        int before = keyCount();
+        Client.Response r = server.owner().post("/api/keys", "{\"name\": ");
+        assertEquals(400, r.status());
+        assertEquals("bad_request", r.errorCode());
+        assertTrue(r.json().path("detail").asText().startsWith("malformed JSON"), r.text());
+        assertEquals(400, server.owner().post("/api/keys", "[1, 2]").status());
+        assertEquals(400, server.owner().post("/api/keys", "{} {}").status());
+        assertEquals(before, keyCount());
+    }
+
+    @Test
+    void validJsonWithInvalidContentIs422NamingTheField() {
+        int before = keyCount();
+        Client.Response r = server.owner().post("/api/keys", "{\"name\": 42}");
+        assertEquals(422, r.status());
+        assertEquals("invalid", r.errorCode());
+        assertTrue(r.json().path("detail").asText().contains("'name'"), r.text());
+        assertEquals(422, server.owner().post("/api/keys", "{\"name\": \"a\\u0007b\"}").status());
+        assertEquals(422, server.owner().post("/api/keys", "{\"name\": \"   \"}").status());
+        assertEquals(422, server.owner().post("/api/keys", "{\"name\": \"" + "x".repeat(201) + "\"}").status());
+        assertEquals(before, keyCount());
+    }
+
+    @Test
+    void bodiesOverTheLimitAre413JsonAndStoreNothing() {
+        int before = keyCount();
+        String big = "{\"name\": \"" + "x".repeat((int) LIMIT) + "\"}";
+        Client.Response r = server.owner().post("/api/keys", big);
+        assertEquals(413, r.status());
+        assertEquals("too_large", r.errorCode());
+        assertEquals(before, keyCount());
+    }
+
+    @Test
+    void chunkedBodiesOverTheLimitAre413Too() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            OutputStream out = s.getOutputStream();
+            String head = "POST /api/keys HTTP/1.1\r\nHost: 127.0.0.1\r\nX-User-Token: " + TestServer.OWNER_TOKEN
+                    + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = "x".repeat(16 * 1024).getBytes(StandardCharsets.US_ASCII);
+            try {
+                for (int i = 0; i < 8; i++) {
+                    out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(chunk);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (java.io.IOException closedEarly) {
+                // the server may close the connection as soon as it has answered
+            }
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+            assertTrue(answer.contains("\"too_large\""), answer);
+        }
+    }
+
+    @Test
+    void unknownRoutesAre404Json() {
+        Client.Response r = server.owner().get("/api/nothing-here");
+        assertEquals(404, r.status());
+        assertEquals("not_found", r.errorCode());
+        assertTrue(r.header("Content-Type").orElseThrow().startsWith("application/json"));
+        assertEquals(404, server.owner().post("/api/nothing-here", "{}").status());
+    }
+
+    @Test
+    void aWrongMethodIs405JsonWithAllow() {
+        Client.Response r = server.owner().put("/api/users", "{}");
+        assertEquals(405, r.status());
+        assertEquals("method_not_allowed", r.errorCode());
+        assertEquals("GET, POST", r.header("Allow").orElseThrow());
+        assertEquals(405, server.owner().get("/api/keys/1").status());
+        assertEquals(405, server.owner().get("/logout").status());
+    }
+}
