@@ -64,7 +64,8 @@ case "$cmd" in
   test)
     shift
     # verify = unit and in-process integration tests, then package, then the tests that run the real jar.
-    exec "${MVN[@]}" verify "$@"
+    # Not quiet: the per-class "Tests run:" lines are the record of what ran.
+    exec mvn -B --no-transfer-progress verify "$@"
     ;;
   bench)
     shift

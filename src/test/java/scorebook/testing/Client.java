@@ -24,6 +24,11 @@ public final class Client {
         this.headers = headers;
     }
 
+    /** A client for the server at {@code base} that sends {@code token} as X-User-Token (null: none). */
+    public static Client forToken(String base, String token) {
+        return new Client(base, token == null ? new String[0] : new String[] {"X-User-Token", token});
+    }
+
     /** What came back. */
     public record Response(int status, java.net.http.HttpHeaders headers, String text) {
         public JsonNode json() {

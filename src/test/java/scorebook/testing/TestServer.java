@@ -70,7 +70,7 @@ public final class TestServer implements AutoCloseable {
 
     /** A client that sends {@code token} as X-User-Token (null: no credential). */
     public Client client(String token) {
-        return new Client(base(), token == null ? new String[0] : new String[] {"X-User-Token", token});
+        return Client.forToken(base(), token);
     }
 
     /** A client that sends the given headers with every request. */
