@@ -53,9 +53,9 @@ build() {
 aot_flags() {
   [ "$(java_major "$JAVA")" -ge 25 ] || return 0
   if [ ! -f "$AOT" ]; then
-    "$JAVA" -XX:AOTCacheOutput="$AOT" -Xlog:disable -Xlog:all=warning:stderr -jar "$JAR" train >/dev/null 2>&1 || rm -f "$AOT"
+    "$JAVA" -XX:AOTCacheOutput="$AOT" -Xlog:disable -Xlog:all=warning,aot*=error:stderr -jar "$JAR" train >/dev/null 2>&1 || rm -f "$AOT"
   fi
-  [ -f "$AOT" ] && echo "-XX:AOTCache=$AOT -Xlog:disable -Xlog:all=warning:stderr"
+  [ -f "$AOT" ] && echo "-XX:AOTCache=$AOT -Xlog:disable -Xlog:all=warning,aot*=error:stderr"
   return 0
 }
 
