@@ -1,0 +1,8 @@
+package scorebook.runner;
+
+import java.util.List;
+
+/** Grades a case's outcome. Runs only on outcomes without an error. */
+public interface Scorer {
+    List<Score> score(Case c, Outcome o, RunContext run) throws InterruptedException;
+}
