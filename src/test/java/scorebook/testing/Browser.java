@@ -1,0 +1,167 @@
+package scorebook.testing;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
+
+/**
+ * Real headless Chromium, driven through chromedriver's WebDriver protocol (plain JSON over HTTP,
+ * so no browser-automation library is needed).
+ */
+public final class Browser implements AutoCloseable {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private final Process driver;
+    private final String base;
+    private final String session;
+    private final Path profile;
+
+    private Browser(Process driver, String base, String session, Path profile) {
+        this.driver = driver;
+        this.base = base;
+        this.session = session;
+        this.profile = profile;
+    }
+
+    /** True when this machine has chromium and chromedriver (the CI script installs them). */
+    public static boolean available() {
+        return Files.isExecutable(Path.of(chromium())) && Files.isExecutable(Path.of(chromedriver()));
+    }
+
+    private static String chromium() {
+        return System.getProperty("scorebook.chromium", "/usr/bin/chromium");
+    }
+
+    private static String chromedriver() {
+        return System.getProperty("scorebook.chromedriver", "/usr/bin/chromedriver");
+    }
+
+    public static Browser start() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process driver = new ProcessBuilder(chromedriver(), "--port=" + port)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String base = "http://127.0.0.1:" + port;
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            try {
+                if (call(base, "GET", "/status", null).path("value").path("ready").asBoolean()) {
+                    break;
+                }
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    driver.destroyForcibly();
+                    throw new IllegalStateException("chromedriver did not start", e);
+                }
+            }
+            Thread.sleep(50);
+        }
+        Path profile = Files.createTempDirectory("scorebook-chromium");
+        Map<String, Object> caps = Map.of("capabilities", Map.of("alwaysMatch", Map.of(
+                "browserName", "chrome",
+                "goog:chromeOptions", Map.of(
+                        "binary", chromium(),
+                        "args", List.of("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                                "--user-data-dir=" + profile)))));
+        JsonNode created = call(base, "POST", "/session", Json.text(caps));
+        String session = created.path("value").path("sessionId").asText();
+        if (session.isEmpty()) {
+            driver.destroyForcibly();
+            throw new IllegalStateException("no WebDriver session: " + created);
+        }
+        return new Browser(driver, base, session, profile);
+    }
+
+    public void open(String url) throws Exception {
+        command("POST", "/url", Json.text(Map.of("url", url)));
+    }
+
+    /** Forgets every cookie (a logged-out browser). */
+    public void clearCookies() throws Exception {
+        command("DELETE", "/cookie", null);
+    }
+
+    /** Runs JavaScript in the page (the script's {@code return} value comes back as JSON). */
+    public JsonNode js(String script, Object... args) throws Exception {
+        return command("POST", "/execute/sync", Json.text(Map.of("script", script, "args", List.of(args))));
+    }
+
+    /** Waits until a JavaScript expression is truthy, for at most {@code seconds}; returns its value. */
+    public JsonNode waitFor(String expression, double seconds) throws Exception {
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        JsonNode v = null;
+        while (System.nanoTime() < deadline) {
+            v = js("try { return (" + expression + ") || null; } catch (e) { return null; }");
+            if (v != null && !v.isNull() && !(v.isBoolean() && !v.asBoolean())) {
+                return v;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("waited " + seconds + " s for " + expression + "; page text: "
+                + js("return document.body ? document.body.innerText.slice(0, 2000) : ''").asText());
+    }
+
+    public String text(String css) throws Exception {
+        return js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css).asText(null);
+    }
+
+    public void click(String css) throws Exception {
+        JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
+        String id = el.elements().next().asText();
+        command("POST", "/element/" + id + "/click", "{}");
+    }
+
+    public void type(String css, String text) throws Exception {
+        JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
+        String id = el.elements().next().asText();
+        command("POST", "/element/" + id + "/clear", "{}");
+        command("POST", "/element/" + id + "/value", Json.text(Map.of("text", text)));
+    }
+
+    public void screenshot(Path file) throws Exception {
+        Files.write(file, Base64.getDecoder().decode(command("GET", "/screenshot", null).asText()));
+    }
+
+    private JsonNode command(String method, String path, String body) throws Exception {
+        JsonNode r = call(base, method, "/session/" + session + path, body);
+        JsonNode value = r.path("value");
+        if (value.isObject() && value.has("error")) {
+            throw new IllegalStateException("WebDriver " + path + ": " + value.path("error").asText() + ": " + value.path("message").asText());
+        }
+        return value;
+    }
+
+    private static JsonNode call(String base, String method, String path, String body) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        return Json.MAPPER.readTree(HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    @Override
+    public void close() {
+        try {
+            call(base, "DELETE", "/session/" + session, null);
+        } catch (IOException | InterruptedException e) {
+            // the driver is going away anyway
+        }
+        driver.destroyForcibly();
+        TestServer.deleteTree(profile);
+    }
+}
