@@ -1,0 +1,441 @@
+package scorebook.evals;
+
+import java.security.SecureRandom;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.result.ResultIterator;
+import org.jdbi.v3.core.statement.PreparedBatch;
+
+import scorebook.server.ApiException;
+import scorebook.store.Database;
+
+/**
+ * SQL for sessions, runs, result rows, scores and each user's active run. Every query is scoped to
+ * a user: another user's run is simply not found. Totals and chips come from the schema's views.
+ */
+public final class EvalStore {
+    /** The word in URLs that means the user's active run. */
+    public static final String LATEST = "latest";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** A run as stored; {@code pk} is the internal key, {@code runId} the 8-hex id clients use. */
+    public record Run(long pk, String runId, String sessionName, String runName, String evalPath, String dataset,
+                      String labels, String functionName, Integer selectedTotal, long createdAt) {
+    }
+
+    /** A run's live totals (view eval_run_totals). */
+    public record Totals(int totalEvaluations, int totalFunctions, int totalErrors, int totalPassed, int totalWithScores,
+                         double averageLatency) {
+    }
+
+    /** One score chip (view eval_score_chips): {@code ratio} uses passed/total, {@code avg} uses avg/count. */
+    public record Chip(String key, String type, int passed, int total, Double avg, int count) {
+        /** The chip as the API writes it. */
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key", key);
+            m.put("type", type);
+            if (type.equals("ratio")) {
+                m.put("passed", passed);
+                m.put("total", total);
+            } else {
+                m.put("avg", avg);
+                m.put("count", count);
+            }
+            return m;
+        }
+    }
+
+    /** A run as listed in a session. */
+    public record RunSummary(String runId, String runName, int totalEvaluations, int totalPassed, int totalErrors,
+                             long timestamp) {
+    }
+
+    /**
+     * What a new run starts with. {@code runId} and {@code createdAt} may be null (a fresh id, now).
+     */
+    public record NewRun(String sessionName, String runName, String evalPath, String dataset, String labels,
+                         String functionName, String runId, Long createdAt) {
+    }
+
+    /** Which of a result's editable fields a PATCH sets (the has* flags tell which were given). */
+    public record Edit(boolean hasAnnotation, String annotation, boolean hasAnnotations, String annotations,
+                       boolean hasScores, List<Score> scores) {
+    }
+
+    /** Where appended rows went. */
+    public record Appended(int count, int firstIndex) {
+    }
+
+    /** Reads one run inside a read transaction (one consistent snapshot). */
+    @FunctionalInterface
+    public interface RunReader<R, X extends Exception> {
+        R read(RunView view) throws X;
+    }
+
+    /** Receives rows in index order. */
+    @FunctionalInterface
+    public interface RowSink<X extends Exception> {
+        void accept(int index, ResultRow row) throws X;
+    }
+
+    private static final String RUN_COLUMNS = """
+            r.id AS pk, r.run_id, r.session_name, r.run_name, r.eval_path, r.dataset, r.labels, r.function_name,
+            r.selected_total, r.created_at""";
+    private static final String ROW_COLUMNS = """
+            idx, function, dataset, labels, input, output, reference, has_scores, error, latency, metadata, trace_data,
+            status, annotation, annotations""";
+
+    private final Database db;
+
+    public EvalStore(Database db) {
+        this.db = db;
+    }
+
+    // ---- reads ----
+
+    /**
+     * Reads a run of the user ({@code latest} = the active run when {@code allowLatest}); 404 "Run not
+     * found" when there is none.
+     */
+    public <R, X extends Exception> R readRun(long userId, String runId, boolean allowLatest, RunReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx, resolve(tx, userId, runId, allowLatest)))));
+    }
+
+    /** Reads the user's active run; 404 "Active run not found" when there is none. */
+    public <R, X extends Exception> R readActive(long userId, RunReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx,
+                active(tx, userId).orElseThrow(() -> ApiException.notFound("Active run not found"))))));
+    }
+
+    /** Names of the user's sessions (those holding at least one run), sorted. */
+    public List<String> sessions(long userId) {
+        return db.read(h -> h.createQuery("SELECT DISTINCT session_name FROM eval_runs WHERE user_id = ? ORDER BY session_name")
+                .bind(0, userId).mapTo(String.class).list());
+    }
+
+    /** The runs of a session, newest first (empty for an unknown session). */
+    public List<RunSummary> runs(long userId, String sessionName) {
+        return db.read(h -> h.createQuery("""
+                        SELECT r.run_id, r.run_name, t.total_evaluations, t.total_passed, t.total_errors,
+                               r.created_at AS timestamp
+                        FROM eval_runs r JOIN eval_run_totals t ON t.run_pk = r.id
+                        WHERE r.user_id = :user AND r.session_name = :session
+                        ORDER BY r.created_at DESC, r.id DESC""")
+                .bind("user", userId).bind("session", sessionName).mapTo(RunSummary.class).list());
+    }
+
+    // ---- writes ----
+
+    /** Creates an empty run and makes it the user's active run. */
+    public Run createRun(long userId, NewRun spec) {
+        return db.write(h -> insertRun(h, userId, spec));
+    }
+
+    /** Creates a run with its rows (an imported run document) and makes it active; 409 if its id is taken. */
+    public Run importRun(long userId, NewRun spec, List<ResultRow> rows) {
+        return db.write(h -> {
+            Run run = insertRun(h, userId, spec);
+            insertRows(h, run.pk(), 0, rows);
+            return run;
+        });
+    }
+
+    /** Appends rows at the end of a run, all or none. */
+    public Appended append(long userId, String runId, List<ResultRow> rows) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            int first = size(h, run.pk());
+            insertRows(h, run.pk(), first, rows);
+            return new Appended(rows.size(), first);
+        });
+    }
+
+    /**
+     * Edits annotation, annotations and/or scores of one result of the active run and returns the
+     * whole row. 404 for an unknown run or index, 400 for a run that is not the active one.
+     */
+    public ResultRow editResult(long userId, String runId, int index, Edit edit) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            Optional<Run> active = active(h, userId);
+            if (active.isEmpty() || active.get().pk() != run.pk()) {
+                throw ApiException.badRequest("Only active or latest run can be updated");
+            }
+            if (index < 0 || index >= size(h, run.pk())) {
+                throw ApiException.notFound("Result index out of range");
+            }
+            if (edit.hasAnnotation()) {
+                h.createUpdate("UPDATE eval_results SET annotation = ? WHERE run_pk = ? AND idx = ?")
+                        .bind(0, edit.annotation()).bind(1, run.pk()).bind(2, index).execute();
+            }
+            if (edit.hasAnnotations()) {
+                h.createUpdate("UPDATE eval_results SET annotations = ? WHERE run_pk = ? AND idx = ?")
+                        .bind(0, edit.annotations()).bind(1, run.pk()).bind(2, index).execute();
+            }
+            if (edit.hasScores()) {
+                h.createUpdate("DELETE FROM eval_scores WHERE run_pk = ? AND idx = ?").bind(0, run.pk()).bind(1, index).execute();
+                h.createUpdate("UPDATE eval_results SET has_scores = ? WHERE run_pk = ? AND idx = ?")
+                        .bind(0, edit.scores() != null).bind(1, run.pk()).bind(2, index).execute();
+                if (edit.scores() != null) {
+                    PreparedBatch batch = scoreBatch(h);
+                    addScores(batch, run.pk(), index, edit.scores());
+                    if (batch.size() > 0) {
+                        batch.execute();
+                    }
+                }
+            }
+            return new RunView(h, run).row(index).orElseThrow();
+        });
+    }
+
+    /** Renames a run (any printable name; names need not be unique). */
+    public Run rename(long userId, String runId, String runName) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            h.createUpdate("UPDATE eval_runs SET run_name = ? WHERE id = ?").bind(0, runName).bind(1, run.pk()).execute();
+            return resolve(h, userId, runId, false);
+        });
+    }
+
+    /** Deletes a run with its rows; if it was active, the user has no active run afterwards. */
+    public void deleteRun(long userId, String runId) {
+        db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            return h.createUpdate("DELETE FROM eval_runs WHERE id = ?").bind(0, run.pk()).execute();
+        });
+    }
+
+    /** Deletes every run of a session; 404 "Session not found" when it has none. */
+    public void deleteSession(long userId, String sessionName) {
+        db.write(h -> {
+            int n = h.createUpdate("DELETE FROM eval_runs WHERE user_id = ? AND session_name = ?")
+                    .bind(0, userId).bind(1, sessionName).execute();
+            if (n == 0) {
+                throw ApiException.notFound("Session not found");
+            }
+            return n;
+        });
+    }
+
+    /** Makes a run the user's active run. */
+    public Run activate(long userId, String runId) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            setActive(h, userId, run.pk());
+            return run;
+        });
+    }
+
+    // ---- helpers ----
+
+    private static Run resolve(Handle h, long userId, String runId, boolean allowLatest) {
+        if (allowLatest && LATEST.equals(runId)) {
+            return active(h, userId).orElseThrow(() -> ApiException.notFound("Run not found"));
+        }
+        return h.createQuery("SELECT " + RUN_COLUMNS + " FROM eval_runs r WHERE r.user_id = ? AND r.run_id = ?")
+                .bind(0, userId).bind(1, runId).mapTo(Run.class).findOne()
+                .orElseThrow(() -> ApiException.notFound("Run not found"));
+    }
+
+    private static Optional<Run> active(Handle h, long userId) {
+        return h.createQuery("SELECT " + RUN_COLUMNS + " FROM eval_active a JOIN eval_runs r ON r.id = a.run_pk WHERE a.user_id = ?")
+                .bind(0, userId).mapTo(Run.class).findOne();
+    }
+
+    private static void setActive(Handle h, long userId, long runPk) {
+        h.createUpdate("""
+                        INSERT INTO eval_active (user_id, run_pk) VALUES (?, ?)
+                        ON CONFLICT (user_id) DO UPDATE SET run_pk = excluded.run_pk""")
+                .bind(0, userId).bind(1, runPk).execute();
+    }
+
+    private static int size(Handle h, long runPk) {
+        return h.createQuery("SELECT count(*) FROM eval_results WHERE run_pk = ?").bind(0, runPk).mapTo(int.class).one();
+    }
+
+    private static Run insertRun(Handle h, long userId, NewRun spec) {
+        String runId = spec.runId();
+        if (runId == null) {
+            runId = freshRunId(h, userId);
+        } else if (exists(h, userId, runId)) {
+            throw ApiException.conflict("a run with id '" + runId + "' already exists; delete it first to import it again");
+        }
+        long createdAt = spec.createdAt() != null ? spec.createdAt() : Instant.now().getEpochSecond();
+        long pk = h.createUpdate("""
+                        INSERT INTO eval_runs (user_id, run_id, session_name, run_name, eval_path, dataset, labels,
+                                               function_name, created_at)
+                        VALUES (:user, :runId, :session, :name, :path, :dataset, :labels, :function, :created)""")
+                .bind("user", userId).bind("runId", runId).bind("session", spec.sessionName()).bind("name", spec.runName())
+                .bind("path", spec.evalPath()).bind("dataset", spec.dataset()).bind("labels", spec.labels())
+                .bind("function", spec.functionName()).bind("created", createdAt)
+                .executeAndReturnGeneratedKeys("id").mapTo(long.class).one();
+        setActive(h, userId, pk);
+        return resolve(h, userId, runId, false);
+    }
+
+    private static boolean exists(Handle h, long userId, String runId) {
+        return h.createQuery("SELECT EXISTS (SELECT 1 FROM eval_runs WHERE user_id = ? AND run_id = ?)")
+                .bind(0, userId).bind(1, runId).mapTo(boolean.class).one();
+    }
+
+    /** 8 random lowercase hex characters, not yet used by this user. */
+    private static String freshRunId(Handle h, long userId) {
+        while (true) {
+            byte[] b = new byte[4];
+            RANDOM.nextBytes(b);
+            String id = HexFormat.of().formatHex(b);
+            if (!exists(h, userId, id)) {
+                return id;
+            }
+        }
+    }
+
+    private static void insertRows(Handle h, long runPk, int first, List<ResultRow> rows) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        PreparedBatch results = h.prepareBatch("""
+                INSERT INTO eval_results (run_pk, idx, function, dataset, labels, input, output, reference, has_scores,
+                                          error, latency, metadata, trace_data, status, annotation, annotations)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
+        PreparedBatch scores = scoreBatch(h);
+        int idx = first;
+        for (ResultRow r : rows) {
+            results.bind(0, runPk).bind(1, idx).bind(2, r.function()).bind(3, r.dataset()).bind(4, r.labels())
+                    .bind(5, r.input()).bind(6, r.output()).bind(7, r.reference()).bind(8, r.scores() != null ? 1 : 0)
+                    .bind(9, r.error()).bind(10, r.latency()).bind(11, r.metadata()).bind(12, r.traceData())
+                    .bind(13, r.status()).bind(14, r.annotation()).bind(15, r.annotations()).add();
+            if (r.scores() != null) {
+                addScores(scores, runPk, idx, r.scores());
+            }
+            idx++;
+        }
+        results.execute();
+        if (scores.size() > 0) {
+            scores.execute();
+        }
+    }
+
+    private static PreparedBatch scoreBatch(Handle h) {
+        return h.prepareBatch("INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    }
+
+    private static void addScores(PreparedBatch batch, long runPk, int idx, List<Score> scores) {
+        for (int pos = 0; pos < scores.size(); pos++) {
+            Score s = scores.get(pos);
+            batch.bind(0, runPk).bind(1, idx).bind(2, pos).bind(3, s.key()).bind(4, s.value())
+                    .bind(5, s.passed() == null ? null : s.passed() ? 1 : 0).bind(6, s.notes()).add();
+        }
+    }
+
+    /** One run read inside a transaction: its record, live totals and chips, and its rows. */
+    public static final class RunView {
+        private final Handle h;
+        private final Run run;
+
+        private RunView(Handle h, Run run) {
+            this.h = h;
+            this.run = run;
+        }
+
+        public Run run() {
+            return run;
+        }
+
+        public Totals totals() {
+            return h.createQuery("""
+                            SELECT total_evaluations, total_functions, total_errors, total_passed, total_with_scores,
+                                   average_latency
+                            FROM eval_run_totals WHERE run_pk = ?""")
+                    .bind(0, run.pk()).mapTo(Totals.class).one();
+        }
+
+        public List<Chip> chips() {
+            return h.createQuery("""
+                            SELECT key, type, passed, total, avg, count FROM eval_score_chips
+                            WHERE run_pk = ? ORDER BY first_seen""")
+                    .bind(0, run.pk()).mapTo(Chip.class).list();
+        }
+
+        public int size() {
+            return EvalStore.size(h, run.pk());
+        }
+
+        /** The row at {@code index}, if there is one. */
+        public Optional<ResultRow> row(int index) {
+            if (index < 0) {
+                return Optional.empty();
+            }
+            List<ResultRow> found = new ArrayList<>(1);
+            rows(index, index, (i, r) -> found.add(r));
+            return found.stream().findFirst();
+        }
+
+        /** Streams every row in index order (two cursors, rows and scores, merged: constant memory). */
+        public <X extends Exception> void forEachRow(RowSink<X> sink) throws X {
+            rows(0, Integer.MAX_VALUE, sink);
+        }
+
+        private <X extends Exception> void rows(int from, int to, RowSink<X> sink) throws X {
+            try (ResultIterator<ScoreAt> scores = h.createQuery("""
+                            SELECT idx, key, value, passed, notes FROM eval_scores
+                            WHERE run_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx, pos""")
+                    .bind(0, run.pk()).bind(1, from).bind(2, to).map((rs, ctx) -> scoreAt(rs)).iterator();
+                 ResultIterator<Stored> rows = h.createQuery("SELECT " + ROW_COLUMNS
+                                 + " FROM eval_results WHERE run_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx")
+                         .bind(0, run.pk()).bind(1, from).bind(2, to).map((rs, ctx) -> stored(rs)).iterator()) {
+                ScoreAt next = scores.hasNext() ? scores.next() : null;
+                while (rows.hasNext()) {
+                    Stored s = rows.next();
+                    List<Score> list = null;
+                    if (s.hasScores) {
+                        list = new ArrayList<>(2);
+                        while (next != null && next.idx < s.idx) {
+                            next = scores.hasNext() ? scores.next() : null;
+                        }
+                        while (next != null && next.idx == s.idx) {
+                            list.add(next.score);
+                            next = scores.hasNext() ? scores.next() : null;
+                        }
+                    }
+                    ResultRow r = s.row;
+                    sink.accept(s.idx, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
+                            r.reference(), list, r.error(), r.latency(), r.metadata(), r.traceData(), r.status(),
+                            r.annotation(), r.annotations()));
+                }
+            }
+        }
+
+        private record ScoreAt(int idx, Score score) {
+        }
+
+        private record Stored(int idx, boolean hasScores, ResultRow row) {
+        }
+
+        private static ScoreAt scoreAt(ResultSet rs) throws SQLException {
+            double v = rs.getDouble(3);
+            Double value = rs.wasNull() ? null : v;
+            int p = rs.getInt(4);
+            Boolean passed = rs.wasNull() ? null : p == 1;
+            return new ScoreAt(rs.getInt(1), new Score(rs.getString(2), value, passed, rs.getString(5)));
+        }
+
+        private static Stored stored(ResultSet rs) throws SQLException {
+            double l = rs.getDouble(10);
+            Double latency = rs.wasNull() ? null : l;
+            return new Stored(rs.getInt(1), rs.getInt(8) == 1, new ResultRow(rs.getString(2), rs.getString(3),
+                    rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), null, rs.getString(9), latency,
+                    rs.getString(11), rs.getString(12), rs.getString(13), rs.getString(14), rs.getString(15)));
+        }
+    }
+}
