@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
+import io.helidon.common.uri.UriEncoding;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
@@ -90,8 +92,7 @@ public final class EvalService implements HttpService {
                 .get("/api/runs/{run_id}/export/csv", this::exportCsv)
                 .post("/api/runs/{run_id}/export/markdown", this::exportMarkdown)
                 .get("/api/sessions", this::sessions)
-                .get("/api/sessions/{name}/runs", this::sessionRuns)
-                .delete("/api/sessions/{name}", this::deleteSession)
+                .any("/api/sessions/{+rest}", this::session)
                 .get("/api/config", this::getConfig)
                 .put("/api/config", this::putConfig)
                 .any("/results", Errors.allow("GET"))
@@ -106,8 +107,6 @@ public final class EvalService implements HttpService {
                 .any("/api/runs/{run_id}/export/csv", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/markdown", Errors.allow("POST"))
                 .any("/api/sessions", Errors.allow("GET"))
-                .any("/api/sessions/{name}/runs", Errors.allow("GET"))
-                .any("/api/sessions/{name}", Errors.allow("DELETE"))
                 .any("/api/config", Errors.allow("GET, PUT"));
     }
 
@@ -150,10 +149,7 @@ public final class EvalService implements HttpService {
     private void editResult(ServerRequest req, ServerResponse res) throws IOException {
         ObjectNode body = Json.object(req);
         RowParser.onlyFields(body, "", Set.of("result"));
-        JsonNode result = body.get("result");
-        if (result == null || result.isNull()) {
-            throw ApiException.invalid("'result' is required");
-        }
+        JsonNode result = body.has("result") ? body.get("result") : Json.MAPPER.createObjectNode();
         RowParser.object(result, "result");
         for (Iterator<String> it = result.fieldNames(); it.hasNext(); ) {
             String f = it.next();
@@ -244,7 +240,7 @@ public final class EvalService implements HttpService {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("run_id", run.runId());
         r.put("run_name", run.runName());
-        Json.send(res, Map.of("ok", true, "run", r));
+        Json.send(res, ok("run", r));
     }
 
     private void deleteRun(ServerRequest req, ServerResponse res) {
@@ -261,17 +257,29 @@ public final class EvalService implements HttpService {
         Json.send(res, Map.of("sessions", store.sessions(user(req))));
     }
 
-    private void sessionRuns(ServerRequest req, ServerResponse res) {
-        String name = req.path().pathParameters().get("name");
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("session_name", name);
-        out.put("runs", store.runs(user(req), name));
-        Json.send(res, out);
-    }
-
-    private void deleteSession(ServerRequest req, ServerResponse res) {
-        store.deleteSession(user(req), req.path().pathParameters().get("name"));
-        Json.send(res, Map.of("ok", true));
+    /**
+     * {@code GET /api/sessions/{name}/runs} and {@code DELETE /api/sessions/{name}}. The name is taken
+     * from the raw path, so that a session name holding "/" (sent as %2F) is one segment.
+     */
+    private void session(ServerRequest req, ServerResponse res) throws Exception {
+        String[] parts = req.path().rawPath().substring("/api/sessions/".length()).split("/", -1);
+        boolean runs = parts.length == 2 && parts[1].equals("runs");
+        if (parts[0].isEmpty() || !(parts.length == 1 || runs)) {
+            throw ApiException.notFound("no such endpoint: " + req.prologue().method().text() + " " + req.path().rawPath());
+        }
+        String name = UriEncoding.decodeUri(parts[0]);
+        Method method = req.prologue().method();
+        if (runs && method == Method.GET) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("session_name", name);
+            out.put("runs", store.runs(user(req), name));
+            Json.send(res, out);
+        } else if (!runs && method == Method.DELETE) {
+            store.deleteSession(user(req), name);
+            Json.send(res, Map.of("ok", true));
+        } else {
+            Errors.allow(runs ? "GET" : "DELETE").handle(req, res);
+        }
     }
 
     private void getConfig(ServerRequest req, ServerResponse res) {
@@ -280,7 +288,7 @@ public final class EvalService implements HttpService {
 
     private void putConfig(ServerRequest req, ServerResponse res) {
         ObjectNode body = Json.object(req);
-        Json.send(res, Map.of("ok", true, "config", config.update(user(req), body)));
+        Json.send(res, ok("config", config.update(user(req), body)));
     }
 
     private void exportJson(ServerRequest req, ServerResponse res) throws IOException {
@@ -334,6 +342,14 @@ public final class EvalService implements HttpService {
         } catch (NumberFormatException e) {
             throw ApiException.notFound("Result not found");
         }
+    }
+
+    /** {@code {"ok": true, key: value}} in that order. */
+    private static Map<String, Object> ok(String key, Object value) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("ok", true);
+        out.put(key, value);
+        return out;
     }
 
     private static Map<String, Object> created(EvalStore.Run run, Integer count) {

@@ -58,11 +58,16 @@ final class Fixtures {
         return id;
     }
 
-    /** A second user's client. */
+    /** A new user's client (each test uses its own user, so tests share a server without sharing data). */
     static Client otherUser(TestServer server, String name) {
+        return server.client(userToken(server, name));
+    }
+
+    /** Adds a user and returns the token. */
+    static String userToken(TestServer server, String name) {
         Client.Response r = server.owner().post("/api/users", "{\"name\": \"" + name + "\"}");
         assertEquals(201, r.status(), r.text());
-        return server.client(r.json().path("token").asText());
+        return r.json().path("token").asText();
     }
 
     static JsonNode chips(JsonNode run) {
