@@ -6,9 +6,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import org.jdbi.v3.core.Handle;
@@ -39,20 +37,6 @@ public final class EvalStore {
 
     /** One score chip (view eval_score_chips): {@code ratio} uses passed/total, {@code avg} uses avg/count. */
     public record Chip(String key, String type, int passed, int total, Double avg, int count) {
-        /** The chip as the API writes it. */
-        public Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("key", key);
-            m.put("type", type);
-            if (type.equals("ratio")) {
-                m.put("passed", passed);
-                m.put("total", total);
-            } else {
-                m.put("avg", avg);
-                m.put("count", count);
-            }
-            return m;
-        }
     }
 
     /** A run as listed in a session. */

@@ -256,8 +256,8 @@ final class MarkdownReport {
             }
             List<String> cells = new ArrayList<>();
             cells.add(escape(first.path("function").asText()));
-            cells.add(escape(Json.text(first.path("result").path("input").isMissingNode()
-                    ? Json.MAPPER.nullNode() : first.path("result").path("input"))));
+            JsonNode input = first.path("result").path("input");
+            cells.add(escape(PyJson.dumps(Json.text(input.isMissingNode() ? Json.MAPPER.nullNode() : input))));
             for (JsonNode row : e.getValue()) {
                 cells.add(escape(row == null ? "—" : comparedCell(row.path("result"))));
             }

@@ -17,7 +17,8 @@ import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
  * {@code repr} does ({@code 1.0}, {@code 9.8e-05}).
  */
 final class PyJson {
-    private static final JsonFactory FACTORY = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII).disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE).build();
     private static final JsonFactory READER = new JsonFactory();
 
     private PyJson() {

@@ -20,7 +20,8 @@ import scorebook.server.Json;
 final class RunJson {
     private static final JsonFactory COMPACT = Json.MAPPER.getFactory();
     /** The run document as the original tool writes its run files: indent 2, non-ASCII escaped. */
-    private static final JsonFactory DOCUMENT = JsonFactory.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+    private static final JsonFactory DOCUMENT = JsonFactory.builder()
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII).disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE).build();
 
     private RunJson() {
     }
