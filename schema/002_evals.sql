@@ -19,28 +19,26 @@ CREATE TABLE eval_runs (
 );
 CREATE INDEX eval_runs_session ON eval_runs (user_id, session_name, created_at);
 
--- One row per result, index 0..n-1. JSON-valued fields are JSON text; scores are in eval_scores.
--- A runner sets status (not_started, pending, running, completed, error, cancelled) and
--- replaces a row's fields in place.
+-- One row per result, index 0..n-1 (contiguous). row_json is the row as the API serves it,
+-- {"function", "dataset", "labels", "result": {input, output, reference, scores, error, latency,
+-- metadata, trace_data, status, annotation, annotations}}, compact JSON text spliced into
+-- responses as it is. The other columns and the row's eval_scores are derived from it by the
+-- store in the same transaction as every write, for the views and for a runner's queries
+-- (status: not_started, pending, running, completed, error, cancelled; rows change in place).
 CREATE TABLE eval_results (
-    run_pk      INTEGER NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
-    idx         INTEGER NOT NULL CHECK (idx >= 0),
-    function    TEXT NOT NULL,
-    dataset     TEXT,
-    labels      TEXT NOT NULL DEFAULT 'null',
-    input       TEXT NOT NULL DEFAULT 'null',
-    output      TEXT NOT NULL DEFAULT 'null',
-    reference   TEXT NOT NULL DEFAULT 'null',
-    has_scores  INTEGER NOT NULL DEFAULT 0 CHECK (has_scores IN (0, 1)), -- 0: "scores" is null, 1: a list
-    error       TEXT,
-    latency     REAL,
-    metadata    TEXT NOT NULL DEFAULT 'null',
-    trace_data  TEXT NOT NULL DEFAULT 'null',
-    status      TEXT NOT NULL CHECK (status IN ('not_started', 'pending', 'running', 'completed', 'error', 'cancelled')),
-    annotation  TEXT,
-    annotations TEXT NOT NULL DEFAULT 'null',
-    PRIMARY KEY (run_pk, idx)
-) WITHOUT ROWID;
+    id        INTEGER PRIMARY KEY,
+    run_pk    INTEGER NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+    idx       INTEGER NOT NULL CHECK (idx >= 0),
+    function  TEXT NOT NULL,
+    status    TEXT NOT NULL CHECK (status IN ('not_started', 'pending', 'running', 'completed', 'error', 'cancelled')),
+    has_error INTEGER NOT NULL CHECK (has_error IN (0, 1)),  -- error is set and not empty
+    latency   REAL,
+    row_json  TEXT NOT NULL,
+    UNIQUE (run_pk, idx)
+);
+-- covering for the totals view, which so never reads the (large) rows
+CREATE INDEX eval_results_totals ON eval_results (run_pk, function, has_error, latency);
+CREATE INDEX eval_results_status ON eval_results (run_pk, status);
 
 -- A result's scores in their order (pos); at least one of value/passed is set.
 CREATE TABLE eval_scores (
@@ -55,7 +53,8 @@ CREATE TABLE eval_scores (
     FOREIGN KEY (run_pk, idx) REFERENCES eval_results (run_pk, idx) ON DELETE CASCADE,
     CHECK (value IS NOT NULL OR passed IS NOT NULL)
 ) WITHOUT ROWID;
-CREATE INDEX eval_scores_key ON eval_scores (run_pk, key);
+-- covering for the chips view (the primary key's columns come with every index entry)
+CREATE INDEX eval_scores_key ON eval_scores (run_pk, key, passed, value);
 
 -- The run each user is looking at ("latest" in URLs); kept here so it survives a restart.
 CREATE TABLE eval_active (
@@ -77,12 +76,9 @@ CREATE VIEW eval_run_totals AS
 SELECT ru.id AS run_pk,
        (SELECT count(*) FROM eval_results r WHERE r.run_pk = ru.id) AS total_evaluations,
        (SELECT count(DISTINCT r.function) FROM eval_results r WHERE r.run_pk = ru.id) AS total_functions,
-       (SELECT count(*) FROM eval_results r
-         WHERE r.run_pk = ru.id AND r.error IS NOT NULL AND r.error <> '') AS total_errors,
+       (SELECT count(*) FROM eval_results r WHERE r.run_pk = ru.id AND r.has_error) AS total_errors,
        (SELECT count(DISTINCT s.idx) FROM eval_scores s WHERE s.run_pk = ru.id AND s.passed = 1) AS total_passed,
-       (SELECT count(*) FROM eval_results r
-         WHERE r.run_pk = ru.id AND EXISTS (SELECT 1 FROM eval_scores s WHERE s.run_pk = r.run_pk AND s.idx = r.idx))
-           AS total_with_scores,
+       (SELECT count(DISTINCT s.idx) FROM eval_scores s WHERE s.run_pk = ru.id) AS total_with_scores,
        (SELECT coalesce(avg(r.latency), 0.0) FROM eval_results r
          WHERE r.run_pk = ru.id AND r.latency IS NOT NULL AND r.latency <> 0) AS average_latency
 FROM eval_runs ru;

@@ -127,13 +127,13 @@ public final class EvalService implements HttpService {
     private void result(ServerRequest req, ServerResponse res) throws IOException {
         int index = index(req);
         store.readRun(user(req), runId(req), true, view -> {
-            ResultRow row = view.row(index).orElseThrow(() -> ApiException.notFound("Result not found"));
+            byte[] row = view.rawRow(index).orElseThrow(() -> ApiException.notFound("Result not found"));
             int total = view.size();
             EvalStore.Run run = view.run();
             streamJson(res, g -> {
                 g.writeStartObject();
                 g.writeFieldName("result");
-                RunJson.row(g, row, false);
+                g.writeRawValue(new RawJson(row));
                 g.writeNumberField("index", index);
                 g.writeNumberField("total", total);
                 g.writeStringField("run_id", run.runId());

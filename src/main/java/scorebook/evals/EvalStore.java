@@ -1,10 +1,7 @@
 package scorebook.evals;
 
 import java.security.SecureRandom;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -72,12 +69,15 @@ public final class EvalStore {
         void accept(int index, ResultRow row) throws X;
     }
 
+    /** Receives rows in index order as the stored JSON (UTF-8), to splice into a response. */
+    @FunctionalInterface
+    public interface RawSink<X extends Exception> {
+        void accept(int index, byte[] rowJson) throws X;
+    }
+
     private static final String RUN_COLUMNS = """
             r.id AS pk, r.run_id, r.session_name, r.run_name, r.eval_path, r.dataset, r.labels, r.function_name,
             r.selected_total, r.created_at""";
-    private static final String ROW_COLUMNS = """
-            idx, function, dataset, labels, input, output, reference, has_scores, error, latency, metadata, trace_data,
-            status, annotation, annotations""";
 
     private final Database db;
 
@@ -158,30 +158,32 @@ public final class EvalStore {
             if (index < 0 || index >= size(h, run.pk())) {
                 throw ApiException.notFound("Result index out of range");
             }
-            if (edit.hasAnnotation()) {
-                h.createUpdate("UPDATE eval_results SET annotation = ? WHERE run_pk = ? AND idx = ?")
-                        .bind(0, edit.annotation()).bind(1, run.pk()).bind(2, index).execute();
-            }
-            if (edit.hasAnnotations()) {
-                h.createUpdate("UPDATE eval_results SET annotations = ? WHERE run_pk = ? AND idx = ?")
-                        .bind(0, edit.annotations()).bind(1, run.pk()).bind(2, index).execute();
-            }
-            if (edit.hasScores()) {
-                h.createUpdate("DELETE FROM eval_scores WHERE run_pk = ? AND idx = ?").bind(0, run.pk()).bind(1, index).execute();
-                h.createUpdate("UPDATE eval_results SET has_scores = ? WHERE run_pk = ? AND idx = ?")
-                        .bind(0, edit.scores() != null).bind(1, run.pk()).bind(2, index).execute();
-                if (edit.scores() != null) {
-                    PreparedBatch batch = scoreBatch(h);
-                    addScores(batch, run.pk(), index, edit.scores());
-                    if (batch.size() > 0) {
-                        batch.execute();
-                    }
-                }
-            }
-            return new RunView(h, run).row(index).orElseThrow();
+            ResultRow r = new RunView(h, run).row(index).orElseThrow();
+            ResultRow edited = new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(),
+                    edit.hasScores() ? edit.scores() : r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(),
+                    r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
+                    edit.hasAnnotations() ? edit.annotations() : r.annotations());
+            replaceRow(h, run.pk(), index, edited);
+            return edited;
         });
     }
 
+    /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
+    private static void replaceRow(Handle h, long runPk, int index, ResultRow r) {
+        h.createUpdate("""
+                        UPDATE eval_results SET function = :function, status = :status, has_error = :hasError,
+                                                latency = :latency, row_json = :json
+                        WHERE run_pk = :run AND idx = :idx""")
+                .bind("function", r.function()).bind("status", r.status()).bind("hasError", r.hasError() ? 1 : 0)
+                .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
+                .execute();
+        h.createUpdate("DELETE FROM eval_scores WHERE run_pk = ? AND idx = ?").bind(0, runPk).bind(1, index).execute();
+        if (r.scores() != null && !r.scores().isEmpty()) {
+            PreparedBatch batch = scoreBatch(h);
+            addScores(batch, runPk, index, r.scores());
+            batch.execute();
+        }
+    }
     /** Renames a run (any printable name; names need not be unique). */
     public Run rename(long userId, String runId, String runName) {
         return db.write(h -> {
@@ -244,7 +246,9 @@ public final class EvalStore {
     }
 
     private static int size(Handle h, long runPk) {
-        return h.createQuery("SELECT count(*) FROM eval_results WHERE run_pk = ?").bind(0, runPk).mapTo(int.class).one();
+        // indices are contiguous from 0, so the size is one past the last (an index lookup, not a count)
+        return h.createQuery("SELECT coalesce(max(idx) + 1, 0) FROM eval_results WHERE run_pk = ?").bind(0, runPk)
+                .mapTo(int.class).one();
     }
 
     private static Run insertRun(Handle h, long userId, NewRun spec) {
@@ -289,16 +293,13 @@ public final class EvalStore {
             return;
         }
         PreparedBatch results = h.prepareBatch("""
-                INSERT INTO eval_results (run_pk, idx, function, dataset, labels, input, output, reference, has_scores,
-                                          error, latency, metadata, trace_data, status, annotation, annotations)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
+                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?)""");
         PreparedBatch scores = scoreBatch(h);
         int idx = first;
         for (ResultRow r : rows) {
-            results.bind(0, runPk).bind(1, idx).bind(2, r.function()).bind(3, r.dataset()).bind(4, r.labels())
-                    .bind(5, r.input()).bind(6, r.output()).bind(7, r.reference()).bind(8, r.scores() != null ? 1 : 0)
-                    .bind(9, r.error()).bind(10, r.latency()).bind(11, r.metadata()).bind(12, r.traceData())
-                    .bind(13, r.status()).bind(14, r.annotation()).bind(15, r.annotations()).add();
+            results.bind(0, runPk).bind(1, idx).bind(2, r.function()).bind(3, r.status()).bind(4, r.hasError() ? 1 : 0)
+                    .bind(5, r.latency()).bind(6, RunJson.render(r)).add();
             if (r.scores() != null) {
                 addScores(scores, runPk, idx, r.scores());
             }
@@ -357,69 +358,32 @@ public final class EvalStore {
 
         /** The row at {@code index}, if there is one. */
         public Optional<ResultRow> row(int index) {
-            if (index < 0) {
-                return Optional.empty();
-            }
-            List<ResultRow> found = new ArrayList<>(1);
-            rows(index, index, (i, r) -> found.add(r));
-            return found.stream().findFirst();
+            return rawRow(index).map(RunJson::read);
         }
 
-        /** Streams every row in index order (two cursors, rows and scores, merged: constant memory). */
+        /** The stored JSON of the row at {@code index}, if there is one. */
+        public Optional<byte[]> rawRow(int index) {
+            return h.createQuery("SELECT row_json FROM eval_results WHERE run_pk = ? AND idx = ?")
+                    .bind(0, run.pk()).bind(1, index).map((rs, ctx) -> rs.getBytes(1)).findOne();
+        }
+
+        /** Streams every row in index order, parsed (constant memory: one row at a time). */
         public <X extends Exception> void forEachRow(RowSink<X> sink) throws X {
-            rows(0, Integer.MAX_VALUE, sink);
+            forEachRaw((i, json) -> sink.accept(i, RunJson.read(json)));
         }
 
-        private <X extends Exception> void rows(int from, int to, RowSink<X> sink) throws X {
-            try (ResultIterator<ScoreAt> scores = h.createQuery("""
-                            SELECT idx, key, value, passed, notes FROM eval_scores
-                            WHERE run_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx, pos""")
-                    .bind(0, run.pk()).bind(1, from).bind(2, to).map((rs, ctx) -> scoreAt(rs)).iterator();
-                 ResultIterator<Stored> rows = h.createQuery("SELECT " + ROW_COLUMNS
-                                 + " FROM eval_results WHERE run_pk = ? AND idx BETWEEN ? AND ? ORDER BY idx")
-                         .bind(0, run.pk()).bind(1, from).bind(2, to).map((rs, ctx) -> stored(rs)).iterator()) {
-                ScoreAt next = scores.hasNext() ? scores.next() : null;
+        /** Streams every row in index order as stored JSON, straight from the cursor. */
+        public <X extends Exception> void forEachRaw(RawSink<X> sink) throws X {
+            try (ResultIterator<Raw> rows = h.createQuery("SELECT idx, row_json FROM eval_results WHERE run_pk = ? ORDER BY idx")
+                    .bind(0, run.pk()).map((rs, ctx) -> new Raw(rs.getInt(1), rs.getBytes(2))).iterator()) {
                 while (rows.hasNext()) {
-                    Stored s = rows.next();
-                    List<Score> list = null;
-                    if (s.hasScores) {
-                        list = new ArrayList<>(2);
-                        while (next != null && next.idx < s.idx) {
-                            next = scores.hasNext() ? scores.next() : null;
-                        }
-                        while (next != null && next.idx == s.idx) {
-                            list.add(next.score);
-                            next = scores.hasNext() ? scores.next() : null;
-                        }
-                    }
-                    ResultRow r = s.row;
-                    sink.accept(s.idx, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
-                            r.reference(), list, r.error(), r.latency(), r.metadata(), r.traceData(), r.status(),
-                            r.annotation(), r.annotations()));
+                    Raw r = rows.next();
+                    sink.accept(r.idx(), r.json());
                 }
             }
         }
 
-        private record ScoreAt(int idx, Score score) {
-        }
-
-        private record Stored(int idx, boolean hasScores, ResultRow row) {
-        }
-
-        private static ScoreAt scoreAt(ResultSet rs) throws SQLException {
-            double v = rs.getDouble(3);
-            Double value = rs.wasNull() ? null : v;
-            int p = rs.getInt(4);
-            Boolean passed = rs.wasNull() ? null : p == 1;
-            return new ScoreAt(rs.getInt(1), new Score(rs.getString(2), value, passed, rs.getString(5)));
-        }
-
-        private static Stored stored(ResultSet rs) throws SQLException {
-            double l = rs.getDouble(10);
-            Double latency = rs.wasNull() ? null : l;
-            return new Stored(rs.getInt(1), rs.getInt(8) == 1, new ResultRow(rs.getString(2), rs.getString(3),
-                    rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), null, rs.getString(9), latency,
-                    rs.getString(11), rs.getString(12), rs.getString(13), rs.getString(14), rs.getString(15)));
+        private record Raw(int idx, byte[] json) {
         }
     }
 }

@@ -1,15 +1,13 @@
 package scorebook.evals;
 
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
+import java.util.Iterator;
+import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.json.JsonWriteFeature;
-import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
 
 /**
  * Text the way the original (Python) tool prints values in its CSV and Markdown exports: JSON with
@@ -17,9 +15,7 @@ import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
  * {@code repr} does ({@code 1.0}, {@code 9.8e-05}).
  */
 final class PyJson {
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(JsonWriteFeature.ESCAPE_NON_ASCII).disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE).build();
-    private static final JsonFactory READER = new JsonFactory();
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private PyJson() {
     }
@@ -29,24 +25,86 @@ final class PyJson {
         if ("null".equals(json)) {
             return "null";
         }
-        StringWriter w = new StringWriter(json.length() + 16);
-        try (JsonParser p = READER.createParser(json); JsonGenerator g = FACTORY.createGenerator(w)) {
-            g.setPrettyPrinter(new Spaced());
-            p.nextToken();
-            g.copyCurrentStructure(p);
+        try {
+            return dumps(Json.MAPPER.readTree(json));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return w.toString();
+    }
+
+    /** A JSON value as Python's {@code json.dumps} prints it (a missing node is null). */
+    static String dumps(JsonNode node) {
+        StringBuilder b = new StringBuilder();
+        append(b, node);
+        return b.toString();
+    }
+
+    private static void append(StringBuilder b, JsonNode node) {
+        switch (node.getNodeType()) {
+            case OBJECT -> {
+                b.append('{');
+                boolean first = true;
+                for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    if (!first) {
+                        b.append(", ");
+                    }
+                    first = false;
+                    string(b, e.getKey());
+                    b.append(": ");
+                    append(b, e.getValue());
+                }
+                b.append('}');
+            }
+            case ARRAY -> {
+                b.append('[');
+                for (int i = 0; i < node.size(); i++) {
+                    if (i > 0) {
+                        b.append(", ");
+                    }
+                    append(b, node.get(i));
+                }
+                b.append(']');
+            }
+            case STRING -> string(b, node.textValue());
+            case NUMBER -> b.append(node.isFloatingPointNumber() ? repr(node.doubleValue()) : node.asText());
+            case BOOLEAN -> b.append(node.booleanValue() ? "true" : "false");
+            default -> b.append("null");
+        }
+    }
+
+    /** A JSON string with {@code ensure_ascii}: quotes, backslashes, control and non-ASCII characters escaped. */
+    private static void string(StringBuilder b, String s) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                case '\b' -> b.append("\\b");
+                case '\f' -> b.append("\\f");
+                default -> {
+                    if (c < 0x20 || c > 0x7e) {
+                        b.append("\\u").append(HEX[c >> 12 & 15]).append(HEX[c >> 8 & 15]).append(HEX[c >> 4 & 15]).append(HEX[c & 15]);
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        b.append('"');
     }
 
     /** Python's {@code repr(float)}: shortest digits, exponent form below 1e-4 or from 1e16. */
     static String repr(double d) {
         if (Double.isNaN(d)) {
-            return "nan";
+            return "NaN";
         }
         if (Double.isInfinite(d)) {
-            return d > 0 ? "inf" : "-inf";
+            return d > 0 ? "Infinity" : "-Infinity";
         }
         if (d == 0) {
             return (1 / d < 0) ? "-0.0" : "0.0";
@@ -62,23 +120,5 @@ final class PyJson {
         }
         String plain = bd.toPlainString();
         return sign + (plain.contains(".") ? plain : plain + ".0");
-    }
-
-    /** Python's default separators on one line. */
-    private static final class Spaced extends MinimalPrettyPrinter {
-        @Override
-        public void writeObjectFieldValueSeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(": ");
-        }
-
-        @Override
-        public void writeObjectEntrySeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(", ");
-        }
-
-        @Override
-        public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
-            g.writeRaw(", ");
-        }
     }
 }

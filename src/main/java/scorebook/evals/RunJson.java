@@ -2,6 +2,9 @@ package scorebook.evals;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -11,6 +14,7 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.Json;
 
 /**
@@ -61,7 +65,7 @@ final class RunJson {
         g.writeNumberField("total_passed", t.totalPassed());
         g.writeNumberField("average_latency", t.averageLatency());
         g.writeArrayFieldStart("results");
-        view.forEachRow((i, r) -> row(g, r, false));
+        view.forEachRaw((i, json) -> g.writeRawValue(new RawJson(json)));
         g.writeEndArray();
         writeChips(g, chips);
         g.writeStringField("eval_path", run.evalPath());
@@ -84,7 +88,12 @@ final class RunJson {
         g.writeNumberField("total_with_scores", t.totalWithScores());
         g.writeNumberField("average_latency", t.averageLatency());
         g.writeArrayFieldStart("results");
-        view.forEachRow((i, r) -> row(g, r, true));
+        view.forEachRaw((i, json) -> {
+            try (JsonParser p = COMPACT.createParser(json)) {
+                p.nextToken();
+                g.copyCurrentStructure(p);
+            }
+        });
         g.writeEndArray();
         g.writeStringField("path", run.evalPath());
         g.writeStringField("dataset", run.dataset());
@@ -92,6 +101,45 @@ final class RunJson {
         value(g, run.labels() == null ? "null" : run.labels(), true);
         g.writeStringField("function_name", run.functionName());
         g.writeEndObject();
+    }
+
+    /** A row as the compact JSON text the store keeps (and serves as it is). */
+    static String render(ResultRow r) {
+        StringWriter w = new StringWriter(256 + r.input().length() + r.output().length() + r.reference().length()
+                + r.metadata().length() + r.traceData().length());
+        try (JsonGenerator g = COMPACT.createGenerator(w)) {
+            row(g, r, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    /** Reads a row the store kept (trusted: written by {@link #render}). */
+    static ResultRow read(byte[] json) {
+        try {
+            JsonNode row = Json.MAPPER.readTree(json);
+            JsonNode r = row.path("result");
+            List<Score> scores = null;
+            if (r.path("scores").isArray()) {
+                scores = new ArrayList<>(r.path("scores").size());
+                for (JsonNode s : r.path("scores")) {
+                    scores.add(new Score(s.path("key").asText(), s.path("value").isNumber() ? s.path("value").asDouble() : null,
+                            s.path("passed").isBoolean() ? s.path("passed").asBoolean() : null, text(s.path("notes"))));
+                }
+            }
+            return new ResultRow(row.path("function").asText(), text(row.path("dataset")), Json.text(row.path("labels")),
+                    Json.text(r.path("input")), Json.text(r.path("output")), Json.text(r.path("reference")), scores,
+                    text(r.path("error")), r.path("latency").isNumber() ? r.path("latency").asDouble() : null,
+                    Json.text(r.path("metadata")), Json.text(r.path("trace_data")), r.path("status").asText(),
+                    text(r.path("annotation")), Json.text(r.path("annotations")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
     }
 
     /** {@code {"function", "dataset", "labels", "result": {...}}}. */
