@@ -166,7 +166,7 @@ public final class EvalService implements HttpService {
             g.writeStartObject();
             g.writeBooleanField("ok", true);
             g.writeFieldName("result");
-            RunJson.row(g, row, false);
+            RunJson.row(g, row);
             g.writeEndObject();
         });
     }

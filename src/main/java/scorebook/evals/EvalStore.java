@@ -1,6 +1,9 @@
 package scorebook.evals;
 
 import java.security.SecureRandom;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -10,6 +13,7 @@ import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
 import org.jdbi.v3.core.statement.PreparedBatch;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
 import scorebook.store.Database;
 
@@ -49,7 +53,7 @@ public final class EvalStore {
     }
 
     /** Which of a result's editable fields a PATCH sets (the has* flags tell which were given). */
-    public record Edit(boolean hasAnnotation, String annotation, boolean hasAnnotations, String annotations,
+    public record Edit(boolean hasAnnotation, String annotation, boolean hasAnnotations, JsonNode annotations,
                        boolean hasScores, List<Score> scores) {
     }
 
@@ -78,6 +82,9 @@ public final class EvalStore {
     private static final String RUN_COLUMNS = """
             r.id AS pk, r.run_id, r.session_name, r.run_name, r.eval_path, r.dataset, r.labels, r.function_name,
             r.selected_total, r.created_at""";
+
+    private static final String INSERT_SCORE =
+            "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
     private final Database db;
 
@@ -292,27 +299,60 @@ public final class EvalStore {
         if (rows.isEmpty()) {
             return;
         }
-        PreparedBatch results = h.prepareBatch("""
+        // plain JDBC batches: JDBI's per-argument type lookup was the largest single cost of an append
+        try (PreparedStatement results = h.getConnection().prepareStatement("""
                 INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json)
                 VALUES (?, ?, ?, ?, ?, ?, ?)""");
-        PreparedBatch scores = scoreBatch(h);
-        int idx = first;
-        for (ResultRow r : rows) {
-            results.bind(0, runPk).bind(1, idx).bind(2, r.function()).bind(3, r.status()).bind(4, r.hasError() ? 1 : 0)
-                    .bind(5, r.latency()).bind(6, RunJson.render(r)).add();
-            if (r.scores() != null) {
-                addScores(scores, runPk, idx, r.scores());
+             PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
+            int idx = first;
+            int scoreCount = 0;
+            for (ResultRow r : rows) {
+                results.setLong(1, runPk);
+                results.setInt(2, idx);
+                results.setString(3, r.function());
+                results.setString(4, r.status());
+                results.setInt(5, r.hasError() ? 1 : 0);
+                if (r.latency() == null) {
+                    results.setNull(6, Types.REAL);
+                } else {
+                    results.setDouble(6, r.latency());
+                }
+                results.setString(7, RunJson.render(r));
+                results.addBatch();
+                List<Score> list = r.scores() == null ? List.of() : r.scores();
+                for (int pos = 0; pos < list.size(); pos++) {
+                    Score sc = list.get(pos);
+                    scores.setLong(1, runPk);
+                    scores.setInt(2, idx);
+                    scores.setInt(3, pos);
+                    scores.setString(4, sc.key());
+                    if (sc.value() == null) {
+                        scores.setNull(5, Types.REAL);
+                    } else {
+                        scores.setDouble(5, sc.value());
+                    }
+                    if (sc.passed() == null) {
+                        scores.setNull(6, Types.INTEGER);
+                    } else {
+                        scores.setInt(6, sc.passed() ? 1 : 0);
+                    }
+                    scores.setString(7, sc.notes());
+                    scores.addBatch();
+                    scoreCount++;
+                }
+                idx++;
             }
-            idx++;
-        }
-        results.execute();
-        if (scores.size() > 0) {
-            scores.execute();
+            results.executeBatch();
+            if (scoreCount > 0) {
+                scores.executeBatch();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
         }
     }
 
     private static PreparedBatch scoreBatch(Handle h) {
-        return h.prepareBatch("INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        return h.prepareBatch(INSERT_SCORE);
     }
 
     private static void addScores(PreparedBatch batch, long runPk, int idx, List<Score> scores) {

@@ -11,7 +11,6 @@ import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
-import scorebook.server.Json;
 
 /**
  * The Markdown report of a run's visible rows (summary, score bars, results table), or of up to a few
@@ -257,7 +256,7 @@ final class MarkdownReport {
             List<String> cells = new ArrayList<>();
             cells.add(escape(first.path("function").asText()));
             JsonNode input = first.path("result").path("input");
-            cells.add(escape(PyJson.dumps(Json.text(input.isMissingNode() ? Json.MAPPER.nullNode() : input))));
+            cells.add(escape(PyJson.dumps(input)));
             for (JsonNode row : e.getValue()) {
                 cells.add(escape(row == null ? "—" : comparedCell(row.path("result"))));
             }
@@ -268,7 +267,7 @@ final class MarkdownReport {
 
     private static String comparedCell(JsonNode result) {
         JsonNode output = result.path("output");
-        String cell = PyJson.dumps(Json.text(output.isMissingNode() ? Json.MAPPER.nullNode() : output));
+        String cell = PyJson.dumps(output);
         List<String> marks = new ArrayList<>();
         for (JsonNode s : result.path("scores")) {
             if (s.path("passed").isBoolean()) {

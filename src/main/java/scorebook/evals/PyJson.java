@@ -1,13 +1,10 @@
 package scorebook.evals;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.util.Iterator;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import scorebook.server.Json;
 
 /**
  * Text the way the original (Python) tool prints values in its CSV and Markdown exports: JSON with
@@ -18,18 +15,6 @@ final class PyJson {
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private PyJson() {
-    }
-
-    /** Re-prints stored JSON text as Python's {@code json.dumps} would. */
-    static String dumps(String json) {
-        if ("null".equals(json)) {
-            return "null";
-        }
-        try {
-            return dumps(Json.MAPPER.readTree(json));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** A JSON value as Python's {@code json.dumps} prints it (a missing node is null). */

@@ -7,7 +7,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
-import scorebook.server.Json;
+import com.fasterxml.jackson.databind.node.NullNode;
 
 /**
  * Turns posted JSON into validated {@link ResultRow}s and {@link Score}s, or a 422 that names the
@@ -116,9 +116,9 @@ final class RowParser {
         return node.asText();
     }
 
-    /** Any JSON value as compact text; absent is the JSON null. */
-    static String json(JsonNode node) {
-        return node == null ? "null" : Json.text(node);
+    /** Any JSON value; absent is the JSON null. */
+    static JsonNode json(JsonNode node) {
+        return node == null ? NullNode.getInstance() : node;
     }
 
     static void object(JsonNode node, String path) {

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import scorebook.server.Json;
 
 /**
@@ -40,7 +41,7 @@ final class RunJson {
                 .withObjectEmptySeparator("")
                 .withArrayEmptySeparator("");
         DefaultIndenter indent = new DefaultIndenter("  ", "\n");
-        return DOCUMENT.createGenerator(out).setPrettyPrinter(new DefaultPrettyPrinter(seps)
+        return DOCUMENT.createGenerator(out).setCodec(Json.MAPPER).setPrettyPrinter(new DefaultPrettyPrinter(seps)
                 .withObjectIndenter(indent).withArrayIndenter(indent));
     }
 
@@ -98,17 +99,16 @@ final class RunJson {
         g.writeStringField("path", run.evalPath());
         g.writeStringField("dataset", run.dataset());
         g.writeFieldName("labels");
-        value(g, run.labels() == null ? "null" : run.labels(), true);
+        value(g, run.labels() == null ? NullNode.getInstance() : Json.MAPPER.readTree(run.labels()));
         g.writeStringField("function_name", run.functionName());
         g.writeEndObject();
     }
 
     /** A row as the compact JSON text the store keeps (and serves as it is). */
     static String render(ResultRow r) {
-        StringWriter w = new StringWriter(256 + r.input().length() + r.output().length() + r.reference().length()
-                + r.metadata().length() + r.traceData().length());
+        StringWriter w = new StringWriter(1024);
         try (JsonGenerator g = COMPACT.createGenerator(w)) {
-            row(g, r, false);
+            row(g, r);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -128,11 +128,11 @@ final class RunJson {
                             s.path("passed").isBoolean() ? s.path("passed").asBoolean() : null, text(s.path("notes"))));
                 }
             }
-            return new ResultRow(row.path("function").asText(), text(row.path("dataset")), Json.text(row.path("labels")),
-                    Json.text(r.path("input")), Json.text(r.path("output")), Json.text(r.path("reference")), scores,
+            return new ResultRow(row.path("function").asText(), text(row.path("dataset")), row.path("labels"),
+                    r.path("input"), r.path("output"), r.path("reference"), scores,
                     text(r.path("error")), r.path("latency").isNumber() ? r.path("latency").asDouble() : null,
-                    Json.text(r.path("metadata")), Json.text(r.path("trace_data")), r.path("status").asText(),
-                    text(r.path("annotation")), Json.text(r.path("annotations")));
+                    r.path("metadata"), r.path("trace_data"), r.path("status").asText(),
+                    text(r.path("annotation")), r.path("annotations"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -143,32 +143,32 @@ final class RunJson {
     }
 
     /** {@code {"function", "dataset", "labels", "result": {...}}}. */
-    static void row(JsonGenerator g, ResultRow r, boolean pretty) throws IOException {
+    static void row(JsonGenerator g, ResultRow r) throws IOException {
         g.writeStartObject();
         g.writeStringField("function", r.function());
         g.writeStringField("dataset", r.dataset());
         g.writeFieldName("labels");
-        value(g, r.labels(), pretty);
+        value(g, r.labels());
         g.writeObjectFieldStart("result");
         g.writeFieldName("input");
-        value(g, r.input(), pretty);
+        value(g, r.input());
         g.writeFieldName("output");
-        value(g, r.output(), pretty);
+        value(g, r.output());
         g.writeFieldName("reference");
-        value(g, r.reference(), pretty);
+        value(g, r.reference());
         g.writeFieldName("scores");
         scores(g, r.scores());
         g.writeStringField("error", r.error());
         g.writeFieldName("latency");
         writeDouble(g, r.latency());
         g.writeFieldName("metadata");
-        value(g, r.metadata(), pretty);
+        value(g, r.metadata());
         g.writeFieldName("trace_data");
-        value(g, r.traceData(), pretty);
+        value(g, r.traceData());
         g.writeStringField("status", r.status());
         g.writeStringField("annotation", r.annotation());
         g.writeFieldName("annotations");
-        value(g, r.annotations(), pretty);
+        value(g, r.annotations());
         g.writeEndObject();
         g.writeEndObject();
     }
@@ -214,16 +214,9 @@ final class RunJson {
         g.writeEndArray();
     }
 
-    /** Stored JSON text: raw when compact, re-indented through a parser when pretty. */
-    private static void value(JsonGenerator g, String json, boolean pretty) throws IOException {
-        if (!pretty) {
-            g.writeRawValue(json);
-            return;
-        }
-        try (JsonParser p = COMPACT.createParser(json)) {
-            p.nextToken();
-            g.copyCurrentStructure(p);
-        }
+    /** A JSON value (the generator's printer decides the layout). */
+    private static void value(JsonGenerator g, JsonNode node) throws IOException {
+        g.writeTree(node);
     }
 
     private static void writeDouble(JsonGenerator g, Double d) throws IOException {
