@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
@@ -172,6 +173,41 @@ public final class EvalStore {
                     edit.hasAnnotations() ? edit.annotations() : r.annotations());
             replaceRow(h, run.pk(), index, edited);
             return edited;
+        });
+    }
+
+    /** Replaces one result in place (a runner finishing an eval); 404 for an unknown run or index. */
+    public void replaceResult(long userId, String runId, int index, ResultRow row) {
+        db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            if (index < 0 || index >= size(h, run.pk())) {
+                throw ApiException.notFound("Result index out of range");
+            }
+            replaceRow(h, run.pk(), index, row);
+            return null;
+        });
+    }
+
+    /**
+     * Moves every row of a run whose status is one of {@code from} to {@code to} (a runner queueing,
+     * or Stop cancelling pending and running rows) and returns how many changed.
+     */
+    public int changeStatus(long userId, String runId, Set<String> from, String to) {
+        if (!ResultRow.STATUSES.contains(to) || !ResultRow.STATUSES.containsAll(from)) {
+            throw new IllegalArgumentException("unknown status among " + from + " -> " + to);
+        }
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            List<Integer> indices = h.createQuery("SELECT idx FROM eval_results WHERE run_pk = :run AND status IN (<from>) ORDER BY idx")
+                    .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
+            RunView view = new RunView(h, run);
+            for (int i : indices) {
+                ResultRow r = view.row(i).orElseThrow();
+                replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
+                        r.reference(), r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(), to, r.annotation(),
+                        r.annotations()));
+            }
+            return indices.size();
         });
     }
 

@@ -137,6 +137,7 @@ class ExportTest {
         assertEquals(doc, other.get("/api/runs/" + id + "/export/json").text());
         assertEquals(404, c.get("/api/runs/0badc0de/export/json").status());
         assertEquals(404, c.get("/api/runs/0badc0de/export/csv").status());
+        assertEquals(404, other.get("/api/runs/0badc0de/export/csv").status());
         assertEquals(404, c.post("/api/runs/0badc0de/export/markdown", "{}").status());
         assertEquals(405, c.post("/api/runs/" + id + "/export/json", "{}").status());
         assertEquals(405, c.get("/api/runs/" + id + "/export/markdown").status());
@@ -173,6 +174,7 @@ class ExportTest {
         assertEquals("default", c.get("/results").json().path("session_name").asText());
 
         String sessions = c.get("/api/sessions").text();
+        String active = c.get("/results").json().path("run_id").asText();
         RunsTest.assertInvalid(c.post("/api/runs/import", "{\"session_name\": \"s\"}"), "results");
         RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [{\"function\": \"f\", \"result\": {\"scores\": [{}]}}]}"),
                 "results[0].result.scores[0].key");
@@ -181,6 +183,7 @@ class ExportTest {
         RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"run_name\": \"a\\u0000b\"}"), "run_name");
         assertEquals(400, c.post("/api/runs/import", "{\"results\": [").status());
         assertEquals(sessions, c.get("/api/sessions").text(), "nothing was created");
+        assertEquals(active, c.get("/results").json().path("run_id").asText(), "the active run did not change");
     }
 
     @Test

@@ -192,6 +192,26 @@ class RunsTest {
     }
 
     @Test
+    void deletingAUserDeletesTheirRunsResultsScoresAndSettings() {
+        Client.Response u = server.owner().post("/api/users", "{\"name\": \"runs-leaver\"}");
+        long userId = u.json().at("/user/id").asLong();
+        Client c = server.client(u.json().path("token").asText());
+        Fixtures.mini(c, "s", "r");
+        assertEquals(200, c.put("/api/config", "{\"concurrency\": 3}").status());
+        assertEquals(9, count("eval_results r JOIN eval_runs u ON u.id = r.run_pk WHERE u.user_id = " + userId));
+        assertEquals(200, server.owner().delete("/api/users/" + userId).status());
+        assertEquals(0, count("eval_runs WHERE user_id = " + userId));
+        assertEquals(0, count("eval_results WHERE run_pk NOT IN (SELECT id FROM eval_runs)"));
+        assertEquals(0, count("eval_scores WHERE run_pk NOT IN (SELECT id FROM eval_runs)"));
+        assertEquals(0, count("eval_active WHERE user_id = " + userId));
+        assertEquals(0, count("eval_config WHERE user_id = " + userId));
+    }
+
+    private static int count(String from) {
+        return server.running().db().read(h -> h.createQuery("SELECT count(*) FROM " + from).mapTo(int.class).one());
+    }
+
+    @Test
     void runnerPathsAreNotTakenByThisService() {
         Client c = Fixtures.otherUser(server, "runs-runner");
         for (String p : new String[] {"rerun", "new", "stop"}) {
