@@ -1,9 +1,9 @@
 package scorebook.evals;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -26,8 +26,11 @@ final class CsvExport {
     }
 
     static void write(OutputStream out, EvalStore.RunView view) throws IOException {
-        BufferedWriter w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 64 * 1024);
-        CSVPrinter csv = new CSVPrinter(w, CSVFormat.RFC4180);
+        Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+        // rows are printed into a StringBuilder and written in 64 KB pieces: the printer appends
+        // piece by piece, and a Writer takes a lock for every append
+        StringBuilder buffer = new StringBuilder(80 * 1024);
+        CSVPrinter csv = new CSVPrinter(buffer, CSVFormat.RFC4180);
         csv.printRecord(HEADER);
         view.forEachRaw((i, json) -> {
             JsonNode row = Json.MAPPER.readTree(json);
@@ -46,8 +49,13 @@ final class CsvExport {
             csv.print(safe(PyJson.dumps(r.path("trace_data"))));
             csv.print(safe(PyJson.dumps(r.path("annotations"))));
             csv.println();
+            if (buffer.length() >= 64 * 1024) {
+                w.append(buffer);
+                buffer.setLength(0);
+            }
         });
-        csv.flush();
+        w.append(buffer);
+        w.flush();
     }
 
     /** Labels joined with {@code ;} (empty when null). */

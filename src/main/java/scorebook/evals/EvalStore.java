@@ -135,19 +135,21 @@ public final class EvalStore {
 
     /** Creates a run with its rows (an imported run document) and makes it active; 409 if its id is taken. */
     public Run importRun(long userId, NewRun spec, List<ResultRow> rows) {
+        List<String> json = rows.stream().map(RunJson::render).toList();
         return db.write(h -> {
             Run run = insertRun(h, userId, spec);
-            insertRows(h, run.pk(), 0, rows);
+            insertRows(h, run.pk(), 0, rows, json);
             return run;
         });
     }
 
     /** Appends rows at the end of a run, all or none. */
     public Appended append(long userId, String runId, List<ResultRow> rows) {
+        List<String> json = rows.stream().map(RunJson::render).toList();  // before taking the write lock
         return db.write(h -> {
             Run run = resolve(h, userId, runId, true);
             int first = size(h, run.pk());
-            insertRows(h, run.pk(), first, rows);
+            insertRows(h, run.pk(), first, rows, json);
             return new Appended(rows.size(), first);
         });
     }
@@ -331,7 +333,8 @@ public final class EvalStore {
         }
     }
 
-    private static void insertRows(Handle h, long runPk, int first, List<ResultRow> rows) {
+    /** Inserts rows (with {@code json}, each row rendered) and their scores from index {@code first}. */
+    private static void insertRows(Handle h, long runPk, int first, List<ResultRow> rows, List<String> json) {
         if (rows.isEmpty()) {
             return;
         }
@@ -342,7 +345,8 @@ public final class EvalStore {
              PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
             int idx = first;
             int scoreCount = 0;
-            for (ResultRow r : rows) {
+            for (int n = 0; n < rows.size(); n++) {
+                ResultRow r = rows.get(n);
                 results.setLong(1, runPk);
                 results.setInt(2, idx);
                 results.setString(3, r.function());
@@ -353,7 +357,7 @@ public final class EvalStore {
                 } else {
                     results.setDouble(6, r.latency());
                 }
-                results.setString(7, RunJson.render(r));
+                results.setString(7, json.get(n));
                 results.addBatch();
                 List<Score> list = r.scores() == null ? List.of() : r.scores();
                 for (int pos = 0; pos < list.size(); pos++) {

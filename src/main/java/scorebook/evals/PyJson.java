@@ -61,8 +61,18 @@ final class PyJson {
     /** A JSON string with {@code ensure_ascii}: quotes, backslashes, control and non-ASCII characters escaped. */
     private static void string(StringBuilder b, String s) {
         b.append('"');
-        for (int i = 0; i < s.length(); i++) {
+        int first = firstToEscape(s);
+        if (first == s.length()) {
+            b.append(s).append('"');  // the common case, copied in bulk
+            return;
+        }
+        b.append(s, 0, first);
+        for (int i = first; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+                b.append(c);
+                continue;
+            }
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
@@ -71,16 +81,21 @@ final class PyJson {
                 case '\t' -> b.append("\\t");
                 case '\b' -> b.append("\\b");
                 case '\f' -> b.append("\\f");
-                default -> {
-                    if (c < 0x20 || c > 0x7e) {
-                        b.append("\\u").append(HEX[c >> 12 & 15]).append(HEX[c >> 8 & 15]).append(HEX[c >> 4 & 15]).append(HEX[c & 15]);
-                    } else {
-                        b.append(c);
-                    }
-                }
+                default -> b.append("\\u").append(HEX[c >> 12 & 15]).append(HEX[c >> 8 & 15]).append(HEX[c >> 4 & 15])
+                        .append(HEX[c & 15]);
             }
         }
         b.append('"');
+    }
+
+    private static int firstToEscape(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+                return i;
+            }
+        }
+        return s.length();
     }
 
     /** Python's {@code repr(float)}: shortest digits, exponent form below 1e-4 or from 1e16. */

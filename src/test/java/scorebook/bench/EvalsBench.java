@@ -39,7 +39,7 @@ public final class EvalsBench implements Benchmark {
             base = server.base();
             // warm-up: a throw-away run loaded and read a few times, so the JIT has seen every path
             String warm = createRun("warm-up");
-            for (int b = 0; b < 10; b++) {
+            for (int b = 0; b < 40; b++) {
                 post("/api/runs/" + warm + "/results", batch(b * BATCH));
             }
             for (int i = 0; i < 5; i++) {
