@@ -36,9 +36,8 @@ CREATE TABLE eval_results (
     row_json  TEXT NOT NULL,
     UNIQUE (run_pk, idx)
 );
--- covering for the totals view, which so never reads the (large) rows
-CREATE INDEX eval_results_totals ON eval_results (run_pk, function, has_error, latency);
-CREATE INDEX eval_results_status ON eval_results (run_pk, status);
+-- covering for the totals view and a runner's status queries, which so never read the (large) rows
+CREATE INDEX eval_results_totals ON eval_results (run_pk, function, has_error, latency, status);
 
 -- A result's scores in their order (pos); at least one of value/passed is set.
 CREATE TABLE eval_scores (
