@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 import io.helidon.common.uri.UriEncoding;
 import io.helidon.http.HeaderNames;
@@ -42,7 +41,8 @@ import scorebook.store.Database;
  * POST   /api/runs                             {"session_name", "run_name"?, "eval_path"?} → empty run, made active
  *   curl -H "X-User-Token: $T" -d '{"session_name":"nightly"}' http://127.0.0.1:8080/api/runs
  * POST   /api/runs/{run_id}/results            {"results": [{"function", "dataset"?, "labels"?, "result": {...}}]}
- *   curl -H "X-User-Token: $T" -d '{"results":[{"function":"f","result":{"output":"4"}}]}' http://127.0.0.1:8080/api/runs/latest/results
+ *   curl -H "X-User-Token: $T" -d '{"results":[{"function":"f","result":{"output":"4"}}]}' \
+ *        http://127.0.0.1:8080/api/runs/latest/results
  * POST   /api/runs/import                      a run document as the JSON export writes it → new run, made active
  * PATCH  /api/runs/{run_id}                    {"run_name"} rename
  * DELETE /api/runs/{run_id}                    delete a run
@@ -61,12 +61,8 @@ import scorebook.store.Database;
 public final class EvalService implements HttpService {
     /** Paths under /api/runs/ that belong to the runner; this service lets them pass. */
     private static final Set<String> RUNNER_PATHS = Set.of("rerun", "new", "stop");
-    private static final Pattern RUN_ID = Pattern.compile("[0-9a-f]{8}");
     private static final Set<String> NEW_RUN_FIELDS = Set.of("session_name", "run_name", "eval_path");
     private static final Set<String> EDITABLE = Set.of("annotation", "annotations", "scores");
-    private static final Set<String> DOCUMENT_FIELDS = Set.of("session_name", "run_name", "run_id", "created_at",
-            "total_evaluations", "total_functions", "total_errors", "total_passed", "total_with_scores", "average_latency",
-            "selected_total", "results", "path", "dataset", "labels", "function_name");
 
     private final EvalStore store;
     private final ConfigStore config;
@@ -182,36 +178,9 @@ public final class EvalService implements HttpService {
     }
 
     private void importRun(ServerRequest req, ServerResponse res) {
-        ObjectNode doc = Json.object(req);
-        RowParser.onlyFields(doc, "", DOCUMENT_FIELDS);
-        JsonNode results = doc.get("results");
-        if (results == null || !results.isArray()) {
-            throw ApiException.invalid("'results' is required and must be a list of result rows");
-        }
-        List<ResultRow> rows = new ArrayList<>(results.size());
-        for (int i = 0; i < results.size(); i++) {
-            rows.add(RowParser.row(results.get(i), "results[" + i + "]"));
-        }
-        String session = RowParser.optionalText(doc.get("session_name"), "session_name");
-        session = session == null || session.isBlank() ? "default" : Names.check("session_name", session);
-        String name = RowParser.optionalText(doc.get("run_name"), "run_name");
-        name = name == null || name.isBlank() ? FriendlyNames.random() : Names.check("run_name", name);
-        String runId = RowParser.optionalText(doc.get("run_id"), "run_id");
-        if (runId != null && !RUN_ID.matcher(runId).matches()) {
-            runId = null;
-        }
-        JsonNode created = doc.get("created_at");
-        if (created != null && !created.isNull() && !created.isNumber()) {
-            throw ApiException.invalid("'created_at' must be epoch seconds or null");
-        }
-        JsonNode labels = doc.get("labels");
-        EvalStore.NewRun spec = new EvalStore.NewRun(session, name, RowParser.optionalText(doc.get("path"), "path"),
-                RowParser.optionalText(doc.get("dataset"), "dataset"),
-                labels == null || labels.isNull() ? null : Json.text(labels),
-                RowParser.optionalText(doc.get("function_name"), "function_name"), runId,
-                created == null || created.isNull() ? null : created.asLong());
-        EvalStore.Run run = store.importRun(user(req), spec, rows);
-        Json.send(res, Status.CREATED_201, created(run, rows.size()));
+        RowParser.Document doc = RowParser.document(Json.object(req));
+        EvalStore.Run run = store.importRun(user(req), doc.run(), doc.rows());
+        Json.send(res, Status.CREATED_201, created(run, doc.rows().size()));
     }
 
     private void append(ServerRequest req, ServerResponse res) {

@@ -282,7 +282,8 @@ public final class EvalStore {
     }
 
     private static Optional<Run> active(Handle h, long userId) {
-        return h.createQuery("SELECT " + RUN_COLUMNS + " FROM eval_active a JOIN eval_runs r ON r.id = a.run_pk WHERE a.user_id = ?")
+        return h.createQuery("SELECT " + RUN_COLUMNS
+                        + " FROM eval_active a JOIN eval_runs r ON r.id = a.run_pk WHERE a.user_id = ?")
                 .bind(0, userId).mapTo(Run.class).findOne();
     }
 

@@ -172,8 +172,8 @@ final class MarkdownReport {
             for (Chip c : stats.chips()) {
                 int pct = pct(c);
                 int filled = Math.max(0, Math.min(20, Math.floorDiv(pct * 20, 100)));
-                String score = c.ratio() ? pct + "% (" + c.passed() + "/" + c.total() + ")" : pct + "% (avg: " + fixed2(c.avg()) + ")";
-                out.add("| **" + c.key() + "** | " + "█".repeat(filled) + "░".repeat(20 - filled) + " " + dot(pct) + " | " + score + " |");
+                String bar = "█".repeat(filled) + "░".repeat(20 - filled);
+                out.add("| **" + c.key() + "** | " + bar + " " + dot(pct) + " | " + score(c, pct) + " |");
             }
             out.add("");
         }
@@ -217,8 +217,7 @@ final class MarkdownReport {
                     out.add("| " + escape(r.runName()) + " | — | — |");
                 } else {
                     int pct = pct(c);
-                    String score = c.ratio() ? pct + "% (" + c.passed() + "/" + c.total() + ")" : pct + "% (avg: " + fixed2(c.avg()) + ")";
-                    out.add("| " + escape(r.runName()) + " | ![](https://geps.dev/progress/" + pct + ") | " + score + " |");
+                    out.add("| " + escape(r.runName()) + " | " + progress(pct) + " | " + score(c, pct) + " |");
                 }
             }
             out.add("");
@@ -231,7 +230,7 @@ final class MarkdownReport {
             out.add("|-----|----------|-------|");
             for (Compared r : runs) {
                 int pct = (int) (r.avgLatency() / maxLatency * 100);
-                out.add("| " + escape(r.runName()) + " | ![](https://geps.dev/progress/" + pct + ") | " + fixed2(r.avgLatency()) + "s |");
+                out.add("| " + escape(r.runName()) + " | " + progress(pct) + " | " + fixed2(r.avgLatency()) + "s |");
             }
             out.add("");
         }
@@ -312,6 +311,15 @@ final class MarkdownReport {
             return c.total() == 0 ? 0 : (int) Math.rint((double) c.passed() / c.total() * 100);
         }
         return (int) Math.min(100, Math.rint(c.avg() * 100));
+    }
+
+    /** {@code 50% (1/2)} or {@code 55% (avg: 0.55)}. */
+    private static String score(Chip c, int pct) {
+        return c.ratio() ? pct + "% (" + c.passed() + "/" + c.total() + ")" : pct + "% (avg: " + fixed2(c.avg()) + ")";
+    }
+
+    private static String progress(int pct) {
+        return "![](https://geps.dev/progress/" + pct + ")";
     }
 
     private static String dot(int pct) {

@@ -4,14 +4,17 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import scorebook.server.ApiException;
 import com.fasterxml.jackson.databind.node.NullNode;
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+import scorebook.server.Names;
 
 /**
- * Turns posted JSON into validated {@link ResultRow}s and {@link Score}s, or a 422 that names the
- * field (as a path such as {@code results[3].result.scores[0].key}) and what is wrong with it.
+ * Turns posted JSON (rows, scores, run documents) into validated {@link ResultRow}s and {@link Score}s, or
+ * a 422 that names the field (as a path such as {@code results[3].result.scores[0].key}) and what is wrong.
  */
 final class RowParser {
     static final int MAX_SCORES = 1000;
@@ -21,7 +24,50 @@ final class RowParser {
             "metadata", "trace_data", "status", "annotation", "annotations");
     private static final Set<String> SCORE_FIELDS = Set.of("key", "value", "passed", "notes");
 
+    private static final Pattern RUN_ID = Pattern.compile("[0-9a-f]{8}");
+    private static final Set<String> DOCUMENT_FIELDS = Set.of("session_name", "run_name", "run_id", "created_at",
+            "total_evaluations", "total_functions", "total_errors", "total_passed", "total_with_scores", "average_latency",
+            "selected_total", "results", "path", "dataset", "labels", "function_name");
+
+    /** A run document to import: the run and its rows. */
+    record Document(EvalStore.NewRun run, List<ResultRow> rows) {
+    }
+
     private RowParser() {
+    }
+
+    /**
+     * A run document as the JSON export writes it (and the original tool's run files look). Its totals
+     * are accepted and ignored (they are computed); a missing session is "default", a missing run name
+     * a friendly one, and a run id that is not 8 hex characters is replaced by a fresh one.
+     */
+    static Document document(JsonNode doc) {
+        onlyFields(doc, "", DOCUMENT_FIELDS);
+        JsonNode results = doc.get("results");
+        if (results == null || !results.isArray()) {
+            throw ApiException.invalid("'results' is required and must be a list of result rows");
+        }
+        List<ResultRow> rows = new ArrayList<>(results.size());
+        for (int i = 0; i < results.size(); i++) {
+            rows.add(row(results.get(i), "results[" + i + "]"));
+        }
+        String session = optionalText(doc.get("session_name"), "session_name");
+        session = session == null || session.isBlank() ? "default" : Names.check("session_name", session);
+        String name = optionalText(doc.get("run_name"), "run_name");
+        name = name == null || name.isBlank() ? FriendlyNames.random() : Names.check("run_name", name);
+        String runId = optionalText(doc.get("run_id"), "run_id");
+        if (runId != null && !RUN_ID.matcher(runId).matches()) {
+            runId = null;
+        }
+        JsonNode created = doc.get("created_at");
+        if (created != null && !created.isNull() && !created.isNumber()) {
+            throw ApiException.invalid("'created_at' must be epoch seconds or null");
+        }
+        JsonNode labels = doc.get("labels");
+        return new Document(new EvalStore.NewRun(session, name, optionalText(doc.get("path"), "path"),
+                optionalText(doc.get("dataset"), "dataset"), labels == null || labels.isNull() ? null : Json.text(labels),
+                optionalText(doc.get("function_name"), "function_name"), runId,
+                created == null || created.isNull() ? null : created.asLong()), rows);
     }
 
     /** A row {@code {"function", "dataset"?, "labels"?, "result": {...}}}; a missing status follows the error. */
