@@ -18,6 +18,7 @@ import scorebook.auth.AuthFilter;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.UserCommands;
+import scorebook.evals.EvalService;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
@@ -105,6 +106,7 @@ public final class Main {
         routing.addFilter(new AuthFilter(auth))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(auth))
+                .register(new EvalService(db))
                 .register(new StaticFiles(config.webDir()));
     }
 

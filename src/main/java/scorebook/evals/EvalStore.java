@@ -1,0 +1,473 @@
+package scorebook.evals;
+
+import java.security.SecureRandom;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.result.ResultIterator;
+import org.jdbi.v3.core.statement.PreparedBatch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.ApiException;
+import scorebook.store.Database;
+
+/**
+ * SQL for sessions, runs, result rows, scores and each user's active run. Every query is scoped to
+ * a user: another user's run is simply not found. Totals and chips come from the schema's views.
+ */
+public final class EvalStore {
+    /** The word in URLs that means the user's active run. */
+    public static final String LATEST = "latest";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** A run as stored; {@code pk} is the internal key, {@code runId} the 8-hex id clients use. */
+    public record Run(long pk, String runId, String sessionName, String runName, String evalPath, String dataset,
+                      String labels, String functionName, Integer selectedTotal, long createdAt) {
+    }
+
+    /** A run's live totals (view eval_run_totals). */
+    public record Totals(int totalEvaluations, int totalFunctions, int totalErrors, int totalPassed, int totalWithScores,
+                         double averageLatency) {
+    }
+
+    /** One score chip (view eval_score_chips): {@code ratio} uses passed/total, {@code avg} uses avg/count. */
+    public record Chip(String key, String type, int passed, int total, Double avg, int count) {
+    }
+
+    /** A run as listed in a session. */
+    public record RunSummary(String runId, String runName, int totalEvaluations, int totalPassed, int totalErrors,
+                             long timestamp) {
+    }
+
+    /**
+     * What a new run starts with. {@code runId} and {@code createdAt} may be null (a fresh id, now).
+     */
+    public record NewRun(String sessionName, String runName, String evalPath, String dataset, String labels,
+                         String functionName, String runId, Long createdAt) {
+    }
+
+    /** Which of a result's editable fields a PATCH sets (the has* flags tell which were given). */
+    public record Edit(boolean hasAnnotation, String annotation, boolean hasAnnotations, JsonNode annotations,
+                       boolean hasScores, List<Score> scores) {
+    }
+
+    /** Where appended rows went. */
+    public record Appended(int count, int firstIndex) {
+    }
+
+    /** Reads one run inside a read transaction (one consistent snapshot). */
+    @FunctionalInterface
+    public interface RunReader<R, X extends Exception> {
+        R read(RunView view) throws X;
+    }
+
+    /** Receives rows in index order. */
+    @FunctionalInterface
+    public interface RowSink<X extends Exception> {
+        void accept(int index, ResultRow row) throws X;
+    }
+
+    /** Receives rows in index order as the stored JSON (UTF-8), to splice into a response. */
+    @FunctionalInterface
+    public interface RawSink<X extends Exception> {
+        void accept(int index, byte[] rowJson) throws X;
+    }
+
+    private static final String RUN_COLUMNS = """
+            r.id AS pk, r.run_id, r.session_name, r.run_name, r.eval_path, r.dataset, r.labels, r.function_name,
+            r.selected_total, r.created_at""";
+
+    private static final String INSERT_SCORE =
+            "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+    private final Database db;
+
+    public EvalStore(Database db) {
+        this.db = db;
+    }
+
+    // ---- reads ----
+
+    /**
+     * Reads a run of the user ({@code latest} = the active run when {@code allowLatest}); 404 "Run not
+     * found" when there is none.
+     */
+    public <R, X extends Exception> R readRun(long userId, String runId, boolean allowLatest, RunReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx, resolve(tx, userId, runId, allowLatest)))));
+    }
+
+    /** Reads the user's active run; 404 "Active run not found" when there is none. */
+    public <R, X extends Exception> R readActive(long userId, RunReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx,
+                active(tx, userId).orElseThrow(() -> ApiException.notFound("Active run not found"))))));
+    }
+
+    /** Names of the user's sessions (those holding at least one run), sorted. */
+    public List<String> sessions(long userId) {
+        return db.read(h -> h.createQuery("SELECT DISTINCT session_name FROM eval_runs WHERE user_id = ? ORDER BY session_name")
+                .bind(0, userId).mapTo(String.class).list());
+    }
+
+    /** The runs of a session, newest first (empty for an unknown session). */
+    public List<RunSummary> runs(long userId, String sessionName) {
+        return db.read(h -> h.createQuery("""
+                        SELECT r.run_id, r.run_name, t.total_evaluations, t.total_passed, t.total_errors,
+                               r.created_at AS timestamp
+                        FROM eval_runs r JOIN eval_run_totals t ON t.run_pk = r.id
+                        WHERE r.user_id = :user AND r.session_name = :session
+                        ORDER BY r.created_at DESC, r.id DESC""")
+                .bind("user", userId).bind("session", sessionName).mapTo(RunSummary.class).list());
+    }
+
+    // ---- writes ----
+
+    /** Creates an empty run and makes it the user's active run. */
+    public Run createRun(long userId, NewRun spec) {
+        return db.write(h -> insertRun(h, userId, spec));
+    }
+
+    /** Creates a run with its rows (an imported run document) and makes it active; 409 if its id is taken. */
+    public Run importRun(long userId, NewRun spec, List<ResultRow> rows) {
+        List<String> json = rows.stream().map(RunJson::render).toList();
+        return db.write(h -> {
+            Run run = insertRun(h, userId, spec);
+            insertRows(h, run.pk(), 0, rows, json);
+            return run;
+        });
+    }
+
+    /** Appends rows at the end of a run, all or none. */
+    public Appended append(long userId, String runId, List<ResultRow> rows) {
+        List<String> json = rows.stream().map(RunJson::render).toList();  // before taking the write lock
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            int first = size(h, run.pk());
+            insertRows(h, run.pk(), first, rows, json);
+            return new Appended(rows.size(), first);
+        });
+    }
+
+    /**
+     * Edits annotation, annotations and/or scores of one result of the active run and returns the
+     * whole row. 404 for an unknown run or index, 400 for a run that is not the active one.
+     */
+    public ResultRow editResult(long userId, String runId, int index, Edit edit) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            Optional<Run> active = active(h, userId);
+            if (active.isEmpty() || active.get().pk() != run.pk()) {
+                throw ApiException.badRequest("Only active or latest run can be updated");
+            }
+            if (index < 0 || index >= size(h, run.pk())) {
+                throw ApiException.notFound("Result index out of range");
+            }
+            ResultRow r = new RunView(h, run).row(index).orElseThrow();
+            ResultRow edited = new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(),
+                    edit.hasScores() ? edit.scores() : r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(),
+                    r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
+                    edit.hasAnnotations() ? edit.annotations() : r.annotations());
+            replaceRow(h, run.pk(), index, edited);
+            return edited;
+        });
+    }
+
+    /** Replaces one result in place (a runner finishing an eval); 404 for an unknown run or index. */
+    public void replaceResult(long userId, String runId, int index, ResultRow row) {
+        db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            if (index < 0 || index >= size(h, run.pk())) {
+                throw ApiException.notFound("Result index out of range");
+            }
+            replaceRow(h, run.pk(), index, row);
+            return null;
+        });
+    }
+
+    /**
+     * Moves every row of a run whose status is one of {@code from} to {@code to} (a runner queueing,
+     * or Stop cancelling pending and running rows) and returns how many changed.
+     */
+    public int changeStatus(long userId, String runId, Set<String> from, String to) {
+        if (!ResultRow.STATUSES.contains(to) || !ResultRow.STATUSES.containsAll(from)) {
+            throw new IllegalArgumentException("unknown status among " + from + " -> " + to);
+        }
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            // the covering index finds the rows by status without reading every row of the run
+            List<Integer> indices = h.createQuery("""
+                            SELECT idx FROM eval_results INDEXED BY eval_results_totals
+                            WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
+                    .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
+            RunView view = new RunView(h, run);
+            for (int i : indices) {
+                ResultRow r = view.row(i).orElseThrow();
+                replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
+                        r.reference(), r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(), to, r.annotation(),
+                        r.annotations()));
+            }
+            return indices.size();
+        });
+    }
+
+    /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
+    private static void replaceRow(Handle h, long runPk, int index, ResultRow r) {
+        h.createUpdate("""
+                        UPDATE eval_results SET function = :function, status = :status, has_error = :hasError,
+                                                latency = :latency, row_json = :json
+                        WHERE run_pk = :run AND idx = :idx""")
+                .bind("function", r.function()).bind("status", r.status()).bind("hasError", r.hasError() ? 1 : 0)
+                .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
+                .execute();
+        h.createUpdate("DELETE FROM eval_scores WHERE run_pk = ? AND idx = ?").bind(0, runPk).bind(1, index).execute();
+        if (r.scores() != null && !r.scores().isEmpty()) {
+            PreparedBatch batch = scoreBatch(h);
+            addScores(batch, runPk, index, r.scores());
+            batch.execute();
+        }
+    }
+    /** Renames a run (any printable name; names need not be unique). */
+    public Run rename(long userId, String runId, String runName) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            h.createUpdate("UPDATE eval_runs SET run_name = ? WHERE id = ?").bind(0, runName).bind(1, run.pk()).execute();
+            return resolve(h, userId, runId, false);
+        });
+    }
+
+    /** Deletes a run with its rows; if it was active, the user has no active run afterwards. */
+    public void deleteRun(long userId, String runId) {
+        db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            return h.createUpdate("DELETE FROM eval_runs WHERE id = ?").bind(0, run.pk()).execute();
+        });
+    }
+
+    /** Deletes every run of a session; 404 "Session not found" when it has none. */
+    public void deleteSession(long userId, String sessionName) {
+        db.write(h -> {
+            int n = h.createUpdate("DELETE FROM eval_runs WHERE user_id = ? AND session_name = ?")
+                    .bind(0, userId).bind(1, sessionName).execute();
+            if (n == 0) {
+                throw ApiException.notFound("Session not found");
+            }
+            return n;
+        });
+    }
+
+    /** Makes a run the user's active run. */
+    public Run activate(long userId, String runId) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, false);
+            setActive(h, userId, run.pk());
+            return run;
+        });
+    }
+
+    // ---- helpers ----
+
+    private static Run resolve(Handle h, long userId, String runId, boolean allowLatest) {
+        if (allowLatest && LATEST.equals(runId)) {
+            return active(h, userId).orElseThrow(() -> ApiException.notFound("Run not found"));
+        }
+        return h.createQuery("SELECT " + RUN_COLUMNS + " FROM eval_runs r WHERE r.user_id = ? AND r.run_id = ?")
+                .bind(0, userId).bind(1, runId).mapTo(Run.class).findOne()
+                .orElseThrow(() -> ApiException.notFound("Run not found"));
+    }
+
+    private static Optional<Run> active(Handle h, long userId) {
+        return h.createQuery("SELECT " + RUN_COLUMNS
+                        + " FROM eval_active a JOIN eval_runs r ON r.id = a.run_pk WHERE a.user_id = ?")
+                .bind(0, userId).mapTo(Run.class).findOne();
+    }
+
+    private static void setActive(Handle h, long userId, long runPk) {
+        h.createUpdate("""
+                        INSERT INTO eval_active (user_id, run_pk) VALUES (?, ?)
+                        ON CONFLICT (user_id) DO UPDATE SET run_pk = excluded.run_pk""")
+                .bind(0, userId).bind(1, runPk).execute();
+    }
+
+    private static int size(Handle h, long runPk) {
+        // indices are contiguous from 0, so the size is one past the last (an index lookup, not a count)
+        return h.createQuery("SELECT coalesce(max(idx) + 1, 0) FROM eval_results WHERE run_pk = ?").bind(0, runPk)
+                .mapTo(int.class).one();
+    }
+
+    private static Run insertRun(Handle h, long userId, NewRun spec) {
+        String runId = spec.runId();
+        if (runId == null) {
+            runId = freshRunId(h, userId);
+        } else if (exists(h, userId, runId)) {
+            throw ApiException.conflict("a run with id '" + runId + "' already exists; delete it first to import it again");
+        }
+        long createdAt = spec.createdAt() != null ? spec.createdAt() : Instant.now().getEpochSecond();
+        long pk = h.createUpdate("""
+                        INSERT INTO eval_runs (user_id, run_id, session_name, run_name, eval_path, dataset, labels,
+                                               function_name, created_at)
+                        VALUES (:user, :runId, :session, :name, :path, :dataset, :labels, :function, :created)""")
+                .bind("user", userId).bind("runId", runId).bind("session", spec.sessionName()).bind("name", spec.runName())
+                .bind("path", spec.evalPath()).bind("dataset", spec.dataset()).bind("labels", spec.labels())
+                .bind("function", spec.functionName()).bind("created", createdAt)
+                .executeAndReturnGeneratedKeys("id").mapTo(long.class).one();
+        setActive(h, userId, pk);
+        return resolve(h, userId, runId, false);
+    }
+
+    private static boolean exists(Handle h, long userId, String runId) {
+        return h.createQuery("SELECT EXISTS (SELECT 1 FROM eval_runs WHERE user_id = ? AND run_id = ?)")
+                .bind(0, userId).bind(1, runId).mapTo(boolean.class).one();
+    }
+
+    /** 8 random lowercase hex characters, not yet used by this user. */
+    private static String freshRunId(Handle h, long userId) {
+        while (true) {
+            byte[] b = new byte[4];
+            RANDOM.nextBytes(b);
+            String id = HexFormat.of().formatHex(b);
+            if (!exists(h, userId, id)) {
+                return id;
+            }
+        }
+    }
+
+    /** Inserts rows (with {@code json}, each row rendered) and their scores from index {@code first}. */
+    private static void insertRows(Handle h, long runPk, int first, List<ResultRow> rows, List<String> json) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        // plain JDBC batches: JDBI's per-argument type lookup was the largest single cost of an append
+        try (PreparedStatement results = h.getConnection().prepareStatement("""
+                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?)""");
+             PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
+            int idx = first;
+            int scoreCount = 0;
+            for (int n = 0; n < rows.size(); n++) {
+                ResultRow r = rows.get(n);
+                results.setLong(1, runPk);
+                results.setInt(2, idx);
+                results.setString(3, r.function());
+                results.setString(4, r.status());
+                results.setInt(5, r.hasError() ? 1 : 0);
+                if (r.latency() == null) {
+                    results.setNull(6, Types.REAL);
+                } else {
+                    results.setDouble(6, r.latency());
+                }
+                results.setString(7, json.get(n));
+                results.addBatch();
+                List<Score> list = r.scores() == null ? List.of() : r.scores();
+                for (int pos = 0; pos < list.size(); pos++) {
+                    Score sc = list.get(pos);
+                    scores.setLong(1, runPk);
+                    scores.setInt(2, idx);
+                    scores.setInt(3, pos);
+                    scores.setString(4, sc.key());
+                    if (sc.value() == null) {
+                        scores.setNull(5, Types.REAL);
+                    } else {
+                        scores.setDouble(5, sc.value());
+                    }
+                    if (sc.passed() == null) {
+                        scores.setNull(6, Types.INTEGER);
+                    } else {
+                        scores.setInt(6, sc.passed() ? 1 : 0);
+                    }
+                    scores.setString(7, sc.notes());
+                    scores.addBatch();
+                    scoreCount++;
+                }
+                idx++;
+            }
+            results.executeBatch();
+            if (scoreCount > 0) {
+                scores.executeBatch();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
+        }
+    }
+
+    private static PreparedBatch scoreBatch(Handle h) {
+        return h.prepareBatch(INSERT_SCORE);
+    }
+
+    private static void addScores(PreparedBatch batch, long runPk, int idx, List<Score> scores) {
+        for (int pos = 0; pos < scores.size(); pos++) {
+            Score s = scores.get(pos);
+            batch.bind(0, runPk).bind(1, idx).bind(2, pos).bind(3, s.key()).bind(4, s.value())
+                    .bind(5, s.passed() == null ? null : s.passed() ? 1 : 0).bind(6, s.notes()).add();
+        }
+    }
+
+    /** One run read inside a transaction: its record, live totals and chips, and its rows. */
+    public static final class RunView {
+        private final Handle h;
+        private final Run run;
+
+        private RunView(Handle h, Run run) {
+            this.h = h;
+            this.run = run;
+        }
+
+        public Run run() {
+            return run;
+        }
+
+        public Totals totals() {
+            return h.createQuery("""
+                            SELECT total_evaluations, total_functions, total_errors, total_passed, total_with_scores,
+                                   average_latency
+                            FROM eval_run_totals WHERE run_pk = ?""")
+                    .bind(0, run.pk()).mapTo(Totals.class).one();
+        }
+
+        public List<Chip> chips() {
+            return h.createQuery("""
+                            SELECT key, type, passed, total, avg, count FROM eval_score_chips
+                            WHERE run_pk = ? ORDER BY first_seen""")
+                    .bind(0, run.pk()).mapTo(Chip.class).list();
+        }
+
+        public int size() {
+            return EvalStore.size(h, run.pk());
+        }
+
+        /** The row at {@code index}, if there is one. */
+        public Optional<ResultRow> row(int index) {
+            return rawRow(index).map(RunJson::read);
+        }
+
+        /** The stored JSON of the row at {@code index}, if there is one. */
+        public Optional<byte[]> rawRow(int index) {
+            return h.createQuery("SELECT row_json FROM eval_results WHERE run_pk = ? AND idx = ?")
+                    .bind(0, run.pk()).bind(1, index).map((rs, ctx) -> rs.getBytes(1)).findOne();
+        }
+
+        /** Streams every row in index order, parsed (constant memory: one row at a time). */
+        public <X extends Exception> void forEachRow(RowSink<X> sink) throws X {
+            forEachRaw((i, json) -> sink.accept(i, RunJson.read(json)));
+        }
+
+        /** Streams every row in index order as stored JSON, straight from the cursor. */
+        public <X extends Exception> void forEachRaw(RawSink<X> sink) throws X {
+            try (ResultIterator<Raw> rows = h.createQuery("SELECT idx, row_json FROM eval_results WHERE run_pk = ? ORDER BY idx")
+                    .bind(0, run.pk()).map((rs, ctx) -> new Raw(rs.getInt(1), rs.getBytes(2))).iterator()) {
+                while (rows.hasNext()) {
+                    Raw r = rows.next();
+                    sink.accept(r.idx(), r.json());
+                }
+            }
+        }
+
+        private record Raw(int idx, byte[] json) {
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package scorebook.evals;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import scorebook.server.Json;
+
+/**
+ * Writes runs and result rows as JSON straight from the store's cursor: stored JSON text is spliced in
+ * raw (API responses) or re-indented (the exported run document), never parsed into objects.
+ */
+final class RunJson {
+    private static final JsonFactory COMPACT = Json.MAPPER.getFactory();
+    /** The run document as the original tool writes its run files: indent 2, non-ASCII escaped. */
+    private static final JsonFactory DOCUMENT = JsonFactory.builder()
+            .enable(JsonWriteFeature.ESCAPE_NON_ASCII).disable(JsonWriteFeature.WRITE_HEX_UPPER_CASE).build();
+
+    private RunJson() {
+    }
+
+    static JsonGenerator compact(OutputStream out) throws IOException {
+        return COMPACT.createGenerator(out);
+    }
+
+    static JsonGenerator document(OutputStream out) throws IOException {
+        Separators seps = Separators.createDefaultInstance()
+                .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                .withObjectEmptySeparator("")
+                .withArrayEmptySeparator("");
+        DefaultIndenter indent = new DefaultIndenter("  ", "\n");
+        return DOCUMENT.createGenerator(out).setCodec(Json.MAPPER).setPrettyPrinter(new DefaultPrettyPrinter(seps)
+                .withObjectIndenter(indent).withArrayIndenter(indent));
+    }
+
+    /**
+     * {@code GET /results} and {@code GET /api/runs/{id}/data}: the run, its live totals, rows and chips
+     * ({@code selected_total} only for the active run, as the original does).
+     */
+    static void results(JsonGenerator g, EvalStore.RunView view, boolean withSelectedTotal) throws IOException {
+        EvalStore.Run run = view.run();
+        EvalStore.Totals t = view.totals();
+        List<EvalStore.Chip> chips = view.chips();
+        g.writeStartObject();
+        g.writeStringField("session_name", run.sessionName());
+        g.writeStringField("run_name", run.runName());
+        g.writeStringField("run_id", run.runId());
+        g.writeNumberField("total_evaluations", t.totalEvaluations());
+        if (withSelectedTotal) {
+            g.writeFieldName("selected_total");
+            writeInteger(g, run.selectedTotal());
+        }
+        g.writeNumberField("total_errors", t.totalErrors());
+        g.writeNumberField("total_passed", t.totalPassed());
+        g.writeNumberField("average_latency", t.averageLatency());
+        g.writeArrayFieldStart("results");
+        view.forEachRaw((i, json) -> g.writeRawValue(new RawJson(json)));
+        g.writeEndArray();
+        writeChips(g, chips);
+        g.writeStringField("eval_path", run.evalPath());
+        g.writeEndObject();
+    }
+
+    /** The whole run document, as the JSON export writes it and the import reads it. */
+    static void document(JsonGenerator g, EvalStore.RunView view) throws IOException {
+        EvalStore.Run run = view.run();
+        EvalStore.Totals t = view.totals();
+        g.writeStartObject();
+        g.writeStringField("session_name", run.sessionName());
+        g.writeStringField("run_name", run.runName());
+        g.writeStringField("run_id", run.runId());
+        g.writeNumberField("created_at", run.createdAt());
+        g.writeNumberField("total_evaluations", t.totalEvaluations());
+        g.writeNumberField("total_functions", t.totalFunctions());
+        g.writeNumberField("total_errors", t.totalErrors());
+        g.writeNumberField("total_passed", t.totalPassed());
+        g.writeNumberField("total_with_scores", t.totalWithScores());
+        g.writeNumberField("average_latency", t.averageLatency());
+        g.writeArrayFieldStart("results");
+        view.forEachRaw((i, json) -> {
+            try (JsonParser p = COMPACT.createParser(json)) {
+                p.nextToken();
+                g.copyCurrentStructure(p);
+            }
+        });
+        g.writeEndArray();
+        g.writeStringField("path", run.evalPath());
+        g.writeStringField("dataset", run.dataset());
+        g.writeFieldName("labels");
+        value(g, run.labels() == null ? NullNode.getInstance() : Json.MAPPER.readTree(run.labels()));
+        g.writeStringField("function_name", run.functionName());
+        g.writeEndObject();
+    }
+
+    /** A row as the compact JSON text the store keeps (and serves as it is). */
+    static String render(ResultRow r) {
+        StringWriter w = new StringWriter(1024);
+        try (JsonGenerator g = COMPACT.createGenerator(w)) {
+            row(g, r);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    /** Reads a row the store kept (trusted: written by {@link #render}). */
+    static ResultRow read(byte[] json) {
+        try {
+            JsonNode row = Json.MAPPER.readTree(json);
+            JsonNode r = row.path("result");
+            List<Score> scores = null;
+            if (r.path("scores").isArray()) {
+                scores = new ArrayList<>(r.path("scores").size());
+                for (JsonNode s : r.path("scores")) {
+                    scores.add(new Score(s.path("key").asText(), s.path("value").isNumber() ? s.path("value").asDouble() : null,
+                            s.path("passed").isBoolean() ? s.path("passed").asBoolean() : null, text(s.path("notes"))));
+                }
+            }
+            return new ResultRow(row.path("function").asText(), text(row.path("dataset")), row.path("labels"),
+                    r.path("input"), r.path("output"), r.path("reference"), scores,
+                    text(r.path("error")), r.path("latency").isNumber() ? r.path("latency").asDouble() : null,
+                    r.path("metadata"), r.path("trace_data"), r.path("status").asText(),
+                    text(r.path("annotation")), r.path("annotations"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
+    }
+
+    /** {@code {"function", "dataset", "labels", "result": {...}}}. */
+    static void row(JsonGenerator g, ResultRow r) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("function", r.function());
+        g.writeStringField("dataset", r.dataset());
+        g.writeFieldName("labels");
+        value(g, r.labels());
+        g.writeObjectFieldStart("result");
+        g.writeFieldName("input");
+        value(g, r.input());
+        g.writeFieldName("output");
+        value(g, r.output());
+        g.writeFieldName("reference");
+        value(g, r.reference());
+        g.writeFieldName("scores");
+        scores(g, r.scores());
+        g.writeStringField("error", r.error());
+        g.writeFieldName("latency");
+        writeDouble(g, r.latency());
+        g.writeFieldName("metadata");
+        value(g, r.metadata());
+        g.writeFieldName("trace_data");
+        value(g, r.traceData());
+        g.writeStringField("status", r.status());
+        g.writeStringField("annotation", r.annotation());
+        g.writeFieldName("annotations");
+        value(g, r.annotations());
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    static void scores(JsonGenerator g, List<Score> scores) throws IOException {
+        if (scores == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartArray();
+        for (Score s : scores) {
+            g.writeStartObject();
+            g.writeStringField("key", s.key());
+            g.writeFieldName("value");
+            writeDouble(g, s.value());
+            g.writeFieldName("passed");
+            if (s.passed() == null) {
+                g.writeNull();
+            } else {
+                g.writeBoolean(s.passed());
+            }
+            g.writeStringField("notes", s.notes());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    static void writeChips(JsonGenerator g, List<EvalStore.Chip> chips) throws IOException {
+        g.writeArrayFieldStart("score_chips");
+        for (EvalStore.Chip c : chips) {
+            g.writeStartObject();
+            g.writeStringField("key", c.key());
+            g.writeStringField("type", c.type());
+            if (c.type().equals("ratio")) {
+                g.writeNumberField("passed", c.passed());
+                g.writeNumberField("total", c.total());
+            } else {
+                g.writeNumberField("avg", c.avg());
+                g.writeNumberField("count", c.count());
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** A JSON value (the generator's printer decides the layout). */
+    private static void value(JsonGenerator g, JsonNode node) throws IOException {
+        g.writeTree(node);
+    }
+
+    private static void writeDouble(JsonGenerator g, Double d) throws IOException {
+        if (d == null) {
+            g.writeNull();
+        } else {
+            g.writeNumber(d);
+        }
+    }
+
+    private static void writeInteger(JsonGenerator g, Integer i) throws IOException {
+        if (i == null) {
+            g.writeNull();
+        } else {
+            g.writeNumber(i);
+        }
+    }
+}
