@@ -18,7 +18,13 @@ import scorebook.auth.AuthFilter;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.UserCommands;
+import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
+import scorebook.evals.EvalStore;
+import scorebook.runner.EvalRunner;
+import scorebook.runner.ModelCaller;
+import scorebook.runner.RunEvents;
+import scorebook.runner.RunnerService;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
@@ -84,15 +90,19 @@ public final class Main {
         try {
             AuthStore auth = new AuthStore(db);
             Optional<String> loginToken = ownerToken(config, auth);
+            EvalStore evals = new EvalStore(db);
+            evals.markInterrupted();
+            RunEvents events = new RunEvents();
+            EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, ModelCaller.NONE, config.evalPath());
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(config.maxBodyBytes())
                     .directHandlers(Errors.directHandlers())
-                    .routing(routing -> routing(routing, db, config))
+                    .routing(routing -> routing(routing, db, config, runner, events))
                     .build()
                     .start();
-            return new Running(server, db, loginToken);
+            return new Running(server, db, loginToken, runner, events);
         } catch (RuntimeException e) {
             db.close();
             throw e;
@@ -100,13 +110,14 @@ public final class Main {
     }
 
     /** The whole route table. */
-    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config) {
+    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, EvalRunner runner, RunEvents events) {
         AuthStore auth = new AuthStore(db);
         Errors.register(routing);
         routing.addFilter(new AuthFilter(auth))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(auth))
-                .register(new EvalService(db))
+                .register(new EvalService(db, runner::notStarted, config.evalPath().toString()))
+                .register(new RunnerService(runner, new EvalStore(db), events))
                 .register(new StaticFiles(config.webDir()));
     }
 
@@ -139,13 +150,16 @@ public final class Main {
     }
 
     /** A started server and its database; closing stops both. */
-    public record Running(WebServer server, Database db, Optional<String> loginToken) implements AutoCloseable {
+    public record Running(WebServer server, Database db, Optional<String> loginToken, EvalRunner runner, RunEvents events)
+            implements AutoCloseable {
         public int port() {
             return server.port();
         }
 
         @Override
         public void close() {
+            events.close();
+            runner.shutdown();
             server.stop();
             db.close();
         }

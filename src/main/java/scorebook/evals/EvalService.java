@@ -67,9 +67,19 @@ public final class EvalService implements HttpService {
     private final EvalStore store;
     private final ConfigStore config;
 
+    private final Discovered discovered;
+    private final String evalPath;
+
     public EvalService(Database db) {
+        this(db, Discovered.NONE, null);
+    }
+
+    /** With a runner: a user without a run sees the discovered cases as not_started rows. */
+    public EvalService(Database db, Discovered discovered, String evalPath) {
         this.store = new EvalStore(db);
         this.config = new ConfigStore(db);
+        this.discovered = discovered;
+        this.evalPath = evalPath;
     }
 
     @Override
@@ -107,7 +117,15 @@ public final class EvalService implements HttpService {
     }
 
     private void activeRun(ServerRequest req, ServerResponse res) throws IOException {
-        store.readActive(user(req), view -> {
+        long user = user(req);
+        if (store.activeRun(user).isEmpty()) {
+            List<ResultRow> rows = discovered.notStarted();
+            if (!rows.isEmpty()) {
+                streamJson(res, g -> RunJson.discovered(g, rows, evalPath));
+                return;
+            }
+        }
+        store.readActive(user, view -> {
             streamJson(res, g -> RunJson.results(g, view, true));
             return null;
         });

@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
@@ -107,6 +108,11 @@ public final class EvalStore {
     public <R, X extends Exception> R readActive(long userId, RunReader<R, X> reader) throws X {
         return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx,
                 active(tx, userId).orElseThrow(() -> ApiException.notFound("Active run not found"))))));
+    }
+
+    /** The user's active run, if there is one. */
+    public Optional<Run> activeRun(long userId) {
+        return db.read(h -> active(h, userId));
     }
 
     /** Names of the user's sessions (those holding at least one run), sorted. */
@@ -213,6 +219,56 @@ public final class EvalStore {
                         r.annotations()));
             }
             return indices.size();
+        });
+    }
+
+    /**
+     * Changes some rows of a run in one transaction (a runner queueing a rerun, or recording that an
+     * eval started or finished) and returns the rows as changed; 404 for an unknown run or index.
+     */
+    public List<ResultRow> updateRows(long userId, String runId, List<Integer> indices,
+                                     BiFunction<Integer, ResultRow, ResultRow> change) {
+        return db.write(h -> {
+            Run run = resolve(h, userId, runId, true);
+            int size = size(h, run.pk());
+            RunView view = new RunView(h, run);
+            List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
+            for (int i : indices) {
+                if (i < 0 || i >= size) {
+                    throw ApiException.notFound("Result index out of range");
+                }
+                ResultRow r = change.apply(i, view.row(i).orElseThrow());
+                replaceRow(h, run.pk(), i, r);
+                changed.add(r);
+            }
+            return changed;
+        });
+    }
+
+    /**
+     * After a restart: every row that a stopped server left pending or running becomes an error
+     * ("interrupted"), in every run of every user. Returns how many rows changed.
+     */
+    public int markInterrupted() {
+        return db.write(h -> {
+            List<Run> runs = h.createQuery("SELECT " + RUN_COLUMNS + """
+                             FROM eval_runs r WHERE EXISTS (SELECT 1 FROM eval_results e
+                            WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").mapTo(Run.class).list();
+            int n = 0;
+            for (Run run : runs) {
+                List<Integer> indices = h.createQuery(
+                                "SELECT idx FROM eval_results WHERE run_pk = ? AND status IN ('pending', 'running') ORDER BY idx")
+                        .bind(0, run.pk()).mapTo(int.class).list();
+                RunView view = new RunView(h, run);
+                for (int i : indices) {
+                    ResultRow r = view.row(i).orElseThrow();
+                    replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
+                            r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(), r.traceData(), "error",
+                            r.annotation(), r.annotations()));
+                    n++;
+                }
+            }
+            return n;
         });
     }
 

@@ -4,7 +4,7 @@ import java.security.SecureRandom;
 import java.util.List;
 
 /** Random {@code adjective-noun} run names (e.g. {@code frosty-reef}) for runs created without one. */
-final class FriendlyNames {
+public final class FriendlyNames {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final List<String> ADJECTIVES = List.of("amber", "bold", "brave", "bright", "calm", "clever", "crisp",
             "eager", "fancy", "frosty", "gentle", "golden", "happy", "jolly", "keen", "lively", "lucky", "mellow", "misty",
@@ -16,7 +16,7 @@ final class FriendlyNames {
     private FriendlyNames() {
     }
 
-    static String random() {
+    public static String random() {
         return ADJECTIVES.get(RANDOM.nextInt(ADJECTIVES.size())) + "-" + NOUNS.get(RANDOM.nextInt(NOUNS.size()));
     }
 }

@@ -73,6 +73,27 @@ final class RunJson {
         g.writeEndObject();
     }
 
+    /** {@code GET /results} before any run: the discovered cases, not_started, totals 0, no selected_total. */
+    static void discovered(JsonGenerator g, List<ResultRow> rows, String evalPath) throws IOException {
+        g.writeStartObject();
+        g.writeNullField("session_name");
+        g.writeNullField("run_name");
+        g.writeNullField("run_id");
+        g.writeNumberField("total_evaluations", rows.size());
+        g.writeNumberField("total_errors", 0);
+        g.writeNumberField("total_passed", 0);
+        g.writeNumberField("average_latency", 0.0);
+        g.writeArrayFieldStart("results");
+        for (ResultRow r : rows) {
+            g.writeRawValue(render(r));
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("score_chips");
+        g.writeEndArray();
+        g.writeStringField("eval_path", evalPath);
+        g.writeEndObject();
+    }
+
     /** The whole run document, as the JSON export writes it and the import reads it. */
     static void document(JsonGenerator g, EvalStore.RunView view) throws IOException {
         EvalStore.Run run = view.run();

@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,7 +45,7 @@ public final class CaseRunner {
             return new Outcome(o.output(), o.scores(), o.metadata(), o.traceData(), e.getMessage(), o.latency());
         }
         if (o.scores().isEmpty()) {
-            o = o.withScores(List.of(Score.pass("correctness", true, null)));
+            o = o.withScores(List.of(new Score("correctness", null, true, null)));
         }
         return o;
     }

@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,7 +56,7 @@ final class CommandScorer implements Scorer {
                 throw new IllegalArgumentException("it printed nothing");
             }
             if (json.isBoolean()) {
-                return List.of(Score.pass(key, json.asBoolean(), null));
+                return List.of(new Score(key, null, json.asBoolean(), null));
             }
             if (json.isNumber()) {
                 return List.of(new Score(key, json.asDouble(), null, null));

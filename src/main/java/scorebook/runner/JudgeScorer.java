@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

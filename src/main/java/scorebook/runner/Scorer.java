@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.util.List;
 
 /** Grades a case's outcome. Runs only on outcomes without an error. */

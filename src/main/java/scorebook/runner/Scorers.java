@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -19,7 +20,7 @@ final class Scorers {
         return switch (s.type()) {
             case "equals" -> (c, o, run) -> {
                 boolean ok = Text.same(o.output(), c.reference());
-                return List.of(Score.pass(key, ok, ok ? null
+                return List.of(new Score(key, null, ok, ok ? null
                         : "expected " + Text.shorten(Text.of(c.reference()), 200) + ", got " + Text.shorten(Text.of(o.output()), 200)));
             };
             case "contains" -> {
@@ -28,14 +29,14 @@ final class Scorers {
                 yield (c, o, run) -> {
                     String out = Text.of(o.output());
                     boolean ok = ignoreCase ? out.toLowerCase(Locale.ROOT).contains(value.toLowerCase(Locale.ROOT)) : out.contains(value);
-                    return List.of(Score.pass(key, ok, ok ? null : "output does not contain " + Text.shorten(value, 200)));
+                    return List.of(new Score(key, null, ok, ok ? null : "output does not contain " + Text.shorten(value, 200)));
                 };
             }
             case "regex" -> {
                 Pattern p = Pattern.compile(spec.get("pattern").asText());
                 yield (c, o, run) -> {
                     boolean ok = p.matcher(Text.of(o.output())).find();
-                    return List.of(Score.pass(key, ok, ok ? null : "output does not match /" + p.pattern() + "/"));
+                    return List.of(new Score(key, null, ok, ok ? null : "output does not match /" + p.pattern() + "/"));
                 };
             }
             case "json" -> json(key, spec);
@@ -45,7 +46,7 @@ final class Scorers {
                     Double got = Text.number(o.output());
                     Double want = Text.number(c.reference());
                     if (got == null || want == null) {
-                        return List.of(Score.pass(key, false, got == null ? "output is not a number" : "reference is not a number"));
+                        return List.of(new Score(key, null, false, got == null ? "output is not a number" : "reference is not a number"));
                     }
                     double diff = Math.abs(got - want);
                     boolean ok = diff <= tolerance;
@@ -76,21 +77,21 @@ final class Scorers {
                 try {
                     out = Json.MAPPER.readTree(out.asText());
                 } catch (JsonProcessingException e) {
-                    return List.of(Score.pass(key, false, "output is not valid JSON: " + e.getOriginalMessage()));
+                    return List.of(new Score(key, null, false, "output is not valid JSON: " + e.getOriginalMessage()));
                 }
             }
             if (out == null || out.isMissingNode()) {
-                return List.of(Score.pass(key, false, "output is empty"));
+                return List.of(new Score(key, null, false, "output is empty"));
             }
             if (path.isEmpty()) {
-                return List.of(Score.pass(key, true, null));
+                return List.of(new Score(key, null, true, null));
             }
             JsonNode at = out.at(path.startsWith("/") ? path : "/" + path.replace('.', '/'));
             if (at.isMissingNode()) {
-                return List.of(Score.pass(key, false, "no value at " + path));
+                return List.of(new Score(key, null, false, "no value at " + path));
             }
             boolean ok = expected == null || Text.same(at, expected);
-            return List.of(Score.pass(key, ok, ok ? null : "at " + path + ": expected " + Text.of(expected) + ", got " + Text.of(at)));
+            return List.of(new Score(key, null, ok, ok ? null : "at " + path + ": expected " + Text.of(expected) + ", got " + Text.of(at)));
         };
     }
 }

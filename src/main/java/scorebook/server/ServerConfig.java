@@ -17,9 +17,16 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
                            String ownerToken) {
     public static final long DEFAULT_MAX_BODY = 32L * 1024 * 1024;
 
-    /** A local server on a free port over {@code dataDir}, as the tests and the AOT training run use. */
+    /**
+     * A local server on a free port over {@code dataDir}, as the tests and the AOT training run use;
+     * its eval path is {@code dataDir/evals} (absent until a test writes suites there).
+     */
     public static ServerConfig local(Path dataDir, String ownerToken) {
-        return new ServerConfig("127.0.0.1", 0, dataDir, Path.of("evals"), null, DEFAULT_MAX_BODY, ownerToken);
+        return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken);
+    }
+
+    public ServerConfig withEvalPath(Path path) {
+        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken);
     }
 
     public ServerConfig withMaxBodyBytes(long bytes) {

@@ -212,12 +212,14 @@ class RunsTest {
     }
 
     @Test
-    void runnerPathsAreNotTakenByThisService() {
+    void runnerPathsAreLeftToTheRunner() {
         Client c = Fixtures.otherUser(server, "runs-runner");
-        for (String p : new String[] {"rerun", "new", "stop"}) {
+        for (String p : new String[] {"rerun", "new"}) {
             Client.Response r = c.post("/api/runs/" + p, "{}");
-            assertEquals(404, r.status(), p + ": " + r.text());
+            assertEquals(400, r.status(), p + ": " + r.text());
+            assertTrue(r.json().path("detail").asText().startsWith("Eval path not found"), r.text());
         }
+        assertEquals(200, c.post("/api/runs/stop", "{}").status());
         assertEquals(405, c.post("/api/runs/0badc0de", "{}").status());
         assertEquals("PATCH, DELETE", c.post("/api/runs/0badc0de", "{}").header("Allow").orElseThrow());
         assertFalse(c.get("/api/runs/import").status() == 200);

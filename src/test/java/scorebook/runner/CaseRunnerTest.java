@@ -1,5 +1,6 @@
 package scorebook.runner;
 
+import scorebook.evals.Score;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +66,7 @@ class CaseRunnerTest {
         assertEquals(4, seen.get("reference").asInt());
         assertEquals(1, seen.at("/metadata/m").asInt());
         assertEquals("x", seen.at("/labels/0").asText());
-        assertEquals(List.of(Score.pass("correctness", true, null)), o.scores(), "no scorer, no error: the default pass");
+        assertEquals(List.of(new Score("correctness", null, true, null)), o.scores(), "no scorer, no error: the default pass");
         assertTrue(o.latency() > 0);
     }
 

@@ -1,0 +1,394 @@
+package scorebook.runner;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import scorebook.evals.ConfigStore;
+import scorebook.evals.EvalStore;
+import scorebook.evals.FriendlyNames;
+import scorebook.evals.ResultRow;
+import scorebook.evals.Score;
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+
+/**
+ * Runs suites from the eval path into a user's runs: rerun in place, new run, stop. One execution
+ * per user at a time; at most {@code concurrency} cases at once; every row change is stored, then
+ * published to the run's live watchers.
+ */
+public final class EvalRunner {
+    private static final Logger LOG = Logger.getLogger(EvalRunner.class.getName());
+    /** Per case, when neither the config nor the suite sets a timeout. */
+    static final double DEFAULT_TIMEOUT = 600;
+
+    private final EvalStore store;
+    private final ConfigStore config;
+    private final RunEvents events;
+    private final ModelCaller models;
+    private final Path evalPath;
+    private final Map<Long, Execution> executions = new ConcurrentHashMap<>();
+    private volatile boolean shuttingDown;
+
+    public EvalRunner(EvalStore store, ConfigStore config, RunEvents events, ModelCaller models, Path evalPath) {
+        this.store = store;
+        this.config = config;
+        this.events = events;
+        this.models = models;
+        this.evalPath = evalPath;
+    }
+
+    public Path evalPath() {
+        return evalPath;
+    }
+
+    /** The suites as they are on disk now (they are re-read for every run, so edits apply). */
+    public SuiteLoader.Discovery discover() {
+        return SuiteLoader.discover(evalPath);
+    }
+
+    /** Discovered cases as {@code not_started} rows, for a user who has no run yet. */
+    public List<ResultRow> notStarted() {
+        return discover().cases().stream().map(c -> placeholder(c, "not_started")).toList();
+    }
+
+    /**
+     * Reruns the active run in place: all its rows (plus cases added to the suites since), or only
+     * {@code indices}. With no active run yet, starts a new one. Returns the run id.
+     */
+    public String rerun(long userId, List<Integer> indices) {
+        busy(userId);
+        SuiteLoader.Discovery found = discoverOrFail("Rerun");
+        var active = store.activeRun(userId);
+        if (active.isEmpty()) {
+            return newRun(userId, null, indices).runId();
+        }
+        String runId = active.get().runId();
+        List<ResultRow> rows = store.readRun(userId, runId, false, view -> {
+            List<ResultRow> all = new ArrayList<>(view.size());
+            view.forEachRow((i, r) -> all.add(r));
+            return all;
+        });
+        if (rows.isEmpty() && indices != null) {
+            throw ApiException.badRequest("No results available to rerun. Check that your eval file imports correctly.");
+        }
+        checkIndices(indices, rows.size(), "results");
+        Map<String, List<Case>> byKey = casesByKey(found.cases());
+        Map<Integer, Case> work = new LinkedHashMap<>();
+        Map<String, Integer> seen = new HashMap<>();
+        List<Integer> unmatched = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            String key = key(rows.get(i).function(), rows.get(i).dataset());
+            int occurrence = seen.merge(key, 1, Integer::sum) - 1;
+            List<Case> candidates = byKey.getOrDefault(key, List.of());
+            boolean selected = indices == null || indices.contains(i);
+            if (occurrence < candidates.size()) {
+                if (selected) {
+                    work.put(i, candidates.get(occurrence));
+                }
+            } else if (selected) {
+                unmatched.add(i);
+            }
+        }
+        if (indices == null) {
+            // cases added to the suites since the run was made join it at the end
+            List<ResultRow> added = new ArrayList<>();
+            Map<String, Integer> used = new HashMap<>(seen);
+            for (Case c : found.cases()) {
+                String key = key(c.function(), c.dataset());
+                if (used.merge(key, -1, Integer::sum) < 0) {
+                    added.add(placeholder(c, "pending"));
+                }
+            }
+            if (!added.isEmpty()) {
+                int first = store.append(userId, runId, added).firstIndex();
+                for (int k = 0; k < added.size(); k++) {
+                    work.put(first + k, caseOf(added.get(k), found.cases()));
+                }
+            }
+        }
+        store.updateRows(userId, runId, List.copyOf(work.keySet()), (i, r) -> pending(r, work.get(i)));
+        store.updateRows(userId, runId, unmatched, (i, r) -> withOutcome(r, Outcome.error(
+                "this case is no longer in the suites under " + evalPath, 0), "error"));
+        start(userId, runId, active.get().runName(), active.get().sessionName(), work, found);
+        return runId;
+    }
+
+    /** Starts a new run in the active run's session (or "default"): the selected cases pending, the rest not_started. */
+    public EvalStore.Run newRun(long userId, String runName, List<Integer> indices) {
+        busy(userId);
+        SuiteLoader.Discovery found = discoverOrFail("New run");
+        List<Case> cases = found.cases();
+        if (indices != null && cases.isEmpty()) {
+            throw ApiException.badRequest("No results available to run. Check that your eval file imports correctly.");
+        }
+        checkIndices(indices, cases.size(), "evals");
+        String session = store.activeRun(userId).map(EvalStore.Run::sessionName).orElse("default");
+        String name = runName != null ? runName : FriendlyNames.random();
+        List<ResultRow> rows = new ArrayList<>();
+        Map<Integer, Case> work = new LinkedHashMap<>();
+        for (int i = 0; i < cases.size(); i++) {
+            boolean selected = indices == null || indices.contains(i);
+            rows.add(placeholder(cases.get(i), selected ? "pending" : "not_started"));
+            if (selected) {
+                work.put(i, cases.get(i));
+            }
+        }
+        EvalStore.Run run = store.importRun(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
+                null, null, null), rows);
+        start(userId, run.runId(), name, session, work, found);
+        return run;
+    }
+
+    /** Cancels pending rows and ends running ones (their processes and requests too). */
+    public void stop(long userId) {
+        Execution e = executions.get(userId);
+        if (e != null) {
+            e.cancel();
+        }
+        store.activeRun(userId).ifPresent(run -> {
+            store.changeStatus(userId, run.runId(), Set.of("pending", "running"), "cancelled");
+            events.publish(run.runId(), new RunEvents.Event("done", "{}"));
+        });
+    }
+
+    /**
+     * The server is stopping: end every case's process or request and write nothing more; the next
+     * start marks the rows left pending or running as interrupted.
+     */
+    public void shutdown() {
+        shuttingDown = true;
+        executions.values().forEach(Execution::cancel);
+    }
+
+    /** Whether a run of this user is executing. */
+    public boolean running(long userId) {
+        return executions.containsKey(userId);
+    }
+
+    /** Waits until the user's execution (if any) has finished; for the CLI and tests. */
+    public void await(long userId) throws InterruptedException {
+        Execution e = executions.get(userId);
+        if (e != null) {
+            e.join();
+        }
+    }
+
+    private void busy(long userId) {
+        if (executions.containsKey(userId)) {
+            throw ApiException.conflict("a run is in progress; stop it first (POST /api/runs/stop)");
+        }
+    }
+
+    private SuiteLoader.Discovery discoverOrFail(String what) {
+        if (!java.nio.file.Files.exists(evalPath)) {
+            throw ApiException.badRequest("Eval path not found: " + evalPath);
+        }
+        return discover();
+    }
+
+    private static void checkIndices(List<Integer> indices, int size, String noun) {
+        if (indices == null) {
+            return;
+        }
+        List<Integer> bad = indices.stream().filter(i -> i < 0 || i >= size).toList();
+        if (!bad.isEmpty()) {
+            throw ApiException.badRequest("Invalid indices: " + bad + ". Only " + size + " " + noun + " exist (indices 0-"
+                    + (size - 1) + ").");
+        }
+    }
+
+    private void start(long userId, String runId, String runName, String session, Map<Integer, Case> work,
+                       SuiteLoader.Discovery found) {
+        EvalConfigView cfg = EvalConfigView.of(config.get(userId));
+        Map<Case, CaseRunner> runners = new HashMap<>();
+        for (Suite s : found.suites()) {
+            CaseRunner r = new CaseRunner(s, models);
+            s.cases().forEach(c -> runners.put(c, r));
+        }
+        RunContext ctx = new RunContext(userId, runId, runName, session, evalPath.toString());
+        Execution e = new Execution(userId, ctx, work, runners, cfg);
+        executions.put(userId, e);
+        publishAll(userId, runId, List.copyOf(work.keySet()));
+        e.start();
+    }
+
+    /** What the runner needs of the user's config. */
+    private record EvalConfigView(int concurrency, Double timeout) {
+        static EvalConfigView of(ConfigStore.EvalConfig c) {
+            return new EvalConfigView(c.concurrency(), c.timeout());
+        }
+    }
+
+    /** One user's run in progress: a virtual thread per case, a semaphore for the concurrency. */
+    private final class Execution {
+        private final long userId;
+        private final RunContext ctx;
+        private final Map<Integer, Case> work;
+        private final Map<Case, CaseRunner> runners;
+        private final EvalConfigView cfg;
+        private final Semaphore slots;
+        private final List<Thread> threads = new ArrayList<>();
+        private volatile boolean cancelled;
+        private Thread coordinator;
+
+        Execution(long userId, RunContext ctx, Map<Integer, Case> work, Map<Case, CaseRunner> runners, EvalConfigView cfg) {
+            this.userId = userId;
+            this.ctx = ctx;
+            this.work = work;
+            this.runners = runners;
+            this.cfg = cfg;
+            this.slots = new Semaphore(cfg.concurrency(), true);
+        }
+
+        void start() {
+            coordinator = Thread.ofVirtual().name("run-" + ctx.runId()).start(this::runAll);
+        }
+
+        private void runAll() {
+            try {
+                synchronized (threads) {
+                    for (var item : work.entrySet()) {
+                        threads.add(Thread.ofVirtual().start(() -> runOne(item.getKey(), item.getValue())));
+                    }
+                }
+                for (Thread t : threads) {
+                    t.join();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                executions.remove(userId, this);
+                events.publish(ctx.runId(), new RunEvents.Event("done", "{}"));
+            }
+        }
+
+        private void runOne(int index, Case c) {
+            try {
+                slots.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                if (cancelled) {
+                    return;
+                }
+                update(index, r -> status(r, "running"));
+                CaseRunner runner = runners.get(c);
+                double timeout = cfg.timeout() != null ? cfg.timeout()
+                        : runner.suite().timeout() != null ? runner.suite().timeout() : DEFAULT_TIMEOUT;
+                Outcome o = runner.run(c, ctx, timeout);
+                if (!cancelled) {
+                    update(index, r -> withOutcome(r, o, o.error() == null ? "completed" : "error"));
+                }
+            } catch (InterruptedException e) {
+                update(index, r -> status(r, "cancelled"));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "case " + c.function() + " of run " + ctx.runId() + " failed", e);
+                update(index, r -> withOutcome(r, Outcome.error("internal error: " + e, 0), "error"));
+            } finally {
+                slots.release();
+            }
+        }
+
+        private void update(int index, java.util.function.UnaryOperator<ResultRow> change) {
+            if (shuttingDown) {
+                return;
+            }
+            try {
+                store.updateRows(userId, ctx.runId(), List.of(index), (i, r) -> change.apply(r));
+                publishAll(userId, ctx.runId(), List.of(index));
+            } catch (ApiException e) {
+                // the run was deleted while it ran: nothing left to record
+                cancel();
+            }
+        }
+
+        void cancel() {
+            cancelled = true;
+            synchronized (threads) {
+                threads.forEach(Thread::interrupt);
+            }
+        }
+
+        void join() throws InterruptedException {
+            coordinator.join();
+        }
+    }
+
+    private void publishAll(long userId, String runId, List<Integer> indices) {
+        if (!events.watched(runId)) {
+            return;
+        }
+        store.readRun(userId, runId, false, view -> {
+            for (int i : indices) {
+                view.rawRow(i).ifPresent(json -> events.publish(runId, new RunEvents.Event("row",
+                        "{\"index\":" + i + ",\"row\":" + new String(json, java.nio.charset.StandardCharsets.UTF_8) + "}")));
+            }
+            return null;
+        });
+    }
+
+    private static String key(String function, String dataset) {
+        return function + "\u0000" + dataset;
+    }
+
+    private static Map<String, List<Case>> casesByKey(List<Case> cases) {
+        Map<String, List<Case>> m = new HashMap<>();
+        cases.forEach(c -> m.computeIfAbsent(key(c.function(), c.dataset()), k -> new ArrayList<>()).add(c));
+        return m;
+    }
+
+    private static Case caseOf(ResultRow row, List<Case> cases) {
+        return cases.stream().filter(c -> c.function().equals(row.function()) && c.dataset().equals(row.dataset()))
+                .findFirst().orElseThrow();
+    }
+
+    /** A row for a case before it runs. */
+    static ResultRow placeholder(Case c, String status) {
+        return new ResultRow(c.function(), c.dataset(), Json.MAPPER.valueToTree(c.labels()), orNull(c.input()),
+                NullNode.instance, orNull(c.reference()), null, null, null, orNull(c.metadata()), NullNode.instance, status,
+                null, NullNode.instance);
+    }
+
+    /** Queued again: the case as the suite has it now, results cleared, human notes kept. */
+    private static ResultRow pending(ResultRow r, Case c) {
+        return new ResultRow(r.function(), r.dataset(), Json.MAPPER.valueToTree(c.labels()), orNull(c.input()),
+                NullNode.instance, orNull(c.reference()), null, null, null, orNull(c.metadata()), NullNode.instance,
+                "pending", r.annotation(), r.annotations());
+    }
+
+    private static ResultRow status(ResultRow r, String status) {
+        return new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(), r.scores(),
+                r.error(), r.latency(), r.metadata(), r.traceData(), status, r.annotation(), r.annotations());
+    }
+
+    /** A finished case: its outcome in the row, annotations kept. */
+    private static ResultRow withOutcome(ResultRow r, Outcome o, String status) {
+        JsonNode metadata = r.metadata();
+        if (o.metadata() != null) {
+            ObjectNode merged = metadata != null && metadata.isObject() ? ((ObjectNode) metadata).deepCopy()
+                    : Json.MAPPER.createObjectNode();
+            merged.setAll((ObjectNode) o.metadata());
+            metadata = merged;
+        }
+        List<Score> scores = o.scores().isEmpty() && o.error() != null ? null : List.copyOf(o.scores());
+        return new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), orNull(o.output()), r.reference(), scores,
+                o.error(), o.latency(), orNull(metadata), orNull(o.traceData()), status, r.annotation(), r.annotations());
+    }
+
+    private static JsonNode orNull(JsonNode n) {
+        return n == null ? NullNode.instance : n;
+    }
+}

@@ -1,0 +1,301 @@
+package scorebook.runner;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
+import scorebook.server.ServerConfig;
+import scorebook.testing.Client;
+import scorebook.testing.TestServer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The run endpoints over a real server, real processes and a real SQLite file. */
+class RunnerTest {
+    private final Path evals = TestServer.tempDir();
+    private final Path data = TestServer.tempDir();
+    private TestServer server;
+
+    @AfterEach
+    void clean() {
+        if (server != null) {
+            server.close();
+        }
+        TestServer.deleteTree(evals);
+        TestServer.deleteTree(data);
+    }
+
+    private TestServer start() {
+        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
+        return server;
+    }
+
+    private void suite(String name, String yaml) throws IOException {
+        Files.writeString(evals.resolve(name), yaml);
+    }
+
+    /** Polls GET /results until no row is pending or running (bounded). */
+    private JsonNode settled() throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            JsonNode r = server.owner().get("/results").json();
+            boolean busy = false;
+            for (JsonNode row : r.path("results")) {
+                String s = row.at("/result/status").asText();
+                busy |= s.equals("pending") || s.equals("running");
+            }
+            if (!busy) {
+                return r;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the run did not finish: " + server.owner().get("/results").text());
+    }
+
+    private static final String MATH = """
+            dataset: math
+            target: {command: 'read c; case "$c" in *2+2*) echo 4;; *3*3*) echo 9;; *) echo 0;; esac'}
+            scorers: [equals]
+            cases:
+              - {name: add, input: "2+2", reference: "4"}
+              - {name: mul, input: "3*3", reference: "9"}
+              - {name: bad, input: "1+1", reference: "2"}
+            """;
+
+    @Test
+    void discoveredCasesAreNotStartedUntilARunAndMistakesAreListedWithFileAndLine() throws Exception {
+        suite("math.yaml", MATH);
+        suite("broken.yaml", "target: {command: cat}\nscorers:\n  - {type: vibes}\ncases: [{input: 1}]\n");
+        start();
+        JsonNode r = server.owner().get("/results").json();
+        assertTrue(r.path("run_id").isNull());
+        assertEquals(3, r.path("results").size());
+        assertEquals("not_started", r.at("/results/0/result/status").asText());
+        assertEquals("add", r.at("/results/0/function").asText());
+        assertEquals("math", r.at("/results/0/dataset").asText());
+        assertFalse(r.has("selected_total"));
+
+        JsonNode suites = server.owner().get("/api/suites").json();
+        assertEquals(1, suites.path("suites").size());
+        assertEquals("broken.yaml", suites.at("/errors/0/file").asText());
+        assertEquals(3, suites.at("/errors/0/line").asInt());
+        assertTrue(suites.at("/errors/0/message").asText().contains("unknown scorer 'vibes'"));
+    }
+
+    @Test
+    void aNewRunRunsEveryCaseAndScoresIt() throws Exception {
+        suite("math.yaml", MATH);
+        start();
+        Client.Response created = server.owner().post("/api/runs/new", "{\"run_name\": \"first\"}");
+        assertEquals(200, created.status(), created.text());
+        String runId = created.json().path("run_id").asText();
+        assertTrue(runId.matches("[0-9a-f]{8}"));
+        assertEquals("first", created.json().path("run_name").asText());
+        JsonNode r = settled();
+        assertEquals(runId, r.path("run_id").asText());
+        assertEquals("default", r.path("session_name").asText());
+        assertEquals(3, r.path("total_evaluations").asInt());
+        assertEquals(2, r.path("total_passed").asInt());
+        assertEquals(0, r.path("total_errors").asInt());
+        assertEquals("completed", r.at("/results/0/result/status").asText());
+        assertEquals("4", r.at("/results/0/result/output").asText());
+        assertTrue(r.at("/results/0/result/scores/0/passed").asBoolean());
+        assertFalse(r.at("/results/2/result/scores/0/passed").asBoolean());
+        assertTrue(r.at("/results/0/result/latency").asDouble() > 0);
+        JsonNode chip = r.at("/score_chips/0");
+        assertEquals("equals", chip.path("key").asText());
+        assertEquals("ratio", chip.path("type").asText());
+        assertEquals(2, chip.path("passed").asInt());
+        assertEquals(3, chip.path("total").asInt());
+    }
+
+    @Test
+    void rerunOfSelectedRowsWorksInPlaceAndKeepsAnnotations() throws Exception {
+        suite("count.yaml", """
+                target: {command: 'read c; echo x >> ran-$SCOREBOOK_FUNCTION; wc -l < ran-$SCOREBOOK_FUNCTION'}
+                cases: [{name: a, input: 1}, {name: b, input: 2}, {name: c, input: 3}]
+                """);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        settled();
+        assertEquals(200, server.owner().patch("/api/runs/" + runId + "/results/1", "{\"result\": {\"annotation\": \"looked at it\"}}").status());
+
+        Client.Response rerun = server.owner().post("/api/runs/rerun", "{\"indices\": [1, 2]}");
+        assertEquals(200, rerun.status(), rerun.text());
+        assertEquals(runId, rerun.json().path("run_id").asText(), "in place: same run id");
+        JsonNode r = settled();
+        assertEquals("1", r.at("/results/0/result/output").asText().strip(), "a was not selected");
+        assertEquals("2", r.at("/results/1/result/output").asText().strip());
+        assertEquals("2", r.at("/results/2/result/output").asText().strip());
+        assertEquals("looked at it", r.at("/results/1/result/annotation").asText());
+
+        assertEquals(200, server.owner().post("/api/runs/rerun", null).status());
+        JsonNode all = settled();
+        assertEquals("2", all.at("/results/0/result/output").asText().strip());
+        assertEquals("3", all.at("/results/1/result/output").asText().strip());
+        assertEquals("looked at it", all.at("/results/1/result/annotation").asText(), "annotations survive a full rerun");
+        assertEquals(runId, all.path("run_id").asText());
+    }
+
+    @Test
+    void badRunRequestsAreRejectedAndChangeNothing() throws Exception {
+        suite("math.yaml", MATH);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        String before = settled().toString();
+        Client.Response empty = server.owner().post("/api/runs/rerun", "{\"indices\": []}");
+        assertEquals(400, empty.status());
+        assertEquals("bad_request", empty.errorCode());
+        Client.Response outOfRange = server.owner().post("/api/runs/rerun", "{\"indices\": [1, 99, -2]}");
+        assertEquals(400, outOfRange.status());
+        assertEquals("Invalid indices: [99, -2]. Only 3 results exist (indices 0-2).", outOfRange.json().path("detail").asText());
+        assertEquals(422, server.owner().post("/api/runs/rerun", "{\"indices\": [\"x\"]}").status());
+        assertEquals(422, server.owner().post("/api/runs/new", "{\"name\": \"typo\"}").status());
+        assertEquals(400, server.owner().post("/api/runs/new", "{\"indices\": [7]}").status());
+        assertEquals(400, server.owner().post("/api/runs/new", "{bad").status());
+        assertEquals(405, server.owner().get("/api/runs/rerun").status());
+        assertEquals(before, server.owner().get("/results").json().toString(), "nothing changed");
+        assertEquals(runId, server.owner().get("/results").json().path("run_id").asText());
+    }
+
+    @Test
+    void stopCancelsPendingRowsAndKillsRunningProcesses() throws Exception {
+        suite("slow.yaml", """
+                target: {command: 'echo $$ > pid-$SCOREBOOK_FUNCTION; exec sleep 30'}
+                cases: [{name: a, input: 1}, {name: b, input: 2}, {name: c, input: 3}, {name: d, input: 4}]
+                """);
+        start();
+        assertEquals(200, server.owner().put("/api/config", "{\"concurrency\": 2}").status());
+        server.owner().post("/api/runs/new", "{}");
+        waitFor(() -> Files.exists(evals.resolve("pid-a")) && Files.exists(evals.resolve("pid-b")));
+        Client.Response busy = server.owner().post("/api/runs/rerun", null);
+        assertEquals(409, busy.status(), "one run at a time");
+        assertEquals(200, server.owner().post("/api/runs/stop", null).status());
+        JsonNode r = settled();
+        for (JsonNode row : r.path("results")) {
+            assertEquals("cancelled", row.at("/result/status").asText(), row.toString());
+        }
+        for (String f : List.of("pid-a", "pid-b")) {
+            long pid = Long.parseLong(Files.readString(evals.resolve(f)).strip());
+            ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), f + " still runs");
+        }
+        assertFalse(Files.exists(evals.resolve("pid-c")), "a pending case never started");
+    }
+
+    @Test
+    void theConfigTimeoutWinsAndKillsSlowCases() throws Exception {
+        suite("slow.yaml", "timeout: 60\ntarget: {command: 'exec sleep 30'}\ncases: [{input: 1}]\n");
+        start();
+        server.owner().put("/api/config", "{\"timeout\": 0.3}");
+        server.owner().post("/api/runs/new", "{}");
+        JsonNode r = settled();
+        assertEquals("error", r.at("/results/0/result/status").asText());
+        assertEquals("timed out after 0.3s; the process tree was killed", r.at("/results/0/result/error").asText());
+        assertEquals(1, r.path("total_errors").asInt());
+    }
+
+    @Test
+    void atMostConcurrencyCasesRunAtOnce() throws Exception {
+        suite("par.yaml", """
+                target: {command: 'echo start >> ../log; sleep 0.2; echo end >> ../log'}
+                cases: [{input: 1}, {input: 2}, {input: 3}, {input: 4}, {input: 5}, {input: 6}]
+                """);
+        Files.createDirectories(evals.resolve("sub"));
+        Files.move(evals.resolve("par.yaml"), evals.resolve("sub/par.yaml"));
+        start();
+        server.owner().put("/api/config", "{\"concurrency\": 2}");
+        server.owner().post("/api/runs/new", "{}");
+        settled();
+        int now = 0;
+        int most = 0;
+        for (String line : Files.readAllLines(evals.resolve("log"))) {
+            now += line.equals("start") ? 1 : -1;
+            most = Math.max(most, now);
+        }
+        assertEquals(2, most, "with concurrency 2 and six 0.2 s cases, exactly two overlap");
+    }
+
+    @Test
+    void aRestartDuringARunMarksInterruptedRowsAsErrors() throws Exception {
+        suite("slow.yaml", "target: {command: 'exec sleep 30'}\ncases: [{input: 1}, {input: 2}]\n");
+        start();
+        server.owner().post("/api/runs/new", "{}");
+        waitFor(() -> server.owner().get("/results").text().contains("\"running\""));
+        server.close();
+        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
+        JsonNode r = server.owner().get("/results").json();
+        for (JsonNode row : r.path("results")) {
+            assertEquals("error", row.at("/result/status").asText());
+            assertEquals("interrupted", row.at("/result/error").asText());
+        }
+        assertEquals(2, r.path("total_errors").asInt());
+    }
+
+    @Test
+    void rowChangesArriveAsServerSentEvents() throws Exception {
+        suite("math.yaml", MATH);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        settled();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(server.base() + "/api/runs/" + runId + "/events"))
+                .header("X-User-Token", TestServer.OWNER_TOKEN).build();
+        HttpResponse<java.io.InputStream> stream = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
+        assertEquals(200, stream.statusCode());
+        assertTrue(stream.headers().firstValue("Content-Type").orElseThrow().startsWith("text/event-stream"));
+        List<String> seen = new ArrayList<>();
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+            assertEquals("event: hello", in.readLine());
+            in.readLine();
+            in.readLine();
+            assertEquals(200, server.owner().post("/api/runs/rerun", "{\"indices\": [1]}").status());
+            String event = null;
+            while (true) {
+                String line = in.readLine();
+                if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ") && event != null) {
+                    if (event.equals("done")) {
+                        break;
+                    }
+                    JsonNode d = Json.MAPPER.readTree(line.substring(6));
+                    assertEquals(1, d.path("index").asInt());
+                    seen.add(d.at("/row/result/status").asText());
+                }
+            }
+        }
+        assertEquals(List.of("pending", "running", "completed"), seen);
+        String other = server.owner().post("/api/users", "{\"name\": \"eve\"}").json().path("token").asText();
+        assertEquals(404, server.client(other).get("/api/runs/" + runId + "/events").status());
+    }
+
+    private interface Check {
+        boolean ok() throws Exception;
+    }
+
+    private static void waitFor(Check check) throws Exception {
+        for (int i = 0; i < 400; i++) {
+            if (check.ok()) {
+                return;
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("condition not reached in 10 s");
+    }
+}
