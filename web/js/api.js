@@ -25,6 +25,7 @@ export const annotate = (runId, index, annotation) =>
 export const rerun = (indices) => call('POST', '/api/runs/rerun', indices ? {indices} : {});
 export const newRun = (runName, indices) => call('POST', '/api/runs/new', {run_name: runName || null, indices: indices || null});
 export const stop = () => call('POST', '/api/runs/stop');
+export const suites = () => call('GET', '/api/suites');
 export const config = () => call('GET', '/api/config');
 export const saveConfig = (cfg) => call('PUT', '/api/config', cfg);
 export const exportUrl = (runId, format) => `/api/runs/${enc(runId)}/export/${format}`;

@@ -9,6 +9,7 @@ const state = {
   row: url.searchParams.has('row') ? Number(url.searchParams.get('row')) : null,
 };
 let data = null;
+let suites = null;   // GET /api/suites: what the eval path holds, and its mistakes
 let root = null;
 let events = null;
 let refreshTimer = null;
@@ -105,7 +106,7 @@ async function rename() {
 }
 
 function suiteErrors() {
-  const errs = data.suite_errors || [];
+  const errs = suites ? suites.errors : [];
   if (!errs.length) return null;
   return h('div', {class: 'suite-errors', id: 'suite-errors'},
     h('b', {}, `${errs.length} suite file${errs.length > 1 ? 's' : ''} could not be read`),
@@ -219,8 +220,12 @@ function scheduleRefresh() {
 }
 
 async function load(resubscribe = true) {
+  suites = await api.suites().catch(() => null);
   const [shown, active] = state.run ? await Promise.all([api.runData(state.run), api.activeRun().catch(() => null)])
-    : [await api.activeRun(), null];
+    : [await api.activeRun().catch((e) => {
+        if (e.status === 404) return {results: [], score_chips: [], run_id: null, run_name: null, session_name: null};
+        throw e;
+      }), null];
   data = shown;
   data.active_run_id = state.run ? active && active.run_id : data.run_id;
   saveUrl();

@@ -1,9 +1,6 @@
 package scorebook;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +14,14 @@ import io.helidon.webserver.http.HttpRouting;
 import scorebook.auth.AuthFilter;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
+import scorebook.auth.Owner;
 import scorebook.auth.UserCommands;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
 import scorebook.evals.EvalStore;
 import scorebook.runner.EvalRunner;
 import scorebook.runner.ModelCaller;
+import scorebook.runner.RunCommand;
 import scorebook.runner.RunEvents;
 import scorebook.runner.RunnerService;
 import scorebook.server.Errors;
@@ -38,6 +37,8 @@ public final class Main {
     private static final String USAGE = """
             usage: scorebook COMMAND [options]
               serve [--host H] [--port P] [--data DIR] [--evals PATH] [--web-dir DIR] [--max-body-mb N]
+              run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D] [--label L]
+                       [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
             """;
@@ -55,12 +56,18 @@ public final class Main {
             switch (command) {
                 case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
+                case "run" -> System.exit(RunCommand.run(rest, db -> ModelCaller.NONE));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
             }
-        } catch (IllegalArgumentException | IllegalStateException e) {
+        } catch (IllegalArgumentException | IllegalStateException | scorebook.server.ApiException e) {
             fail(e.getMessage());
+        } catch (java.io.IOException e) {
+            fail(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail("interrupted");
         }
     }
 
@@ -89,7 +96,7 @@ public final class Main {
         Database db = Database.open(config.dataDir());
         try {
             AuthStore auth = new AuthStore(db);
-            Optional<String> loginToken = ownerToken(config, auth);
+            Optional<String> loginToken = Owner.ensure(auth, config.dataDir(), config.ownerToken());
             EvalStore evals = new EvalStore(db);
             evals.markInterrupted();
             RunEvents events = new RunEvents();
@@ -119,29 +126,6 @@ public final class Main {
                 .register(new EvalService(db, runner::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(runner, new EvalStore(db), events))
                 .register(new StaticFiles(config.webDir()));
-    }
-
-    /**
-     * Creates the owner with a new data directory and tells which token the login link can show:
-     * SCOREBOOK_TOKEN, or the generated one kept in DATA/owner.token (mode 0600).
-     */
-    private static Optional<String> ownerToken(ServerConfig config, AuthStore auth) {
-        Path file = config.dataDir().resolve("owner.token");
-        Optional<String> created = auth.createOwnerIfMissing(config.ownerToken());
-        try {
-            if (created.isPresent() && (config.ownerToken() == null || config.ownerToken().isBlank())) {
-                Files.deleteIfExists(file);
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.writeString(file, created.get() + "\n");
-            }
-            Optional<String> candidate = Optional.ofNullable(config.ownerToken()).filter(t -> !t.isBlank());
-            if (candidate.isEmpty() && Files.isReadable(file)) {
-                candidate = Optional.of(Files.readString(file).strip());
-            }
-            return candidate.filter(t -> auth.byUserToken(t).isPresent());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write " + file + ": " + e.getMessage(), e);
-        }
     }
 
     private static void fail(String message) {

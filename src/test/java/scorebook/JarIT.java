@@ -58,13 +58,39 @@ class JarIT {
     }
 
     private String run(String... args) throws Exception {
+        return runExpecting(0, args);
+    }
+
+    private String runExpecting(int exitCode, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(JAVA, "-jar", JAR.toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).directory(home.toFile()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
+        assertEquals(exitCode, p.exitValue(), out);
         return out;
+    }
+
+    @Test
+    void theRunCommandRunsTheExampleSuitesIntoTheStoreAndFailsForCi() throws Exception {
+        Path examples = Path.of("evals").toAbsolutePath();
+        String out = runExpecting(1, "run", examples.toString(), "--data", "data", "--session", "ci", "--run-name", "nightly",
+                "--junit", "report.xml");
+        assertTrue(out.contains("Run nightly ("), out);
+        assertTrue(out.contains("FAILED  arithmetic/divide: equals"), out);
+        assertTrue(out.contains("close_enough             100% (5/5)"), out);
+        String junit = Files.readString(home.resolve("report.xml"));
+        assertTrue(junit.contains("<testsuite name=\"arithmetic\" tests=\"5\" failures=\"1\" errors=\"0\""), junit);
+        assertTrue(junit.contains("<failure message=\"equals: expected 3.1429, got 3.142857\""), junit);
+
+        assertTrue(runExpecting(0, "run", examples.toString(), "--data", "data", "--dataset", "greeting")
+                .contains("2 results, 2 passed"));
+
+        Served s = serve(Map.of());
+        String token = Files.readString(home.resolve("data/owner.token")).strip();
+        var sessions = s.client(token).get("/api/sessions/ci/runs").json();
+        assertEquals("nightly", sessions.at("/runs/0/run_name").asText());
+        assertEquals(7, sessions.at("/runs/0/total_evaluations").asInt());
     }
 
     @Test

@@ -121,20 +121,43 @@ public final class EvalRunner {
         store.updateRows(userId, runId, List.copyOf(work.keySet()), (i, r) -> pending(r, work.get(i)));
         store.updateRows(userId, runId, unmatched, (i, r) -> withOutcome(r, Outcome.error(
                 "this case is no longer in the suites under " + evalPath, 0), "error"));
-        start(userId, runId, active.get().runName(), active.get().sessionName(), work, found);
+        start(userId, runId, active.get().runName(), active.get().sessionName(), work, found, null, null);
         return runId;
+    }
+
+    /**
+     * What a new run takes. The API gives a name and indices; the command line adds a session,
+     * dataset and label filters, and concurrency and timeout for this run only.
+     */
+    public record NewRun(String session, String runName, List<Integer> indices, Set<String> datasets, Set<String> labels,
+                         Integer concurrency, Double timeout) {
+        public static NewRun of(String runName, List<Integer> indices) {
+            return new NewRun(null, runName, indices, Set.of(), Set.of(), null, null);
+        }
+
+        boolean wants(Case c) {
+            return (datasets.isEmpty() || datasets.contains(c.dataset()))
+                    && (labels.isEmpty() || c.labels().stream().anyMatch(labels::contains));
+        }
     }
 
     /** Starts a new run in the active run's session (or "default"): the selected cases pending, the rest not_started. */
     public EvalStore.Run newRun(long userId, String runName, List<Integer> indices) {
+        return newRun(userId, NewRun.of(runName, indices));
+    }
+
+    public EvalStore.Run newRun(long userId, NewRun request) {
         busy(userId);
         SuiteLoader.Discovery found = discoverOrFail("New run");
-        List<Case> cases = found.cases();
+        List<Case> cases = found.cases().stream().filter(request::wants).toList();
+        List<Integer> indices = request.indices();
+        String runName = request.runName();
         if (indices != null && cases.isEmpty()) {
             throw ApiException.badRequest("No results available to run. Check that your eval file imports correctly.");
         }
         checkIndices(indices, cases.size(), "evals");
-        String session = store.activeRun(userId).map(EvalStore.Run::sessionName).orElse("default");
+        String session = request.session() != null ? request.session()
+                : store.activeRun(userId).map(EvalStore.Run::sessionName).orElse("default");
         String name = runName != null ? runName : FriendlyNames.random();
         List<ResultRow> rows = new ArrayList<>();
         Map<Integer, Case> work = new LinkedHashMap<>();
@@ -147,7 +170,7 @@ public final class EvalRunner {
         }
         EvalStore.Run run = store.importRun(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
                 null, null, null), rows);
-        start(userId, run.runId(), name, session, work, found);
+        start(userId, run.runId(), name, session, work, found, request.concurrency(), request.timeout());
         return run;
     }
 
@@ -210,8 +233,10 @@ public final class EvalRunner {
     }
 
     private void start(long userId, String runId, String runName, String session, Map<Integer, Case> work,
-                       SuiteLoader.Discovery found) {
-        EvalConfigView cfg = EvalConfigView.of(config.get(userId));
+                       SuiteLoader.Discovery found, Integer concurrency, Double timeout) {
+        ConfigStore.EvalConfig stored = config.get(userId);
+        EvalConfigView cfg = new EvalConfigView(concurrency != null ? concurrency : stored.concurrency(),
+                timeout != null ? timeout : stored.timeout());
         Map<Case, CaseRunner> runners = new HashMap<>();
         for (Suite s : found.suites()) {
             CaseRunner r = new CaseRunner(s, models);
@@ -226,9 +251,6 @@ public final class EvalRunner {
 
     /** What the runner needs of the user's config. */
     private record EvalConfigView(int concurrency, Double timeout) {
-        static EvalConfigView of(ConfigStore.EvalConfig c) {
-            return new EvalConfigView(c.concurrency(), c.timeout());
-        }
     }
 
     /** One user's run in progress: a virtual thread per case, a semaphore for the concurrency. */

@@ -17,6 +17,11 @@ import java.util.Map;
 final class JUnitReport {
     /** One finished case. */
     record Entry(Case c, Outcome o) {
+        static Entry of(scorebook.evals.ResultRow r) {
+            Case c = new Case(r.function(), r.dataset() == null ? "" : r.dataset(), List.of(), null, null, null);
+            return new Entry(c, new Outcome(r.output(), r.scores() == null ? List.of() : r.scores(), null, null,
+                    r.hasError() ? r.error() : null, r.latency() == null ? 0 : r.latency()));
+        }
     }
 
     private JUnitReport() {
