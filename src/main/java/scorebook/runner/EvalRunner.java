@@ -253,8 +253,14 @@ public final class EvalRunner {
     private record EvalConfigView(int concurrency, Double timeout) {
     }
 
-    /** One user's run in progress: a virtual thread per case, a semaphore for the concurrency. */
+    /**
+     * One user's run in progress: a virtual thread per case behind a semaphore for the concurrency,
+     * and one writer that stores row changes in batches (one transaction for whatever piled up), so
+     * the single SQLite writer is not the bottleneck of a wide run.
+     */
     private final class Execution {
+        private static final Change END = new Change(-1, null);
+
         private final long userId;
         private final RunContext ctx;
         private final Map<Integer, Case> work;
@@ -262,8 +268,13 @@ public final class EvalRunner {
         private final EvalConfigView cfg;
         private final Semaphore slots;
         private final List<Thread> threads = new ArrayList<>();
+        private final java.util.concurrent.BlockingQueue<Change> changes = new java.util.concurrent.LinkedBlockingQueue<>();
         private volatile boolean cancelled;
         private Thread coordinator;
+
+        /** A change to one row, applied in the order it was made. */
+        private record Change(int index, java.util.function.UnaryOperator<ResultRow> change) {
+        }
 
         Execution(long userId, RunContext ctx, Map<Integer, Case> work, Map<Case, CaseRunner> runners, EvalConfigView cfg) {
             this.userId = userId;
@@ -279,6 +290,7 @@ public final class EvalRunner {
         }
 
         private void runAll() {
+            Thread writer = Thread.ofVirtual().name("run-writer-" + ctx.runId()).start(this::writeChanges);
             try {
                 synchronized (threads) {
                     for (var item : work.entrySet()) {
@@ -288,6 +300,8 @@ public final class EvalRunner {
                 for (Thread t : threads) {
                     t.join();
                 }
+                changes.add(END);
+                writer.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
@@ -325,15 +339,37 @@ public final class EvalRunner {
         }
 
         private void update(int index, java.util.function.UnaryOperator<ResultRow> change) {
-            if (shuttingDown) {
-                return;
-            }
-            try {
-                store.updateRows(userId, ctx.runId(), List.of(index), (i, r) -> change.apply(r));
-                publishAll(userId, ctx.runId(), List.of(index));
-            } catch (ApiException e) {
-                // the run was deleted while it ran: nothing left to record
-                cancel();
+            changes.add(new Change(index, change));
+        }
+
+        /** Drains the queue: everything that piled up goes into one transaction, then out to watchers. */
+        private void writeChanges() {
+            List<Change> batch = new ArrayList<>();
+            boolean ended = false;
+            while (!ended) {
+                try {
+                    batch.add(changes.take());
+                } catch (InterruptedException e) {
+                    continue;
+                }
+                changes.drainTo(batch);
+                ended = batch.remove(END);
+                if (shuttingDown || batch.isEmpty()) {
+                    batch.clear();
+                    continue;
+                }
+                Map<Integer, java.util.function.UnaryOperator<ResultRow>> byIndex = new LinkedHashMap<>();
+                for (Change ch : batch) {
+                    byIndex.merge(ch.index(), ch.change(), (first, then) -> r -> then.apply(first.apply(r)));
+                }
+                batch.clear();
+                try {
+                    store.updateRows(userId, ctx.runId(), List.copyOf(byIndex.keySet()), (i, r) -> byIndex.get(i).apply(r));
+                    publishAll(userId, ctx.runId(), List.copyOf(byIndex.keySet()));
+                } catch (ApiException e) {
+                    // the run was deleted while it ran: nothing left to record
+                    cancel();
+                }
             }
         }
 

@@ -12,7 +12,8 @@ public final class Bench {
     /** Every benchmark; add new ones here. */
     private static final List<Benchmark> ALL = List.of(
             new StartupBench(),
-            new EvalsBench());
+            new EvalsBench(),
+            new RunnerBench());
 
     private Bench() {
     }

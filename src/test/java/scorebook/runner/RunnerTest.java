@@ -280,7 +280,10 @@ class RunnerTest {
                 }
             }
         }
-        assertEquals(List.of("pending", "running", "completed"), seen);
+        // changes that pile up are stored together, so "running" may be folded into "completed"
+        assertEquals("pending", seen.getFirst(), seen.toString());
+        assertEquals("completed", seen.getLast(), seen.toString());
+        assertTrue(seen.size() <= 3 && seen.stream().allMatch(List.of("pending", "running", "completed")::contains), seen.toString());
         String other = server.owner().post("/api/users", "{\"name\": \"eve\"}").json().path("token").asText();
         assertEquals(404, server.client(other).get("/api/runs/" + runId + "/events").status());
     }
