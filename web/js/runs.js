@@ -142,9 +142,9 @@ function row(r, i) {
     h('td', {class: 'fn'}, h('div', {}, r.function),
       h('div', {class: 'meta'}, h('span', {class: `pill ${status}`}, status), ' ', r.dataset || '',
         ...(r.labels || []).map((l) => h('span', {class: 'label-chip'}, l)))),
-    h('td', {class: 'clamp'}, text(res.input)),
-    h('td', {class: 'clamp'}, text(res.reference)),
-    h('td', {class: 'clamp'}, res.error ? h('span', {class: 'err'}, res.error) : text(res.output)),
+    h('td', {}, h('div', {class: 'clamp'}, text(res.input))),
+    h('td', {}, h('div', {class: 'clamp'}, text(res.reference))),
+    h('td', {}, h('div', {class: 'clamp'}, res.error ? h('span', {class: 'err'}, res.error) : text(res.output))),
     h('td', {class: 'scores'}, scoreBadges(res.scores)),
     h('td', {class: 'time'}, fmtLatency(res.latency)));
 }

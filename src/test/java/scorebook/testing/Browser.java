@@ -92,6 +92,12 @@ public final class Browser implements AutoCloseable {
         command("POST", "/url", Json.text(Map.of("url", url)));
     }
 
+    /** The text of an open alert dialog, or null when none is open. */
+    public String alertText() throws Exception {
+        JsonNode r = call(base, "GET", "/session/" + session + "/alert/text", null).path("value");
+        return r.isTextual() ? r.asText() : null;
+    }
+
     /** Forgets every cookie (a logged-out browser). */
     public void clearCookies() throws Exception {
         command("DELETE", "/cookie", null);
