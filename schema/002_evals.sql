@@ -84,7 +84,7 @@ FROM eval_runs ru;
 
 -- Score chips of a run, one per key, ordered by first appearance (first_seen = idx, then pos):
 -- "ratio" (passed/total over the scores that carry passed) when any score of the key carries
--- passed, else "avg" (avg/count over the values). A key with neither gets no chip.
+-- passed, else "avg" (avg/count over the values; every score has a value or passed).
 CREATE VIEW eval_score_chips AS
 SELECT run_pk,
        key,
