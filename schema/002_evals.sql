@@ -39,21 +39,21 @@ CREATE TABLE eval_results (
 -- covering for the totals view and a runner's status queries, which so never read the (large) rows
 CREATE INDEX eval_results_totals ON eval_results (run_pk, function, has_error, latency, status);
 
--- A result's scores in their order (pos); at least one of value/passed is set.
+-- A result's scores in their order (pos); at least one of value/passed is set. Keyed by score key
+-- first, so that the chips view reads each key's scores in order without a second index; a result's
+-- scores are found by (run_pk, key, idx) for each of its keys. They go with their run (the store
+-- writes and replaces them together with their row).
 CREATE TABLE eval_scores (
-    run_pk INTEGER NOT NULL,
+    run_pk INTEGER NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+    key    TEXT NOT NULL,
     idx    INTEGER NOT NULL,
     pos    INTEGER NOT NULL CHECK (pos >= 0 AND pos < 1048576),
-    key    TEXT NOT NULL,
     value  REAL,
     passed INTEGER CHECK (passed IN (0, 1)),
     notes  TEXT,
-    PRIMARY KEY (run_pk, idx, pos),
-    FOREIGN KEY (run_pk, idx) REFERENCES eval_results (run_pk, idx) ON DELETE CASCADE,
+    PRIMARY KEY (run_pk, key, idx, pos),
     CHECK (value IS NOT NULL OR passed IS NOT NULL)
 ) WITHOUT ROWID;
--- covering for the chips view (the primary key's columns come with every index entry)
-CREATE INDEX eval_scores_key ON eval_scores (run_pk, key, passed, value);
 
 -- The run each user is looking at ("latest" in URLs); kept here so it survives a restart.
 CREATE TABLE eval_active (
@@ -84,7 +84,7 @@ FROM eval_runs ru;
 
 -- Score chips of a run, one per key, ordered by first appearance (first_seen = idx, then pos):
 -- "ratio" (passed/total over the scores that carry passed) when any score of the key carries
--- passed, else "avg" (avg/count over the values). A key with neither gets no chip.
+-- passed, else "avg" (avg/count over the values; every score has a value or passed).
 CREATE VIEW eval_score_chips AS
 SELECT run_pk,
        key,

@@ -274,6 +274,14 @@ public final class EvalStore {
 
     /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
     private static void replaceRow(Handle h, long runPk, int index, ResultRow r) {
+        // scores are ordered by key, so the old ones are found through the keys the stored row holds
+        h.createUpdate("""
+                        DELETE FROM eval_scores
+                        WHERE run_pk = :run AND idx = :idx AND key IN (
+                            SELECT s.value ->> '$.key'
+                            FROM eval_results r, json_each(r.row_json, '$.result.scores') s
+                            WHERE r.run_pk = :run AND r.idx = :idx)""")
+                .bind("run", runPk).bind("idx", index).execute();
         h.createUpdate("""
                         UPDATE eval_results SET function = :function, status = :status, has_error = :hasError,
                                                 latency = :latency, row_json = :json
@@ -281,7 +289,6 @@ public final class EvalStore {
                 .bind("function", r.function()).bind("status", r.status()).bind("hasError", r.hasError() ? 1 : 0)
                 .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
                 .execute();
-        h.createUpdate("DELETE FROM eval_scores WHERE run_pk = ? AND idx = ?").bind(0, runPk).bind(1, index).execute();
         if (r.scores() != null && !r.scores().isEmpty()) {
             PreparedBatch batch = scoreBatch(h);
             addScores(batch, runPk, index, r.scores());
