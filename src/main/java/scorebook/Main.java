@@ -18,6 +18,10 @@ import scorebook.auth.AuthFilter;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.UserCommands;
+import scorebook.devices.DeviceCommands;
+import scorebook.devices.DeviceService;
+import scorebook.devices.Devices;
+import scorebook.gateway.GatewayService;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
@@ -33,6 +37,8 @@ public final class Main {
               serve [--host H] [--port P] [--data DIR] [--evals PATH] [--web-dir DIR] [--max-body-mb N]
               user add NAME | user list | user delete NAME            [--data DIR]
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
+              device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
+                | device list | device remove SERIAL            [--user NAME] [--data DIR]
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
 
@@ -48,6 +54,7 @@ public final class Main {
             switch (command) {
                 case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
+                case "device" -> System.exit(DeviceCommands.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -101,10 +108,13 @@ public final class Main {
     /** The whole route table. */
     static void routing(HttpRouting.Builder routing, Database db, ServerConfig config) {
         AuthStore auth = new AuthStore(db);
+        Devices devices = new Devices(db); // its service starts and stops the health loop and usage writer with the server
         Errors.register(routing);
         routing.addFilter(new AuthFilter(auth))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(auth))
+                .register(new DeviceService(devices))
+                .register(new GatewayService(devices))
                 .register(new StaticFiles(config.webDir()));
     }
 
