@@ -61,11 +61,11 @@ public final class DeviceService implements HttpService {
         rules.get("/devices", this::list)
                 .post("/devices/register", this::register)
                 .post("/devices/reload", this::reload)
-                .get("/devices/{serial}", this::one)
-                .delete("/devices/{serial}", this::remove)
                 .any("/devices", Errors.allow("GET"))
                 .any("/devices/register", Errors.allow("POST"))
                 .any("/devices/reload", Errors.allow("POST"))
+                .get("/devices/{serial}", this::one)
+                .delete("/devices/{serial}", this::remove)
                 .any("/devices/{serial}", Errors.allow("GET, DELETE"));
     }
 
@@ -130,6 +130,9 @@ public final class DeviceService implements HttpService {
         serial = Names.check("serial", serial);
         if (!SERIAL.matcher(serial).matches()) {
             throw ApiException.invalid("'serial' may hold letters, digits and . _ : @ - (at most 100, starting with a letter or digit)");
+        }
+        if (serial.equals("register") || serial.equals("reload")) {
+            throw ApiException.invalid("'serial' cannot be '" + serial + "': /devices/" + serial + " is an endpoint");
         }
         if (kind == null || !Device.KINDS.contains(kind)) {
             throw ApiException.invalid("'kind' must be one of " + String.join(", ", Device.KINDS));
