@@ -11,7 +11,8 @@ import java.util.Locale;
 public final class Bench {
     /** Every benchmark; add new ones here. */
     private static final List<Benchmark> ALL = List.of(
-            new StartupBench());
+            new StartupBench(),
+            new GatewayBench());
 
     private Bench() {
     }

@@ -58,6 +58,7 @@ public final class FakeModelServer implements AutoCloseable {
     private volatile long tokenDelayMs;
     private volatile CountDownLatch hold;
     private volatile CountDownLatch firstTokenSent = new CountDownLatch(1);
+    private volatile long firstTokenSentNs;
 
     private FakeModelServer(Kind kind, List<String> models) {
         this.kind = kind;
@@ -132,6 +133,11 @@ public final class FakeModelServer implements AutoCloseable {
     /** Waits until a stream's first token has been written and flushed. */
     public boolean awaitFirstTokenSent() throws InterruptedException {
         return firstTokenSent.await(10, TimeUnit.SECONDS);
+    }
+
+    /** When the last stream's first token was written and flushed ({@link System#nanoTime}). */
+    public long firstTokenSentNs() {
+        return firstTokenSentNs;
     }
 
     public int chats() {
@@ -337,6 +343,7 @@ public final class FakeModelServer implements AutoCloseable {
         out.write(text.getBytes(StandardCharsets.UTF_8));
         out.flush();
         if (tokenIndex == 0) {
+            firstTokenSentNs = System.nanoTime();
             firstTokenSent.countDown();
             CountDownLatch h = hold;
             if (h != null) {
