@@ -1,27 +1,19 @@
 package scorebook.devices;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.net.ConnectException;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Flow;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.Arrays;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.Json;
 
 /**
- * The one HTTP client for model servers (HTTP/1.1, kept-alive connections) and the rules for
+ * Calls to model servers (through {@link Http11}: HTTP/1.1, kept-alive connections) and the rules for
  * reading their answers: a time limit over the whole call, at most {@link #MAX_BODY} bytes, lines
  * of at most {@link #MAX_LINE} bytes, JSON checked. Anything else is an {@link UpstreamException}.
  */
@@ -30,28 +22,16 @@ final class UpstreamHttp {
     static final int MAX_LINE = 1024 * 1024;
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
-    static final HttpClient CLIENT = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .executor(Executors.newVirtualThreadPerTaskExecutor())
-            .build();
-
     private UpstreamHttp() {
     }
 
     /** POSTs JSON and returns the open body; a non-2xx answer becomes an {@link UpstreamException}. */
     static Body post(URI uri, JsonNode body, long deadlineNs) throws UpstreamException {
-        HttpRequest req = HttpRequest.newBuilder(uri)
-                .timeout(remaining(deadlineNs))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(body)))
-                .build();
-        return open(req, deadlineNs);
+        return open("POST", uri, Json.bytes(body), deadlineNs);
     }
 
     static Body get(URI uri, long deadlineNs) throws UpstreamException {
-        return open(HttpRequest.newBuilder(uri).timeout(remaining(deadlineNs)).GET().build(), deadlineNs);
+        return open("GET", uri, null, deadlineNs);
     }
 
     /** GETs a JSON document. */
@@ -62,22 +42,10 @@ final class UpstreamHttp {
         }
     }
 
-    private static Body open(HttpRequest req, long deadlineNs) throws UpstreamException {
-        HttpResponse<Flow.Publisher<List<ByteBuffer>>> res;
-        try {
-            res = CLIENT.send(req, HttpResponse.BodyHandlers.ofPublisher());
-        } catch (HttpTimeoutException e) {
-            throw new UpstreamException(UpstreamException.TIMEOUT, 0, "no answer within " + seconds(req) + " from " + req.uri());
-        } catch (ConnectException e) {
-            throw new UpstreamException(UpstreamException.CONNECT, 0, "cannot connect to " + req.uri() + message(e));
-        } catch (IOException e) {
-            throw new UpstreamException(UpstreamException.CONNECT, 0, "connection to " + req.uri() + " failed" + message(e));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UpstreamException(UpstreamException.CONNECT, 0, "interrupted");
-        }
-        Body body = new Body(res.body(), deadlineNs, req.uri());
-        int status = res.statusCode();
+    private static Body open(String method, URI uri, byte[] payload, long deadlineNs) throws UpstreamException {
+        Http11.Response res = Http11.exchange(method, uri, payload, deadlineNs);
+        Body body = new Body(res.body(), uri);
+        int status = res.status();
         if (status < 200 || status > 299) {
             String text;
             try {
@@ -113,121 +81,72 @@ final class UpstreamHttp {
         return s.length() > 300 ? s.substring(0, 300) + "…" : s;
     }
 
-    private static String message(Exception e) {
-        return e.getMessage() == null || e.getMessage().isBlank() ? "" : " (" + e.getMessage() + ")";
-    }
-
-    private static String seconds(HttpRequest req) {
-        return req.timeout().map(d -> d.toMillis() / 1000.0 + " s").orElse("the time limit");
-    }
-
     static Duration remaining(long deadlineNs) {
         return Duration.ofNanos(Math.max(1_000_000, deadlineNs - System.nanoTime()));
     }
 
     /**
-     * A response body read as it arrives, under the call's deadline and the size caps. Not
-     * thread-safe: one reader.
+     * A response body read as it arrives, under the call's deadline (enforced by the connection)
+     * and the size caps. Not thread-safe: one reader.
      */
-    static final class Body implements Flow.Subscriber<List<ByteBuffer>>, AutoCloseable {
-        private static final Object END = new Object();
-        private final LinkedBlockingQueue<Object> arrived = new LinkedBlockingQueue<>();
-        private final long deadlineNs;
+    static final class Body implements AutoCloseable {
+        private final InputStream in;
         private final URI uri;
-        private volatile Flow.Subscription subscription;
-        private List<ByteBuffer> current = List.of();
-        private int index;
+        private final byte[] buf = new byte[16 * 1024];
+        private int pos;
+        private int end;
         private boolean ended;
         private long total;
         private byte[] line = new byte[1024];
 
-        Body(Flow.Publisher<List<ByteBuffer>> publisher, long deadlineNs, URI uri) {
-            this.deadlineNs = deadlineNs;
+        Body(InputStream in, URI uri) {
+            this.in = in;
             this.uri = uri;
-            publisher.subscribe(this);
         }
 
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            subscription = s;
-            s.request(1);
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> item) {
-            arrived.add(item);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            arrived.add(t);
-        }
-
-        @Override
-        public void onComplete() {
-            arrived.add(END);
-        }
-
-        /** The next buffer with bytes left, or null at the end of the body. */
-        private ByteBuffer buffer() throws UpstreamException {
-            while (true) {
-                while (index < current.size()) {
-                    ByteBuffer b = current.get(index);
-                    if (b.hasRemaining()) {
-                        return b;
-                    }
-                    index++;
-                }
-                if (ended) {
-                    return null;
-                }
-                Object next;
-                try {
-                    next = arrived.poll(Math.max(0, deadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    close();
-                    throw new UpstreamException(UpstreamException.CONNECT, 0, "interrupted");
-                }
-                if (next == null) {
-                    close();
-                    throw new UpstreamException(UpstreamException.TIMEOUT, 0, "the answer from " + uri + " did not finish in time");
-                }
-                if (next == END) {
-                    ended = true;
-                    continue;
-                }
-                if (next instanceof Throwable t) {
-                    ended = true;
-                    throw new UpstreamException(t instanceof InterruptedIOException ? UpstreamException.TIMEOUT : UpstreamException.CONNECT,
-                            0, "reading the answer from " + uri + " failed" + (t.getMessage() == null ? "" : " (" + t.getMessage() + ")"));
-                }
-                @SuppressWarnings("unchecked")
-                List<ByteBuffer> list = (List<ByteBuffer>) next;
-                current = list;
-                index = 0;
-                for (ByteBuffer b : list) {
-                    total += b.remaining();
-                }
-                if (total > MAX_BODY) {
-                    close();
-                    throw new UpstreamException(UpstreamException.BAD, 0, "the answer from " + uri + " is larger than "
-                            + MAX_BODY / (1024 * 1024) + " MiB");
-                }
-                subscription.request(1);
+        /** Makes bytes available in the buffer; false at the end of the body. */
+        private boolean fill() throws UpstreamException {
+            if (pos < end) {
+                return true;
             }
+            if (ended) {
+                return false;
+            }
+            int n;
+            try {
+                n = in.read(buf, 0, buf.length);
+            } catch (SocketTimeoutException e) {
+                close();
+                throw new UpstreamException(UpstreamException.TIMEOUT, 0, "the answer from " + uri + " did not finish in time");
+            } catch (IOException e) {
+                close();
+                throw new UpstreamException(UpstreamException.CONNECT, 0, "reading the answer from " + uri + " failed"
+                        + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"));
+            }
+            if (n < 0) {
+                ended = true;
+                return false;
+            }
+            pos = 0;
+            end = n;
+            total += n;
+            if (total > MAX_BODY) {
+                close();
+                throw new UpstreamException(UpstreamException.BAD, 0, "the answer from " + uri + " is larger than "
+                        + MAX_BODY / (1024 * 1024) + " MiB");
+            }
+            return true;
         }
 
         /** The next line (without its end), or null at the end of the body. */
         String line() throws UpstreamException {
             int n = 0;
             while (true) {
-                ByteBuffer b = buffer();
-                if (b == null) {
+                if (!fill()) {
                     return n == 0 ? null : new String(line, 0, n, StandardCharsets.UTF_8);
                 }
-                while (b.hasRemaining()) {
-                    byte c = b.get();
+                while (pos < end) {
+                    byte c = buf[pos++];
                     if (c == '\n') {
                         if (n > 0 && line[n - 1] == '\r') {
                             n--;
@@ -240,7 +159,7 @@ final class UpstreamHttp {
                             throw new UpstreamException(UpstreamException.BAD, 0, "the answer from " + uri
                                     + " has a line longer than " + MAX_LINE / 1024 + " KiB");
                         }
-                        line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE, n * 2));
+                        line = Arrays.copyOf(line, Math.min(MAX_LINE, n * 2));
                     }
                     line[n++] = c;
                 }
@@ -249,18 +168,16 @@ final class UpstreamHttp {
 
         /** The whole remaining body (at most {@code max} bytes, else 502). */
         byte[] bytes(int max) throws UpstreamException {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            ByteBuffer b;
-            while ((b = buffer()) != null) {
-                int len = b.remaining();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            while (fill()) {
+                int len = end - pos;
                 if (out.size() + len > max) {
                     close();
                     throw new UpstreamException(UpstreamException.BAD, 0, "the answer from " + uri + " is larger than "
                             + (max >= 1024 * 1024 ? max / (1024 * 1024) + " MiB" : max + " bytes"));
                 }
-                byte[] chunk = new byte[len];
-                b.get(chunk);
-                out.write(chunk, 0, len);
+                out.write(buf, pos, len);
+                pos = end;
             }
             return out.toByteArray();
         }
@@ -274,12 +191,14 @@ final class UpstreamHttp {
             return parse(bytes(MAX_BODY), uri);
         }
 
+        /** Stops reading: a body not read to its end costs its connection. */
         @Override
         public void close() {
-            Flow.Subscription s = subscription;
-            if (s != null && !ended) {
-                ended = true;
-                s.cancel();
+            ended = true;
+            try {
+                in.close();
+            } catch (IOException e) {
+                // nothing to do
             }
         }
     }
