@@ -20,7 +20,7 @@ public final class Devices implements AutoCloseable {
     public Devices(Database db) {
         this.store = new DeviceStore(db);
         this.usage = new UsageStore(db);
-        this.health = new HealthLoop(registry);
+        this.health = new HealthLoop(registry, store::all);
         this.models = new Models(registry, usage);
         registry.load(store.all());
     }

@@ -8,28 +8,44 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
- * Checks every push device every {@link #INTERVAL} (Ollama {@code /api/tags}, OpenAI
+ * Re-reads the devices table and checks every push device every {@link #INTERVAL} (Ollama {@code /api/tags}, OpenAI
  * {@code /v1/models}), in parallel: a passing check marks the device healthy and records the models
  * it reports; a failing one marks it unhealthy and counts towards its circuit breaker.
  */
 final class HealthLoop implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(HealthLoop.class.getName());
     static final Duration INTERVAL = Duration.ofSeconds(10);
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(5);
 
     private final DeviceRegistry registry;
+    private final Supplier<List<Device>> stored;
     private ScheduledExecutorService timer;
     private ScheduledFuture<?> task;
 
-    HealthLoop(DeviceRegistry registry) {
+    /** {@code stored} reads the devices table: each round starts from it, so changes made elsewhere (CLI, a deleted user) arrive. */
+    HealthLoop(DeviceRegistry registry, Supplier<List<Device>> stored) {
         this.registry = registry;
+        this.stored = stored;
     }
 
     synchronized void start() {
         if (timer == null) {
             timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("device-health").unstarted(r));
-            task = timer.scheduleWithFixedDelay(() -> checkAll(registry.push(), false), 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+            task = timer.scheduleWithFixedDelay(this::round, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void round() {
+        try {
+            registry.load(stored.get());
+            checkAll(registry.push(), false);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "device health round failed: " + e.getMessage(), e);
         }
     }
 

@@ -2,10 +2,12 @@ package scorebook.gateway;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
 
 /**
@@ -30,16 +32,21 @@ final class Relay {
         write(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Writes and flushes; a client that went away is an IOException, whichever way the server reports it. */
     void write(byte[] bytes) throws IOException {
-        if (out == null) {
-            res.status(Status.OK_200);
-            res.header(HeaderNames.CONTENT_TYPE, contentType);
-            res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            res.header("X-Accel-Buffering", "no");
-            out = res.outputStream();
+        try {
+            if (out == null) {
+                res.status(Status.OK_200);
+                res.header(HeaderNames.CONTENT_TYPE, contentType);
+                res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+                res.header("X-Accel-Buffering", "no");
+                out = res.outputStream();
+            }
+            out.write(bytes);
+            out.flush();
+        } catch (UncheckedIOException | CloseConnectionException e) {
+            throw new IOException("the client went away", e);
         }
-        out.write(bytes);
-        out.flush();
     }
 
     /** Ends the response (the client may be gone: then there is nothing left to do). */
