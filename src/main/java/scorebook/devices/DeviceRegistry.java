@@ -37,8 +37,8 @@ public final class DeviceRegistry {
         private volatile boolean healthy = true;
         private volatile String reason = "not checked yet";
         private volatile List<String> reported = List.of();
-        private volatile String lastOkAt;
-        private volatile String lastErrorAt;
+        private volatile long lastOkMs;
+        private volatile long lastErrorMs;
         private volatile String lastError;
         private int inflight;
         private int failures;
@@ -188,7 +188,7 @@ public final class DeviceRegistry {
     private static Snapshot snapshot(State s, long now) {
         String openUntil = s.openUntilMs > now ? iso(s.openUntilMs) : null;
         return new Snapshot(s.device, s.healthy, openUntil != null ? "circuit open: " + s.reason : s.reason, s.inflight,
-                openUntil, s.served(), s.reported, s.lastOkAt, s.lastErrorAt, s.lastError, s.failures);
+                openUntil, s.served(), s.reported, isoOrNull(s.lastOkMs), isoOrNull(s.lastErrorMs), s.lastError, s.failures);
     }
 
     /**
@@ -334,7 +334,7 @@ public final class DeviceRegistry {
         } finally {
             lock.unlock();
         }
-        s.lastOkAt = iso(System.currentTimeMillis());
+        s.lastOkMs = System.currentTimeMillis();
     }
 
     /** A call or check failed; enough in a row open the circuit. */
@@ -343,7 +343,7 @@ public final class DeviceRegistry {
             return;
         }
         long now = System.currentTimeMillis();
-        s.lastErrorAt = iso(now);
+        s.lastErrorMs = now;
         s.lastError = e.getMessage();
         lock.lock();
         try {
@@ -361,7 +361,7 @@ public final class DeviceRegistry {
         s.reported = List.copyOf(models);
         s.healthy = true;
         s.reason = "ok";
-        s.lastOkAt = iso(System.currentTimeMillis());
+        s.lastOkMs = System.currentTimeMillis();
         lock.lock();
         try {
             if (reset) {
@@ -379,6 +379,10 @@ public final class DeviceRegistry {
         s.healthy = false;
         s.reason = e.getMessage();
         failed(s, e);
+    }
+
+    private static String isoOrNull(long epochMs) {
+        return epochMs == 0 ? null : iso(epochMs);
     }
 
     static String iso(long epochMs) {

@@ -62,6 +62,7 @@ final class Http11 {
             if (c == null) {
                 c = connect(uri, host, port, tls, deadlineNs);
             }
+            boolean sent = false;
             try {
                 c.socket.setSoTimeout(timeoutMs(deadlineNs, uri));
                 c.out.write(head);
@@ -69,8 +70,10 @@ final class Http11 {
                     c.out.write(body);
                 }
                 c.out.flush();
+                sent = true;
                 return readHead(c, key, method, deadlineNs, uri);
             } catch (StaleConnection e) {
+                // closed by the server while idle: it never saw this request
                 c.close();
                 if (!reused || attempt > 0) {
                     throw new UpstreamException(UpstreamException.CONNECT, 0, "the connection to " + uri + " closed before an answer");
@@ -80,7 +83,8 @@ final class Http11 {
                 throw new UpstreamException(UpstreamException.TIMEOUT, 0, "no answer in time from " + uri);
             } catch (IOException e) {
                 c.close();
-                if (!reused || attempt > 0) {
+                // a request that may have reached the server is not sent twice
+                if (!reused || attempt > 0 || sent) {
                     throw new UpstreamException(UpstreamException.CONNECT, 0, "connection to " + uri + " failed" + message(e));
                 }
             }
