@@ -129,7 +129,7 @@ class Http11Test {
             assertTrue(e.getMessage().contains("answered 503: loading"), e.getMessage());
             assertTrue(e.countsAgainstDevice());
         }
-        try (RawServer s = new RawServer(n -> "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\na\r\nb\nc", false)) {
+        try (RawServer s = new RawServer(n -> "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\na\r\nb\nc", false)) {
             try (UpstreamHttp.Body b = UpstreamHttp.post(s.uri(), scorebook.server.Json.MAPPER.createObjectNode(), deadline())) {
                 assertEquals(List.of("a", "b"), List.of(b.line(), b.line()));
                 assertEquals("c", b.line());
