@@ -50,7 +50,7 @@ final class OpenAiClient implements KindClient {
             req.remove("stream_options");
             return whole(uri, req, chat);
         }
-        ObjectNode so = req.with("stream_options");
+        ObjectNode so = req.withObjectProperty("stream_options");
         so.put("include_usage", true);
         StringBuilder content = new StringBuilder();
         long first = 0;

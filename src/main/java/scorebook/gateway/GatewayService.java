@@ -24,7 +24,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.auth.Principal;
 import scorebook.devices.Chat;
@@ -365,9 +364,5 @@ public final class GatewayService implements HttpService {
     private static boolean wantsRaw(ServerRequest req) {
         String v = req.query().first("raw").orElse("0");
         return v.equals("1") || v.equalsIgnoreCase("true");
-    }
-
-    static ArrayNode array() {
-        return Json.MAPPER.createArrayNode();
     }
 }
