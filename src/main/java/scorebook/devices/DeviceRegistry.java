@@ -1,8 +1,6 @@
 package scorebook.devices;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -16,6 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import io.helidon.http.Status;
 
 import scorebook.server.ApiException;
+import scorebook.usage.UsageStore;
 
 /**
  * The devices in memory with their live state (health, calls in flight, circuit breaker), and
@@ -386,7 +385,7 @@ public final class DeviceRegistry {
     }
 
     static String iso(long epochMs) {
-        return Instant.ofEpochMilli(epochMs).truncatedTo(ChronoUnit.MILLIS).toString();
+        return UsageStore.iso(epochMs);
     }
 
     /** For listings: a snapshot as JSON-ready fields. */

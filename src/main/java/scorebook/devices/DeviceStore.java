@@ -1,7 +1,5 @@
 package scorebook.devices;
 
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,6 +10,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 import scorebook.store.Database;
+import scorebook.usage.UsageStore;
 
 /** SQL for devices. Every query is scoped to one user except {@link #all}, which loads the registry. */
 public final class DeviceStore {
@@ -35,7 +34,7 @@ public final class DeviceStore {
 
     /** Creates the device, or updates the one with the same serial (registering again changes it). */
     public Saved register(long userId, Registration r) {
-        String now = Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
+        String now = UsageStore.iso(System.currentTimeMillis());
         return db.write(h -> {
             Optional<Device> before = find(h, userId, r.serial());
             h.createUpdate("""

@@ -5,6 +5,8 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -64,9 +66,13 @@ public final class UsageStore implements AutoCloseable {
                       String promptPreview, String extra) {
         /** The start time as stored in {@code ts}: ISO-8601 UTC with milliseconds. */
         public String ts() {
-            return Instant.ofEpochMilli(tsMs).toString();
+            return iso(tsMs);
         }
     }
+
+    /** Always three fraction digits (Instant.toString drops them at .000), so the text sorts like the time. */
+    private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+            .withZone(ZoneOffset.UTC);
 
     private final Database db;
     private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>(MAX_QUEUE);
@@ -79,6 +85,11 @@ public final class UsageStore implements AutoCloseable {
 
     public UsageStore(Database db) {
         this.db = db;
+    }
+
+    /** ISO-8601 UTC with exactly three fraction digits, e.g. 2026-11-22T04:33:01.000Z. */
+    public static String iso(long epochMs) {
+        return ISO.format(Instant.ofEpochMilli(epochMs));
     }
 
     /** Starts the background writer. */
