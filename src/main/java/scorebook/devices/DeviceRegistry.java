@@ -289,7 +289,8 @@ public final class DeviceRegistry {
             mine.forEach(s -> all.addAll(s.served()));
             String where = serial != null ? "device '" + serial + "'" : "no device";
             throw unavailableNow(model == null
-                    ? where + " lists any model yet (register it with models, or wait for its health check)"
+                    ? (serial != null ? where + " lists no model" : "no device lists a model")
+                    + " yet; register it with models, or wait for its health check to report them"
                     : (serial != null ? where + " does not serve" : where + " serves") + " model '" + model
                     + "'; served: " + (all.isEmpty() ? "none" : String.join(", ", all)));
         }
