@@ -92,7 +92,7 @@ final class UpstreamHttp {
     static final class Body implements AutoCloseable {
         private final InputStream in;
         private final URI uri;
-        private final byte[] buf = new byte[16 * 1024];
+        private final byte[] buf = new byte[4 * 1024];
         private int pos;
         private int end;
         private boolean ended;
