@@ -94,6 +94,8 @@ public final class Main {
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(config.maxBodyBytes())
+                    // streamed tokens go out as written: no Nagle wait for the client's delayed ACK
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .directHandlers(Errors.directHandlers())
                     .routing(routing -> routing(routing, db, config))
                     .build()

@@ -47,6 +47,11 @@ final class Http11 {
 
     /** Sends one request and reads the answer's head. */
     static Response exchange(String method, URI uri, byte[] body, long deadlineNs) throws UpstreamException {
+        return exchange(method, uri, body, null, deadlineNs);
+    }
+
+    /** The same with an Authorization header value (or null). */
+    static Response exchange(String method, URI uri, byte[] body, String authorization, long deadlineNs) throws UpstreamException {
         boolean tls = "https".equalsIgnoreCase(uri.getScheme());
         String host = uri.getHost();
         int port = uri.getPort() > 0 ? uri.getPort() : tls ? 443 : 80;
@@ -55,7 +60,7 @@ final class Http11 {
         if (uri.getRawQuery() != null) {
             path += "?" + uri.getRawQuery();
         }
-        byte[] head = head(method, path, host, port, tls, body);
+        byte[] head = head(method, path, host, port, tls, body, authorization);
         for (int attempt = 0; ; attempt++) {
             Conn c = idle(key);
             boolean reused = c != null;
@@ -91,13 +96,16 @@ final class Http11 {
         }
     }
 
-    private static byte[] head(String method, String path, String host, int port, boolean tls, byte[] body) {
+    private static byte[] head(String method, String path, String host, int port, boolean tls, byte[] body, String authorization) {
         StringBuilder h = new StringBuilder(160);
         h.append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host);
         if (port != (tls ? 443 : 80)) {
             h.append(':').append(port);
         }
         h.append("\r\nUser-Agent: scorebook\r\nAccept: application/json, text/event-stream, application/x-ndjson\r\n");
+        if (authorization != null) {
+            h.append("Authorization: ").append(authorization).append("\r\n");
+        }
         if (body != null) {
             h.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
         }

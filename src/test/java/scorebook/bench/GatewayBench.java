@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import scorebook.devices.LoadClient;
 import scorebook.testing.FakeModelServer;
 import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
@@ -21,6 +22,8 @@ import scorebook.testing.TestServer;
  * The gateway's overhead: the same fake OpenAI-compatible server (fixed delay per call) called
  * directly and through {@code /v1/chat/completions} by 32 concurrent clients; and, for streams,
  * how long after the model server flushed its first token the client has it (same JVM clock).
+ * The load generator is a light blocking client ({@link LoadClient}) so that it leaves the CPU to
+ * what is measured; streams are read with the JDK's HttpClient, as an SDK would.
  * <p>
  * Two model delays: {@value #TARGET_DELAY_MS} ms, a fast model, is where the targets are judged;
  * {@value #STRESS_DELAY_MS} ms makes the load generator, the fake server and the gateway share the
@@ -35,6 +38,7 @@ public final class GatewayBench implements Benchmark {
     private static final int STREAMS = 300;
     private static final int SEQUENTIAL = 2_000;
     private static final String BODY = "{\"model\":\"bench\",\"max_tokens\":16,\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}]}";
+    private static final byte[] BODY_BYTES = BODY.getBytes(StandardCharsets.UTF_8);
     private static final String STREAM_BODY = "{\"model\":\"bench\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}]}";
 
     @Override
@@ -114,6 +118,7 @@ public final class GatewayBench implements Benchmark {
 
     private static Load load(HttpClient client, String url, String key, int perClient) throws Exception {
         List<Double> all = new ArrayList<>();
+        URI uri = URI.create(url);
         long t0 = System.nanoTime();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<double[]>> futures = new ArrayList<>();
@@ -122,11 +127,10 @@ public final class GatewayBench implements Benchmark {
                     double[] ms = new double[perClient];
                     for (int i = 0; i < perClient; i++) {
                         long s = System.nanoTime();
-                        HttpResponse<byte[]> r = client.send(request(url, key, BODY), HttpResponse.BodyHandlers.ofByteArray());
+                        int status = LoadClient.post(uri, BODY_BYTES, key);
                         ms[i] = (System.nanoTime() - s) / 1e6;
-                        if (r.statusCode() != 200) {
-                            throw new IllegalStateException(url + " answered " + r.statusCode() + ": "
-                                    + new String(r.body(), StandardCharsets.UTF_8));
+                        if (status != 200) {
+                            throw new IllegalStateException(url + " answered " + status);
                         }
                     }
                     return ms;
@@ -145,7 +149,7 @@ public final class GatewayBench implements Benchmark {
         double[] ms = new double[SEQUENTIAL];
         for (int i = -200; i < SEQUENTIAL; i++) {
             long s = System.nanoTime();
-            client.send(request(url, key, BODY), HttpResponse.BodyHandlers.ofByteArray());
+            LoadClient.post(URI.create(url), BODY_BYTES, key);
             if (i >= 0) {
                 ms[i] = (System.nanoTime() - s) / 1e6;
             }

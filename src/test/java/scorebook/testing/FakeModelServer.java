@@ -43,6 +43,11 @@ public final class FakeModelServer implements AutoCloseable {
         HTTP_404
     }
 
+    static {
+        // like real model servers (Go, uvicorn), send small streamed writes at once
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     /** Prompt tokens it reports for every call. */
     public static final int PROMPT_TOKENS = 7;
 
