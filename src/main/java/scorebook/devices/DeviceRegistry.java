@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -110,7 +111,7 @@ public final class DeviceRegistry {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
-    private final Map<Long, State> byId = new HashMap<>();
+    private final Map<Long, State> byId = new TreeMap<>(); // by id: routing ties go to the older device
 
     /** Replaces the device set, keeping the live state of devices that stay. */
     public void load(Collection<Device> devices) {
@@ -282,8 +283,12 @@ public final class DeviceRegistry {
             throw unavailableNow("no model server is registered; register one with POST /devices/register "
                     + "or 'scorebook device add'");
         }
-        List<State> serving = mine.stream()
-                .filter(s -> model == null ? s.defaultModel() != null : s.served().contains(model)).toList();
+        List<State> serving = new ArrayList<>(mine.size());
+        for (State s : mine) {
+            if (model == null ? s.defaultModel() != null : s.served().contains(model)) {
+                serving.add(s);
+            }
+        }
         if (serving.isEmpty() && exclude.isEmpty()) {
             Set<String> all = new java.util.TreeSet<>();
             mine.forEach(s -> all.addAll(s.served()));
@@ -294,8 +299,6 @@ public final class DeviceRegistry {
                     : (serial != null ? where + " does not serve" : where + " serves") + " model '" + model
                     + "'; served: " + (all.isEmpty() ? "none" : String.join(", ", all)));
         }
-        serving = new ArrayList<>(serving);
-        serving.sort((a, b) -> Long.compare(a.device.id(), b.device.id()));
         return serving;
     }
 
