@@ -168,13 +168,14 @@ class UpstreamFailureTest {
     }
 
     @Test
-    void aStallMidStreamIs504Too() {
+    void aStallMidStreamIs504Too() throws InterruptedException {
         Tenant t = Tenant.create(server);
         try (FakeModelServer f = FakeModelServer.openai("m").holdAfterFirstToken()) {
             t.device("d", f, "[\"m\"]");
-            Client.Response r = t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":0.5}");
+            Client.Response r = t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":1}");
             assertEquals(504, r.status(), r.text());
-            assertTrue(r.json().path("detail").asText().contains("did not finish in time"), r.text());
+            assertEquals("upstream_timeout", r.errorCode());
+            assertTrue(f.awaitFirstTokenSent(), "the device had started answering");
         }
     }
 
