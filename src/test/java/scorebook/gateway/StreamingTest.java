@@ -100,6 +100,34 @@ class StreamingTest {
     }
 
     @Test
+    void aClientLeavingMidStreamIsRecordedAndFreesTheDevice() throws Exception {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.ollama("m").tokens("a", "b", "c", "d", "e", "f").tokenDelay(20).holdAfterFirstToken()) {
+            t.device("d", f, "[\"m\"]");
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+                String body = "{\"prompt\":\"hi\"}";
+                s.getOutputStream().write(("POST /ask_stream HTTP/1.1\r\nHost: x\r\nX-Api-Key: " + t.apiKey()
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                java.io.InputStream in = s.getInputStream();
+                StringBuilder seen = new StringBuilder();
+                while (seen.indexOf("\"delta\":\"a\"") < 0) {
+                    int ch = in.read();
+                    assertTrue(ch >= 0, "the stream ended: " + seen);
+                    seen.append((char) ch);
+                }
+            } // the client leaves after the first token
+            f.release();
+            Map<String, Object> row = t.usage(1).getFirst();
+            assertEquals(0, ((Number) row.get("ok")).intValue());
+            assertEquals("client_closed", row.get("error_type"));
+            JsonNode device = t.user().get("/devices/d").json().path("device");
+            assertEquals(0, device.path("inflight").asInt(), "the slot was given back");
+            assertEquals(0, device.path("consecutive_failures").asInt(), "not the device's fault");
+        }
+    }
+
+    @Test
     void askStreamFailingBeforeTheFirstTokenIsAPlainJsonError() {
         Tenant t = Tenant.create(server);
         Client.Response r = t.gateway().post("/ask_stream", "{\"prompt\":\"hi\"}");
