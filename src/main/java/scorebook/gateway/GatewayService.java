@@ -46,7 +46,8 @@ import scorebook.server.Json;
  * POST /ask_stream     same body → NDJSON: {"delta":"…"} lines, then the envelope with "done": true
  * POST /ask_batch      {requests:[ask body…]} → {results:[{ok, data | error}]}
  * POST /warmup         {model?, devices?[]} → {warmed, total, results:[{device, model, ok, load_ms, latency_ms, error?}]}
- * POST /v1/chat/completions   OpenAI-compatible; "stream": true gives server-sent events
+ * POST /v1/chat/completions   OpenAI-compatible; "stream": true gives server-sent events (the usage chunk with
+ *                      stream_options.include_usage); "device_serial" and "tag" may ride along (an SDK's extra_body)
  *   curl -H "Authorization: Bearer $K" -d '{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}]}' \
  *        http://127.0.0.1:8080/v1/chat/completions
  * GET  /v1/models      the models the user's devices serve
