@@ -20,10 +20,14 @@ import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
 import scorebook.evals.EvalStore;
 import scorebook.runner.EvalRunner;
-import scorebook.runner.ModelCaller;
+import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
 import scorebook.runner.RunEvents;
 import scorebook.runner.RunnerService;
+import scorebook.devices.DeviceCommands;
+import scorebook.devices.DeviceService;
+import scorebook.devices.Devices;
+import scorebook.gateway.GatewayService;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
@@ -41,6 +45,8 @@ public final class Main {
                        [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
+              device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
+                | device list | device remove SERIAL            [--user NAME] [--data DIR]
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
 
@@ -56,7 +62,8 @@ public final class Main {
             switch (command) {
                 case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
-                case "run" -> System.exit(RunCommand.run(rest, db -> ModelCaller.NONE));
+                case "run" -> System.exit(RunCommand.run(rest));
+                case "device" -> System.exit(DeviceCommands.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -100,13 +107,18 @@ public final class Main {
             EvalStore evals = new EvalStore(db);
             evals.markInterrupted();
             RunEvents events = new RunEvents();
-            EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, ModelCaller.NONE, config.evalPath());
+            // its service starts and stops the health loop and usage writer with the server
+            Devices devices = new Devices(db);
+            EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
+                    config.evalPath());
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(config.maxBodyBytes())
+                    // streamed tokens go out as written: no Nagle wait for the client's delayed ACK
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .directHandlers(Errors.directHandlers())
-                    .routing(routing -> routing(routing, db, config, runner, events))
+                    .routing(routing -> routing(routing, db, config, runner, events, devices))
                     .build()
                     .start();
             return new Running(server, db, loginToken, runner, events);
@@ -117,7 +129,8 @@ public final class Main {
     }
 
     /** The whole route table. */
-    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, EvalRunner runner, RunEvents events) {
+    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, EvalRunner runner, RunEvents events,
+                        Devices devices) {
         AuthStore auth = new AuthStore(db);
         Errors.register(routing);
         routing.addFilter(new AuthFilter(auth))
@@ -125,6 +138,8 @@ public final class Main {
                 .register(new AuthService(auth))
                 .register(new EvalService(db, runner::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(runner, new EvalStore(db), events))
+                .register(new DeviceService(devices))
+                .register(new GatewayService(devices))
                 .register(new StaticFiles(config.webDir()));
     }
 

@@ -41,7 +41,7 @@ final class JudgeScorer implements Scorer {
                 + "\n\nOutput to grade:\n" + Text.of(o.output());
         String reply;
         try {
-            reply = models.complete(run.userId(), model, SYSTEM, prompt, 120);
+            reply = models.complete(run.userId(), "judge", model, SYSTEM, prompt, 120);
         } catch (ModelCaller.ModelException e) {
             throw new ScorerFailure("judge " + key + ": " + e.getMessage());
         }

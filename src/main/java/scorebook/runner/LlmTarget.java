@@ -21,7 +21,7 @@ final class LlmTarget implements Target {
     public Outcome run(Case c, RunContext run, double timeoutSeconds) throws InterruptedException {
         long start = System.nanoTime();
         try {
-            String text = models.complete(run.userId(), model,
+            String text = models.complete(run.userId(), "eval", model,
                     system == null ? null : Templates.fill(system, c, null), Templates.fill(prompt, c, null), timeoutSeconds);
             return new Outcome(TextNode.valueOf(text), java.util.List.of(), null, null, null, (System.nanoTime() - start) / 1e9);
         } catch (ModelCaller.ModelException e) {

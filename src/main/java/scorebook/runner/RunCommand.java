@@ -13,6 +13,7 @@ import java.util.Set;
 
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
+import scorebook.devices.Devices;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalStore;
 import scorebook.evals.ResultRow;
@@ -31,7 +32,7 @@ public final class RunCommand {
     private RunCommand() {
     }
 
-    public static int run(List<String> args, ModelCallerFactory models) throws InterruptedException, IOException {
+    public static int run(List<String> args) throws InterruptedException, IOException {
         Options o = Options.parse(args, OPTIONS);
         if (o.positionals().size() != 1) {
             throw new IllegalArgumentException("usage: scorebook run PATH [--session S] [--run-name R] [--concurrency N] "
@@ -48,12 +49,13 @@ public final class RunCommand {
                 null, list(o.get("dataset", "")), list(o.get("label", "")),
                 o.has("concurrency") ? o.integer("concurrency", 1, 1, 256) : null, timeout);
         PrintStream out = System.out;
-        try (Database db = Database.open(Path.of(o.get("data", "data")).toAbsolutePath())) {
+        try (Database db = Database.open(Path.of(o.get("data", "data")).toAbsolutePath()); Devices devices = new Devices(db)) {
+            devices.start();
             AuthStore auth = new AuthStore(db);
             Owner.ensure(auth, db.file().getParent(), System.getenv("SCOREBOOK_TOKEN"));
             long owner = Owner.id(auth);
             EvalStore store = new EvalStore(db);
-            EvalRunner runner = new EvalRunner(store, new ConfigStore(db), new RunEvents(), models.create(db), path);
+            EvalRunner runner = new EvalRunner(store, new ConfigStore(db), new RunEvents(), new GatewayModels(devices.models()), path);
             SuiteLoader.Discovery found = runner.discover();
             found.errors().forEach(e -> System.err.println("suite error: " + e));
             EvalStore.Run run = runner.newRun(owner, request);
@@ -70,12 +72,6 @@ public final class RunCommand {
             }
             return bad ? 1 : 0;
         }
-    }
-
-    /** Makes the model caller once the database is open (the gateway's devices live there). */
-    @FunctionalInterface
-    public interface ModelCallerFactory {
-        ModelCaller create(Database db);
     }
 
     private static List<ResultRow> rows(EvalStore store, long user, String runId) {

@@ -22,7 +22,9 @@ import org.sqlite.SQLiteConfig;
  * a small pool of read-only connections that read the WAL snapshot in parallel.
  */
 public final class Database implements AutoCloseable {
-    private static final int READERS = 8;
+    // idle read connections kept; more are opened under load and closed after use. Every gateway call
+    // reads its API key, so at 32 concurrent calls a pool of 8 opened and closed a connection per call.
+    private static final int READERS = 32;
     private static final int BUSY_TIMEOUT_MS = 10_000;
 
     private final Path file;

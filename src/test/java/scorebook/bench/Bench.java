@@ -13,7 +13,8 @@ public final class Bench {
     private static final List<Benchmark> ALL = List.of(
             new StartupBench(),
             new EvalsBench(),
-            new RunnerBench());
+            new RunnerBench(),
+            new GatewayBench());
 
     private Bench() {
     }

@@ -1,0 +1,33 @@
+package scorebook.devices;
+
+import java.util.List;
+
+/**
+ * A registered device as stored: a model server Scorebook calls ({@code push}: kind {@code ollama}
+ * or {@code openai}) or an agent that pulls jobs ({@code pull}: kind {@code agent}).
+ *
+ * @param id             row id
+ * @param userId         owner
+ * @param serial         the user's name for it, unique per user
+ * @param kind           ollama, openai or agent
+ * @param mode           push or pull (follows the kind)
+ * @param name           optional display name
+ * @param baseUrl        push devices: where the server listens, without a trailing slash (openai: without /v1)
+ * @param models         the models it serves (empty: whatever its health check reports)
+ * @param weight         share of the traffic among devices serving the same model
+ * @param maxConcurrency calls in flight at most
+ * @param createdAt      ISO-8601
+ * @param updatedAt      ISO-8601
+ */
+public record Device(long id, long userId, String serial, String kind, String mode, String name, String baseUrl,
+                     List<String> models, int weight, int maxConcurrency, String createdAt, String updatedAt) {
+    public static final List<String> KINDS = List.of("ollama", "openai", "agent");
+
+    public boolean push() {
+        return "push".equals(mode);
+    }
+
+    public static String modeOf(String kind) {
+        return "agent".equals(kind) ? "pull" : "push";
+    }
+}

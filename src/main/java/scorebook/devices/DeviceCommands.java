@@ -1,0 +1,83 @@
+package scorebook.devices;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import scorebook.auth.AuthStore;
+import scorebook.server.ApiException;
+import scorebook.server.Options;
+import scorebook.store.Database;
+
+/**
+ * {@code scorebook device ...}: the devices API on the data directory (safe while a server runs on
+ * it; a running server picks changes up with {@code POST /devices/reload} or at its next start).
+ * <pre>
+ * scorebook device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C] [--name N]
+ * scorebook device list
+ * scorebook device remove SERIAL
+ *   all take [--user NAME] (default owner) and [--data DIR]
+ * </pre>
+ */
+public final class DeviceCommands {
+    private DeviceCommands() {
+    }
+
+    /** Runs the command and returns the exit code. */
+    public static int run(List<String> args) {
+        List<String> models = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--model") && i + 1 < args.size()) {
+                models.add(args.get(++i));
+            } else if (a.startsWith("--model=")) {
+                models.add(a.substring("--model=".length()));
+            } else {
+                rest.add(a);
+            }
+        }
+        Options o = Options.parse(rest, Set.of("data", "user", "serial", "kind", "url", "weight", "concurrency", "name"));
+        List<String> words = o.positionals();
+        if (words.isEmpty()) {
+            throw new IllegalArgumentException("device needs a verb: add, list, remove");
+        }
+        try (Database db = Database.open(Path.of(o.get("data", "data")))) {
+            String userName = o.get("user", "owner");
+            AuthStore.User user = new AuthStore(db).userByName(userName)
+                    .orElseThrow(() -> ApiException.notFound("no user named " + userName));
+            DeviceStore store = new DeviceStore(db);
+            switch (words.getFirst()) {
+                case "add" -> {
+                    if (!o.has("serial") || !o.has("kind")) {
+                        throw new IllegalArgumentException("usage: scorebook device add --serial S --kind ollama|openai|agent "
+                                + "[--url U] [--model M]... [--weight W] [--concurrency C]");
+                    }
+                    DeviceStore.Registration r = DeviceService.registration(o.get("serial", null), o.get("kind", null),
+                            o.get("name", null), o.get("url", null), models, o.has("weight") ? o.integer("weight", 1, 1, 1000) : null,
+                            o.has("concurrency") ? o.integer("concurrency", 1, 1, 1024) : null);
+                    DeviceStore.Saved saved = store.register(user.id(), r);
+                    System.out.println("device " + saved.device().serial() + (saved.created() ? " added" : " updated")
+                            + " for " + user.name());
+                }
+                case "list" -> store.list(user.id()).forEach(d -> System.out.printf("%s\t%s\t%s\t%s\tweight %d\tconcurrency %d%n",
+                        d.serial(), d.kind(), d.baseUrl() == null ? "-" : d.baseUrl(),
+                        d.models().isEmpty() ? "(models from health check)" : String.join(",", d.models()), d.weight(),
+                        d.maxConcurrency()));
+                case "remove" -> {
+                    if (words.size() != 2) {
+                        throw new IllegalArgumentException("usage: scorebook device remove SERIAL");
+                    }
+                    store.remove(user.id(), words.get(1));
+                    System.out.println("device " + words.get(1) + " removed");
+                }
+                default -> throw new IllegalArgumentException("unknown verb 'device " + words.getFirst() + "' (add, list, remove)");
+            }
+            return 0;
+        } catch (ApiException e) {
+            System.err.println("scorebook: " + e.getMessage());
+            return 1;
+        }
+    }
+}

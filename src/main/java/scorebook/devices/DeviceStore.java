@@ -1,0 +1,99 @@
+package scorebook.devices;
+
+import java.util.List;
+import java.util.Optional;
+
+import org.jdbi.v3.core.Handle;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+import scorebook.store.Database;
+import scorebook.usage.UsageStore;
+
+/** SQL for devices. Every query is scoped to one user except {@link #all}, which loads the registry. */
+public final class DeviceStore {
+    private static final String COLUMNS = """
+            id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at""";
+
+    /** What a registration asks for (validated by the caller). */
+    public record Registration(String serial, String kind, String name, String baseUrl, List<String> models, int weight,
+                               int maxConcurrency) {
+    }
+
+    /** The stored device and whether the registration created it (else it updated it). */
+    public record Saved(Device device, boolean created) {
+    }
+
+    private final Database db;
+
+    public DeviceStore(Database db) {
+        this.db = db;
+    }
+
+    /** Creates the device, or updates the one with the same serial (registering again changes it). */
+    public Saved register(long userId, Registration r) {
+        String now = UsageStore.iso(System.currentTimeMillis());
+        return db.write(h -> {
+            Optional<Device> before = find(h, userId, r.serial());
+            h.createUpdate("""
+                            INSERT INTO devices (user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency,
+                                                 created_at, updated_at)
+                            VALUES (:user, :serial, :kind, :mode, :name, :url, :models, :weight, :conc, :now, :now)
+                            ON CONFLICT (user_id, serial) DO UPDATE SET
+                                kind = excluded.kind, mode = excluded.mode, name = excluded.name, base_url = excluded.base_url,
+                                models = excluded.models, weight = excluded.weight,
+                                max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at""")
+                    .bind("user", userId).bind("serial", r.serial()).bind("kind", r.kind())
+                    .bind("mode", Device.modeOf(r.kind())).bind("name", r.name()).bind("url", r.baseUrl())
+                    .bind("models", Json.text(r.models())).bind("weight", r.weight()).bind("conc", r.maxConcurrency())
+                    .bind("now", now).execute();
+            return new Saved(find(h, userId, r.serial()).orElseThrow(), before.isEmpty());
+        });
+    }
+
+    public List<Device> list(long userId) {
+        return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM devices WHERE user_id = ? ORDER BY serial")
+                .bind(0, userId).map((rs, ctx) -> row(rs)).list());
+    }
+
+    public Optional<Device> get(long userId, String serial) {
+        return db.read(h -> find(h, userId, serial));
+    }
+
+    /** Every device of every user: what the registry routes among. */
+    public List<Device> all() {
+        return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM devices ORDER BY id").map((rs, ctx) -> row(rs)).list());
+    }
+
+    /** Removes one of the user's devices; 404 when the user has none by that serial. */
+    public Device remove(long userId, String serial) {
+        return db.write(h -> {
+            Device d = find(h, userId, serial).orElseThrow(() -> notFound(serial));
+            h.createUpdate("DELETE FROM devices WHERE id = ?").bind(0, d.id()).execute();
+            return d;
+        });
+    }
+
+    static ApiException notFound(String serial) {
+        return ApiException.notFound("no device with serial '" + serial + "'");
+    }
+
+    private static Optional<Device> find(Handle h, long userId, String serial) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM devices WHERE user_id = ? AND serial = ?")
+                .bind(0, userId).bind(1, serial).map((rs, ctx) -> row(rs)).findOne();
+    }
+
+    private static Device row(java.sql.ResultSet rs) throws java.sql.SQLException {
+        List<String> models;
+        try {
+            models = Json.MAPPER.readValue(rs.getString("models"), new TypeReference<List<String>>() { });
+        } catch (JsonProcessingException e) {
+            models = List.of();
+        }
+        return new Device(rs.getLong("id"), rs.getLong("user_id"), rs.getString("serial"), rs.getString("kind"),
+                rs.getString("mode"), rs.getString("name"), rs.getString("base_url"), List.copyOf(models),
+                rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"));
+    }
+}

@@ -1,0 +1,77 @@
+package scorebook.gateway;
+
+import java.time.Duration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import scorebook.devices.ModelRequest;
+import scorebook.server.ApiException;
+import scorebook.server.Names;
+
+/** The {@code /ask} body: {@code {prompt, system?, model?, options?, device_serial?, tag?, timeout_s?}}. */
+final class AskBody {
+    static final double MAX_TIMEOUT_S = 3600;
+
+    private AskBody() {
+    }
+
+    /** Validates one ask body; {@code prefix} names its place in a batch in error messages. */
+    static ModelRequest parse(ObjectNode body, String prefix) {
+        JsonNode prompt = body.get("prompt");
+        if (prompt == null || prompt.isNull()) {
+            throw ApiException.invalid("'" + prefix + "prompt' is required");
+        }
+        if (!prompt.isTextual()) {
+            throw ApiException.invalid("'" + prefix + "prompt' must be a string");
+        }
+        if (prompt.asText().isEmpty()) {
+            throw ApiException.invalid("'" + prefix + "prompt' must not be empty");
+        }
+        String system = optionalString(body, "system", prefix);
+        JsonNode options = body.get("options");
+        if (options != null && !options.isNull() && !options.isObject()) {
+            throw ApiException.invalid("'" + prefix + "options' must be an object, e.g. {\"num_predict\": 256, \"temperature\": 0.7}");
+        }
+        ModelRequest r = ModelRequest.of(system, prompt.asText())
+                .withModel(optionalText(body, "model", prefix))
+                .withOptions(options == null || options.isNull() ? null : (ObjectNode) options)
+                .withDevice(optionalText(body, "device_serial", prefix))
+                .withTag(optionalText(body, "tag", prefix))
+                .withSource("gateway");
+        return r.withTimeout(timeout(body, prefix));
+    }
+
+    static Duration timeout(ObjectNode body, String prefix) {
+        JsonNode t = body.get("timeout_s");
+        if (t == null || t.isNull()) {
+            return ModelRequest.DEFAULT_TIMEOUT;
+        }
+        if (!t.isNumber() || t.asDouble() <= 0 || t.asDouble() > MAX_TIMEOUT_S) {
+            throw ApiException.invalid("'" + prefix + "timeout_s' must be a number of seconds above 0 and at most " + (int) MAX_TIMEOUT_S);
+        }
+        return Duration.ofMillis((long) (t.asDouble() * 1000));
+    }
+
+    /** A name-like text field (trimmed, 1 to 200 characters), or null when absent. */
+    static String optionalText(ObjectNode body, String field, String prefix) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiException.invalid("'" + prefix + field + "' must be a string");
+        }
+        return Names.check(prefix + field, v.asText());
+    }
+
+    private static String optionalString(ObjectNode body, String field, String prefix) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiException.invalid("'" + prefix + field + "' must be a string");
+        }
+        return v.asText();
+    }
+}

@@ -1,0 +1,40 @@
+package scorebook.devices;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+
+/**
+ * For the benchmarks: a light client (the gateway's own blocking HTTP/1.1 client) so that the load
+ * generator takes as little of the machine's CPU as possible, for direct and gateway calls alike.
+ */
+public final class LoadClient {
+    private LoadClient() {
+    }
+
+    /** POSTs JSON, reads the whole answer, returns the status. */
+    public static int post(URI uri, byte[] json, String bearer) throws IOException {
+        try {
+            Http11.Response r = Http11.exchange("POST", uri, json, bearer == null ? null : "Bearer " + bearer,
+                    System.nanoTime() + 60_000_000_000L);
+            try (InputStream in = r.body()) {
+                in.transferTo(OutputStreamSink.INSTANCE);
+            }
+            return r.status();
+        } catch (UpstreamException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static final class OutputStreamSink extends java.io.OutputStream {
+        static final OutputStreamSink INSTANCE = new OutputStreamSink();
+
+        @Override
+        public void write(int b) {
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+        }
+    }
+}

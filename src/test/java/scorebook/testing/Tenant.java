@@ -1,0 +1,79 @@
+package scorebook.testing;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
+
+/**
+ * A fresh user on a test server with a user token and an API key, so that tests sharing a server
+ * do not see each other's devices or usage rows.
+ *
+ * @param server   the server
+ * @param name     user name
+ * @param userId   user id
+ * @param token    user token (devices API)
+ * @param apiKey   API key secret (gateway)
+ * @param apiKeyId API key id
+ */
+public record Tenant(TestServer server, String name, long userId, String token, String apiKey, long apiKeyId) {
+    private static final AtomicInteger SEQ = new AtomicInteger();
+
+    public static Tenant create(TestServer server) {
+        String name = "tenant" + SEQ.incrementAndGet() + "_" + System.nanoTime();
+        Client.Response u = server.owner().post("/api/users", Json.text(Map.of("name", name)));
+        if (u.status() != 201) {
+            throw new IllegalStateException("cannot create a user: " + u.text());
+        }
+        String token = u.json().path("token").asText();
+        Client.Response k = server.client(token).post("/api/keys", "{\"name\":\"test\"}");
+        return new Tenant(server, name, u.json().at("/user/id").asLong(), token, k.json().path("secret").asText(),
+                k.json().at("/key/id").asLong());
+    }
+
+    /** The devices API as this user. */
+    public Client user() {
+        return server.client(token);
+    }
+
+    /** The gateway with this user's API key. */
+    public Client gateway() {
+        return server.withHeaders("X-Api-Key", apiKey);
+    }
+
+    /** Registers a fake model server as a device; extra fields as JSON members, e.g. {@code "\"weight\": 3"}. */
+    public JsonNode device(String serial, FakeModelServer fake, String models, String... extra) {
+        String kind = fake.kind() == FakeModelServer.Kind.OLLAMA ? "ollama" : "openai";
+        StringBuilder body = new StringBuilder("{\"serial\":\"" + serial + "\",\"kind\":\"" + kind + "\",\"base_url\":\""
+                + fake.url() + "\",\"models\":" + models);
+        for (String e : extra) {
+            body.append(',').append(e);
+        }
+        body.append('}');
+        Client.Response r = user().post("/devices/register", body.toString());
+        if (r.status() != 201 && r.status() != 200) {
+            throw new IllegalStateException("cannot register " + serial + ": " + r.text());
+        }
+        return r.json().path("device");
+    }
+
+    /** This user's usage rows, oldest first, once there are at least {@code atLeast} (waits up to 10 s). */
+    public List<Map<String, Object>> usage(int atLeast) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            List<Map<String, Object>> rows = server.running().db().read(h -> h.createQuery(
+                            "SELECT * FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, userId).mapToMap().list());
+            if (rows.size() >= atLeast || System.nanoTime() > deadline) {
+                return rows;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return rows;
+            }
+        }
+    }
+}
