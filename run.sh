@@ -52,6 +52,8 @@ build() {
 # it is made once per build by a short training run and halves the cold start.
 aot_flags() {
   [ "$(java_major "$JAVA")" -ge 25 ] || return 0
+  # a cache recorded from an older jar is of no use (mvn may have rebuilt the jar without run.sh)
+  if [ -f "$AOT" ] && [ "$JAR" -nt "$AOT" ]; then rm -f "$AOT"; fi
   if [ ! -f "$AOT" ]; then
     "$JAVA" -XX:AOTCacheOutput="$AOT" -Xlog:disable -Xlog:all=warning,aot*=error:stderr -jar "$JAR" train >/dev/null 2>&1 || rm -f "$AOT"
   fi
