@@ -39,6 +39,8 @@ public final class EvalRunner {
     private final ModelCaller models;
     private final Path evalPath;
     private final Map<Long, Execution> executions = new ConcurrentHashMap<>();
+    /** Held while a run is set up, so two requests cannot both start one for the same user. */
+    private final java.util.concurrent.locks.ReentrantLock starting = new java.util.concurrent.locks.ReentrantLock();
     private volatile boolean shuttingDown;
 
     public EvalRunner(EvalStore store, ConfigStore config, RunEvents events, ModelCaller models, Path evalPath) {
@@ -68,11 +70,20 @@ public final class EvalRunner {
      * {@code indices}. With no active run yet, starts a new one. Returns the run id.
      */
     public String rerun(long userId, List<Integer> indices) {
+        starting.lock();
+        try {
+            return rerunLocked(userId, indices);
+        } finally {
+            starting.unlock();
+        }
+    }
+
+    private String rerunLocked(long userId, List<Integer> indices) {
         busy(userId);
-        SuiteLoader.Discovery found = discoverOrFail("Rerun");
+        SuiteLoader.Discovery found = discoverOrFail();
         var active = store.activeRun(userId);
         if (active.isEmpty()) {
-            return newRun(userId, null, indices).runId();
+            return newRunLocked(userId, NewRun.of(null, indices)).runId();
         }
         String runId = active.get().runId();
         List<ResultRow> rows = store.readRun(userId, runId, false, view -> {
@@ -147,8 +158,17 @@ public final class EvalRunner {
     }
 
     public EvalStore.Run newRun(long userId, NewRun request) {
+        starting.lock();
+        try {
+            return newRunLocked(userId, request);
+        } finally {
+            starting.unlock();
+        }
+    }
+
+    private EvalStore.Run newRunLocked(long userId, NewRun request) {
         busy(userId);
-        SuiteLoader.Discovery found = discoverOrFail("New run");
+        SuiteLoader.Discovery found = discoverOrFail();
         List<Case> cases = found.cases().stream().filter(request::wants).toList();
         List<Integer> indices = request.indices();
         String runName = request.runName();
@@ -214,7 +234,7 @@ public final class EvalRunner {
         }
     }
 
-    private SuiteLoader.Discovery discoverOrFail(String what) {
+    private SuiteLoader.Discovery discoverOrFail() {
         if (!java.nio.file.Files.exists(evalPath)) {
             throw ApiException.badRequest("Eval path not found: " + evalPath);
         }
