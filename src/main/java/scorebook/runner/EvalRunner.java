@@ -118,6 +118,7 @@ public final class EvalRunner {
                 }
             }
         }
+        store.runStarted(userId, runId, indices == null ? null : work.size());
         store.updateRows(userId, runId, List.copyOf(work.keySet()), (i, r) -> pending(r, work.get(i)));
         store.updateRows(userId, runId, unmatched, (i, r) -> withOutcome(r, Outcome.error(
                 "this case is no longer in the suites under " + evalPath, 0), "error"));
@@ -170,6 +171,9 @@ public final class EvalRunner {
         }
         EvalStore.Run run = store.importRun(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
                 null, null, null), rows);
+        if (indices != null) {
+            store.runStarted(userId, run.runId(), work.size());
+        }
         start(userId, run.runId(), name, session, work, found, request.concurrency(), request.timeout());
         return run;
     }
