@@ -215,6 +215,28 @@ class RunnerTest {
     }
 
     @Test
+    void stopAlsoCancelsTheExecutingRunWhenAnotherIsActive() throws Exception {
+        suite("slow.yaml", """
+                target: {command: 'echo $$ > pid-$SCOREBOOK_FUNCTION; exec sleep 30'}
+                cases: [{name: a, input: 1}, {name: b, input: 2}, {name: c, input: 3}]
+                """);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        waitFor(() -> Files.exists(evals.resolve("pid-a")));
+        assertEquals(201, server.owner().post("/api/runs", "{\"session_name\": \"elsewhere\"}").status(), "now active");
+        assertEquals(200, server.owner().post("/api/runs/stop", null).status());
+        waitFor(() -> {
+            for (JsonNode row : server.owner().get("/api/runs/" + runId + "/data").json().path("results")) {
+                if (!row.at("/result/status").asText().equals("cancelled")) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        assertFalse(Files.exists(evals.resolve("pid-b")), "a pending case never started");
+    }
+
+    @Test
     void theConfigTimeoutWinsAndKillsSlowCases() throws Exception {
         suite("slow.yaml", "timeout: 60\ntarget: {command: 'exec sleep 30'}\ncases: [{input: 1}]\n");
         start();
