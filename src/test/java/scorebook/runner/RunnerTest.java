@@ -138,12 +138,16 @@ class RunnerTest {
         settled();
         assertEquals(200, server.owner().patch("/api/runs/" + runId + "/results/1", "{\"result\": {\"annotation\": \"looked at it\"}}").status());
 
+        long madeAt = server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong();
+        Thread.sleep(1100);
         Client.Response rerun = server.owner().post("/api/runs/rerun", "{\"indices\": [1, 2]}");
         assertEquals(200, rerun.status(), rerun.text());
         assertEquals(runId, rerun.json().path("run_id").asText(), "in place: same run id");
         assertEquals(List.of("ok", "run_id"), fields(rerun.json()), "the reference's key order");
         JsonNode r = settled();
         assertEquals(2, r.path("selected_total").asInt(), "the size of the selective run, for the progress bar");
+        assertTrue(server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong() > madeAt,
+                "timestamp is when a run last ran, as the original's created_at");
         assertEquals("1", r.at("/results/0/result/output").asText().strip(), "a was not selected");
         assertEquals("2", r.at("/results/1/result/output").asText().strip());
         assertEquals("2", r.at("/results/2/result/output").asText().strip());
