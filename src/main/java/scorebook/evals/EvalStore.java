@@ -246,6 +246,16 @@ public final class EvalStore {
     }
 
     /**
+     * A runner started the run: {@code selected_total} is the number of cases a selective run runs (null
+     * for a full one), and {@code created_at} becomes now, as the original rewrites it at every run save.
+     */
+    public void runStarted(long userId, String runId, Integer selectedTotal) {
+        db.write(h -> h.createUpdate("UPDATE eval_runs SET selected_total = ?, created_at = ? WHERE id = ?")
+                .bind(0, selectedTotal).bind(1, Instant.now().getEpochSecond())
+                .bind(2, resolve(h, userId, runId, false).pk()).execute());
+    }
+
+    /**
      * After a restart: every row that a stopped server left pending or running becomes an error
      * ("interrupted"), in every run of every user. Returns how many rows changed.
      */

@@ -129,6 +129,7 @@ public final class EvalRunner {
                 }
             }
         }
+        store.runStarted(userId, runId, indices == null ? null : work.size());
         store.updateRows(userId, runId, List.copyOf(work.keySet()), (i, r) -> pending(r, work.get(i)));
         store.updateRows(userId, runId, unmatched, (i, r) -> withOutcome(r, Outcome.error(
                 "this case is no longer in the suites under " + evalPath, 0), "error"));
@@ -190,20 +191,33 @@ public final class EvalRunner {
         }
         EvalStore.Run run = store.importRun(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
                 null, null, null), rows);
+        if (indices != null) {
+            store.runStarted(userId, run.runId(), work.size());
+        }
         start(userId, run.runId(), name, session, work, found, request.concurrency(), request.timeout());
         return run;
     }
 
-    /** Cancels pending rows and ends running ones (their processes and requests too). */
+    /**
+     * Cancels pending rows and ends running ones (their processes and requests too), in the active run
+     * and in the run executing, which is another one when a run was activated or created meanwhile.
+     */
     public void stop(long userId) {
+        Set<String> runIds = new java.util.LinkedHashSet<>();
         Execution e = executions.get(userId);
         if (e != null) {
             e.cancel();
+            runIds.add(e.ctx.runId());
         }
-        store.activeRun(userId).ifPresent(run -> {
-            store.changeStatus(userId, run.runId(), Set.of("pending", "running"), "cancelled");
-            events.publish(run.runId(), new RunEvents.Event("done", "{}"));
-        });
+        store.activeRun(userId).ifPresent(run -> runIds.add(run.runId()));
+        for (String runId : runIds) {
+            try {
+                store.changeStatus(userId, runId, Set.of("pending", "running"), "cancelled");
+                events.publish(runId, new RunEvents.Event("done", "{}"));
+            } catch (ApiException deleted) {
+                // the executing run was deleted meanwhile: nothing left to cancel in it
+            }
+        }
     }
 
     /**

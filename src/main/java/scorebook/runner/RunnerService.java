@@ -66,14 +66,21 @@ public final class RunnerService implements HttpService {
     private void rerun(ServerRequest req, ServerResponse res) {
         ObjectNode body = body(req, Set.of("indices"));
         String runId = runner.rerun(Principal.of(req).userId(), indices(body));
-        Json.send(res, Map.of("ok", true, "run_id", runId));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("ok", true);
+        out.put("run_id", runId);
+        Json.send(res, out);
     }
 
     private void newRun(ServerRequest req, ServerResponse res) {
         ObjectNode body = body(req, Set.of("run_name", "indices"));
         String name = body.hasNonNull("run_name") ? Names.required(body, "run_name") : null;
         EvalStore.Run run = runner.newRun(Principal.of(req).userId(), name, indices(body));
-        Json.send(res, Map.of("ok", true, "run_id", run.runId(), "run_name", run.runName()));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("ok", true);
+        out.put("run_id", run.runId());
+        out.put("run_name", run.runName());
+        Json.send(res, out);
     }
 
     private void stop(ServerRequest req, ServerResponse res) {

@@ -74,7 +74,10 @@ public final class Errors {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("ok", false);
         body.put("detail", message);
-        body.put("error", Map.of("code", code, "message", message));
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("code", code);
+        error.put("message", message);
+        body.put("error", error);
         return body;
     }
 

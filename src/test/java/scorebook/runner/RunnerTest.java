@@ -107,7 +107,9 @@ class RunnerTest {
         String runId = created.json().path("run_id").asText();
         assertTrue(runId.matches("[0-9a-f]{8}"));
         assertEquals("first", created.json().path("run_name").asText());
+        assertEquals(List.of("ok", "run_id", "run_name"), fields(created.json()), "the reference's key order");
         JsonNode r = settled();
+        assertTrue(r.has("selected_total") && r.path("selected_total").isNull(), "a full run: " + r.path("selected_total"));
         assertEquals(runId, r.path("run_id").asText());
         assertEquals("default", r.path("session_name").asText());
         assertEquals(3, r.path("total_evaluations").asInt());
@@ -136,10 +138,16 @@ class RunnerTest {
         settled();
         assertEquals(200, server.owner().patch("/api/runs/" + runId + "/results/1", "{\"result\": {\"annotation\": \"looked at it\"}}").status());
 
+        long madeAt = server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong();
+        Thread.sleep(1100);
         Client.Response rerun = server.owner().post("/api/runs/rerun", "{\"indices\": [1, 2]}");
         assertEquals(200, rerun.status(), rerun.text());
         assertEquals(runId, rerun.json().path("run_id").asText(), "in place: same run id");
+        assertEquals(List.of("ok", "run_id"), fields(rerun.json()), "the reference's key order");
         JsonNode r = settled();
+        assertEquals(2, r.path("selected_total").asInt(), "the size of the selective run, for the progress bar");
+        assertTrue(server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong() > madeAt,
+                "timestamp is when a run last ran, as the original's created_at");
         assertEquals("1", r.at("/results/0/result/output").asText().strip(), "a was not selected");
         assertEquals("2", r.at("/results/1/result/output").asText().strip());
         assertEquals("2", r.at("/results/2/result/output").asText().strip());
@@ -151,6 +159,17 @@ class RunnerTest {
         assertEquals("3", all.at("/results/1/result/output").asText().strip());
         assertEquals("looked at it", all.at("/results/1/result/annotation").asText(), "annotations survive a full rerun");
         assertEquals(runId, all.path("run_id").asText());
+        assertTrue(all.path("selected_total").isNull(), "null again after a full rerun");
+
+        Client.Response some = server.owner().post("/api/runs/new", "{\"indices\": [0]}");
+        assertEquals(200, some.status(), some.text());
+        assertEquals(1, settled().path("selected_total").asInt(), "a new run of some evals: len(indices)");
+    }
+
+    private static List<String> fields(JsonNode j) {
+        List<String> out = new ArrayList<>();
+        j.fieldNames().forEachRemaining(out::add);
+        return out;
     }
 
     @Test
@@ -197,6 +216,28 @@ class RunnerTest {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), f + " still runs");
         }
         assertFalse(Files.exists(evals.resolve("pid-c")), "a pending case never started");
+    }
+
+    @Test
+    void stopAlsoCancelsTheExecutingRunWhenAnotherIsActive() throws Exception {
+        suite("slow.yaml", """
+                target: {command: 'echo $$ > pid-$SCOREBOOK_FUNCTION; exec sleep 30'}
+                cases: [{name: a, input: 1}, {name: b, input: 2}, {name: c, input: 3}]
+                """);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        waitFor(() -> Files.exists(evals.resolve("pid-a")));
+        assertEquals(201, server.owner().post("/api/runs", "{\"session_name\": \"elsewhere\"}").status(), "now active");
+        assertEquals(200, server.owner().post("/api/runs/stop", null).status());
+        waitFor(() -> {
+            for (JsonNode row : server.owner().get("/api/runs/" + runId + "/data").json().path("results")) {
+                if (!row.at("/result/status").asText().equals("cancelled")) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        assertFalse(Files.exists(evals.resolve("pid-b")), "a pending case never started");
     }
 
     @Test

@@ -114,6 +114,14 @@ class ErrorsTest {
     }
 
     @Test
+    void theEnvelopeHasAFixedKeyOrder() {
+        Client.Response r = server.owner().get("/api/runs/zzzzzzzz/results/0");
+        assertEquals(404, r.status());
+        assertEquals("{\"ok\":false,\"detail\":\"Run not found\",\"error\":{\"code\":\"not_found\",\"message\":\"Run not found\"}}",
+                r.text());
+    }
+
+    @Test
     void aWrongMethodIs405JsonWithAllow() {
         Client.Response r = server.owner().put("/api/users", "{}");
         assertEquals(405, r.status());
