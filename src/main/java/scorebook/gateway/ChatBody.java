@@ -1,6 +1,7 @@
 package scorebook.gateway;
 
 import java.time.Instant;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -16,6 +17,9 @@ import scorebook.server.Json;
  * are taken out before the body goes to a device.
  */
 final class ChatBody {
+    /** The message roles OpenAI's chat completions take ("function" is deprecated but still accepted). */
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
+
     private ChatBody() {
     }
 
@@ -28,6 +32,10 @@ final class ChatBody {
             JsonNode m = messages.get(i);
             if (!m.isObject() || !m.path("role").isTextual()) {
                 throw ApiException.invalid("'messages[" + i + "]' must be an object with a 'role'");
+            }
+            if (!ROLES.contains(m.path("role").asText())) {
+                throw ApiException.invalid("'messages[" + i + "].role' must be one of system, developer, user, assistant, tool, not '"
+                        + m.path("role").asText() + "'");
             }
             JsonNode c = m.get("content");
             if (c != null && !c.isNull() && !c.isTextual() && !c.isArray()) {

@@ -270,6 +270,20 @@ class StreamingTest {
         assertEquals(503, t.gateway().post("/v1/chat/completions", "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}").status());
     }
 
+    @Test
+    void v1RejectsAnUnknownRoleBeforeAnyCall() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.openai("qwen")) {
+            t.device("d", f, "[\"qwen\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions",
+                    "{\"model\":\"qwen\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"wizard\",\"content\":\"y\"}]}");
+            assertEquals(422, r.status(), r.text());
+            assertTrue(r.json().at("/error/message").asText().contains("'messages[1].role'"), r.text());
+            assertEquals(0, f.chats(), "not sent to the device");
+            assertTrue(t.usage(0).isEmpty(), "nothing recorded for a request that was never made");
+        }
+    }
+
     private static JsonNode parse(String s) {
         try {
             return Json.MAPPER.readTree(s);
