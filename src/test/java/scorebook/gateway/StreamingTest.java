@@ -284,6 +284,22 @@ class StreamingTest {
         }
     }
 
+    @Test
+    void v1OnOllamaMapsTheDeveloperRoleAndAStopString() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.ollama("llama")) {
+            t.device("d", f, "[\"llama\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions", """
+                    {"model":"llama","stop":"\\n","messages":[{"role":"developer","content":"Be brief"},{"role":"user","content":"hi"}]}""");
+            assertEquals(200, r.status(), r.text());
+            JsonNode sent = f.lastRequest();
+            assertEquals("system", sent.at("/messages/0/role").asText(), "Ollama has no developer role");
+            assertEquals("Be brief", sent.at("/messages/0/content").asText());
+            assertTrue(sent.at("/options/stop").isArray(), "Ollama takes stop only as a list: " + sent);
+            assertEquals("\n", sent.at("/options/stop/0").asText());
+        }
+    }
+
     private static JsonNode parse(String s) {
         try {
             return Json.MAPPER.readTree(s);
