@@ -185,6 +185,9 @@ public final class GatewayService implements HttpService {
             }
             only = new ArrayList<>();
             for (JsonNode s : body.get("devices")) {
+                if (!s.isTextual()) {
+                    throw ApiException.invalid("'devices[" + only.size() + "]' must be a device serial (a string)");
+                }
                 only.add(s.asText());
             }
         }

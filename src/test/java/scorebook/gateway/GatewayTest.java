@@ -248,6 +248,12 @@ class GatewayTest {
             assertEquals(0, one.json().path("warmed").asInt());
             assertTrue(one.json().at("/results/0/error").asText().contains("does not serve"));
             assertEquals(404, t.gateway().post("/warmup", "{\"devices\":[\"zz\"]}").status());
+            int calls = a.chats() + b.chats();
+            Client.Response notSerials = t.gateway().post("/warmup", "{\"devices\":[\"a\",null]}");
+            assertEquals(422, notSerials.status(), notSerials.text());
+            assertTrue(notSerials.json().at("/error/message").asText().contains("'devices[1]'"), notSerials.text());
+            assertEquals(422, t.gateway().post("/warmup", "{\"devices\":[{}]}").status());
+            assertEquals(calls, a.chats() + b.chats(), "no warm-up call for a bad body");
         }
     }
 }
