@@ -45,6 +45,7 @@ final class ChatBody {
         if (body.has("stream") && !body.get("stream").isBoolean() && !body.get("stream").isNull()) {
             throw ApiException.invalid("'stream' must be true or false");
         }
+        AskBody.requireFinite(body, "");
         String model = AskBody.optionalText(body, "model", "");
         String serial = AskBody.optionalText(body, "device_serial", "");
         String tag = AskBody.optionalText(body, "tag", "");

@@ -200,11 +200,19 @@ class GatewayTest {
             assertTrue(noPrompt.json().path("detail").asText().contains("'prompt'"));
             assertEquals(422, t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":[1]}").status());
             assertEquals(422, t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":-1}").status());
+            Client.Response huge = t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":{\"num_predict\":1e400}}");
+            assertEquals(422, huge.status(), huge.text());
+            assertTrue(huge.json().at("/error/message").asText().contains("'options.num_predict'"), huge.text());
+            Client.Response hugeV1 = t.gateway().post("/v1/chat/completions",
+                    "{\"max_tokens\":-1e400,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+            assertEquals(422, hugeV1.status(), hugeV1.text());
+            assertTrue(hugeV1.json().at("/error/message").asText().contains("'max_tokens'"), hugeV1.text());
             Client.Response batch = t.gateway().post("/ask_batch", "{\"requests\":[{\"prompt\":\"a\"},{\"prompt\":3}]}");
             assertEquals(422, batch.status());
             assertTrue(batch.json().path("detail").asText().contains("'requests[1].prompt'"), batch.text());
             assertEquals(405, t.gateway().get("/ask").status());
             assertEquals(0, f.chats());
+            assertTrue(t.usage(0).isEmpty(), "nothing recorded for requests never made");
         }
     }
 
