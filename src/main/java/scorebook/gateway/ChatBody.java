@@ -1,6 +1,7 @@
 package scorebook.gateway;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,6 +20,10 @@ import scorebook.server.Json;
 final class ChatBody {
     /** The message roles OpenAI's chat completions take ("function" is deprecated but still accepted). */
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
+
+    /** The sampling fields an Ollama device gets as options: checked here, as OpenAI would, rather than failing there. */
+    private static final List<String> INTEGERS = List.of("max_tokens", "max_completion_tokens", "seed");
+    private static final List<String> NUMBERS = List.of("temperature", "top_p", "presence_penalty", "frequency_penalty");
 
     private ChatBody() {
     }
@@ -46,6 +51,21 @@ final class ChatBody {
             throw ApiException.invalid("'stream' must be true or false");
         }
         AskBody.requireFinite(body, "");
+        for (String f : INTEGERS) {
+            if (body.hasNonNull(f) && !body.get(f).isIntegralNumber()) {
+                throw ApiException.invalid("'" + f + "' must be an integer");
+            }
+        }
+        for (String f : NUMBERS) {
+            if (body.hasNonNull(f) && !body.get(f).isNumber()) {
+                throw ApiException.invalid("'" + f + "' must be a number");
+            }
+        }
+        JsonNode stop = body.path("stop");
+        if (!stop.isMissingNode() && !stop.isNull() && !stop.isTextual()
+                && !(stop.isArray() && stop.valueStream().allMatch(JsonNode::isTextual))) {
+            throw ApiException.invalid("'stop' must be a string or a list of strings");
+        }
         String model = AskBody.optionalText(body, "model", "");
         String serial = AskBody.optionalText(body, "device_serial", "");
         String tag = AskBody.optionalText(body, "tag", "");

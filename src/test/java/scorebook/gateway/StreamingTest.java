@@ -285,6 +285,26 @@ class StreamingTest {
     }
 
     @Test
+    void v1ChecksTheSamplingFieldsItTranslates() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.ollama("llama")) {
+            t.device("d", f, "[\"llama\"]");
+            String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+            for (String bad : List.of("\"max_tokens\":\"lots\"", "\"max_tokens\":2.5", "\"temperature\":\"hot\"",
+                    "\"seed\":[1]", "\"stop\":5", "\"stop\":[\"a\",1]")) {
+                Client.Response r = t.gateway().post("/v1/chat/completions", "{" + bad + "," + messages + "}");
+                assertEquals(422, r.status(), bad + ": " + r.text());
+                String field = bad.substring(1, bad.indexOf('"', 1));
+                assertTrue(r.json().at("/error/message").asText().contains("'" + field + "'"), r.text());
+            }
+            assertEquals(0, f.chats(), "no call for a bad body");
+            assertTrue(t.usage(0).isEmpty());
+            assertEquals(200, t.gateway().post("/v1/chat/completions",
+                    "{\"max_tokens\":8,\"temperature\":0,\"seed\":null,\"stop\":[\"x\"]," + messages + "}").status());
+        }
+    }
+
+    @Test
     void v1OnOllamaMapsTheDeveloperRoleAndAStopString() {
         Tenant t = Tenant.create(server);
         try (FakeModelServer f = FakeModelServer.ollama("llama")) {
