@@ -195,6 +195,11 @@ class GatewayTest {
         try (FakeModelServer f = FakeModelServer.ollama("m")) {
             t.device("d", f, "[\"m\"]");
             assertEquals(400, t.gateway().post("/ask", "{bad").status());
+            Client.Response deep = t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":{\"a\":" + "[".repeat(2000) + "]".repeat(2000) + "}}");
+            assertEquals(400, deep.status(), "nested past Jackson's limit: " + deep.text());
+            Client.Response longNumber = t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":" + "9".repeat(2000) + "}");
+            assertEquals(400, longNumber.status(), "a number past Jackson's length limit: " + longNumber.text());
+            assertEquals("bad_request", longNumber.errorCode());
             Client.Response noPrompt = t.gateway().post("/ask", "{\"model\":\"m\"}");
             assertEquals(422, noPrompt.status());
             assertTrue(noPrompt.json().path("detail").asText().contains("'prompt'"));
