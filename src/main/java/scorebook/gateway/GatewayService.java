@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -51,6 +52,7 @@ import scorebook.server.Json;
  *   curl -H "Authorization: Bearer $K" -d '{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}]}' \
  *        http://127.0.0.1:8080/v1/chat/completions
  * GET  /v1/models      the models the user's devices serve
+ * GET  /v1/models/{id} one of them (404 model_not_found)
  * </pre>
  */
 public final class GatewayService implements HttpService {
@@ -74,12 +76,14 @@ public final class GatewayService implements HttpService {
                 .post("/warmup", this::warmup)
                 .post("/v1/chat/completions", this::chatCompletions)
                 .get("/v1/models", this::listModels)
+                .get("/v1/models/{+model}", this::getModel)
                 .any("/ask", Errors.allow("POST"))
                 .any("/ask_stream", Errors.allow("POST"))
                 .any("/ask_batch", Errors.allow("POST"))
                 .any("/warmup", Errors.allow("POST"))
                 .any("/v1/chat/completions", Errors.allow("POST"))
-                .any("/v1/models", Errors.allow("GET"));
+                .any("/v1/models", Errors.allow("GET"))
+                .any("/v1/models/{+model}", Errors.allow("GET"));
     }
 
     private void ask(ServerRequest req, ServerResponse res) {
@@ -249,7 +253,23 @@ public final class GatewayService implements HttpService {
     }
 
     private void listModels(ServerRequest req, ServerResponse res) {
-        Principal p = Principal.of(req);
+        List<Map<String, Object>> data = new ArrayList<>();
+        served(Principal.of(req)).forEach((id, serials) -> data.add(model(id, serials)));
+        Json.send(res, Map.of("object", "list", "data", data));
+    }
+
+    /** OpenAI's retrieve-model call ({@code client.models.retrieve}); ids may hold slashes (org/model). */
+    private void getModel(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("model");
+        TreeSet<String> serials = served(Principal.of(req)).get(id);
+        if (serials == null) {
+            throw new ApiException(Status.NOT_FOUND_404, "model_not_found", "no device serves model '" + id + "'");
+        }
+        Json.send(res, model(id, serials));
+    }
+
+    /** Each model the user's model servers serve, with their serials. */
+    private Map<String, TreeSet<String>> served(Principal p) {
         Map<String, TreeSet<String>> byModel = new TreeMap<>();
         for (DeviceRegistry.Snapshot s : devices.registry().snapshots(p.userId())) {
             if (s.device().push()) {
@@ -258,17 +278,17 @@ public final class GatewayService implements HttpService {
                 }
             }
         }
-        List<Map<String, Object>> data = new ArrayList<>();
-        byModel.forEach((id, serials) -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", id);
-            m.put("object", "model");
-            m.put("created", 0);
-            m.put("owned_by", "scorebook");
-            m.put("devices", serials);
-            data.add(m);
-        });
-        Json.send(res, Map.of("object", "list", "data", data));
+        return byModel;
+    }
+
+    private static Map<String, Object> model(String id, TreeSet<String> serials) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("object", "model");
+        m.put("created", 0);
+        m.put("owned_by", "scorebook");
+        m.put("devices", serials);
+        return m;
     }
 
     private void chatCompletions(ServerRequest req, ServerResponse res) {

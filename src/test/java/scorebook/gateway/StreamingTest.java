@@ -247,16 +247,28 @@ class StreamingTest {
     @Test
     void v1ModelsListsWhatTheDevicesServe() {
         Tenant t = Tenant.create(server);
-        try (FakeModelServer o = FakeModelServer.openai("qwen"); FakeModelServer l = FakeModelServer.ollama("llama", "qwen")) {
-            t.device("o", o, "[\"qwen\"]");
+        try (FakeModelServer o = FakeModelServer.openai("qwen", "org/m-7b"); FakeModelServer l = FakeModelServer.ollama("llama", "qwen")) {
+            t.device("o", o, "[\"qwen\", \"org/m-7b\"]");
             t.device("l", l, "[\"llama\", \"qwen\"]");
             JsonNode j = t.gateway().get("/v1/models").json();
             assertEquals("list", j.path("object").asText());
-            assertEquals(2, j.path("data").size());
+            assertEquals(3, j.path("data").size());
             assertEquals("llama", j.at("/data/0/id").asText());
             assertEquals("model", j.at("/data/0/object").asText());
-            assertEquals("qwen", j.at("/data/1/id").asText());
-            assertEquals(2, j.at("/data/1/devices").size());
+            assertEquals("org/m-7b", j.at("/data/1/id").asText());
+            assertEquals("qwen", j.at("/data/2/id").asText());
+            assertEquals(2, j.at("/data/2/devices").size());
+
+            JsonNode one = t.gateway().get("/v1/models/qwen").json();
+            assertEquals("qwen", one.path("id").asText());
+            assertEquals("model", one.path("object").asText());
+            assertTrue(one.path("created").isIntegralNumber());
+            assertEquals("scorebook", one.path("owned_by").asText());
+            Client.Response missing = t.gateway().get("/v1/models/gpt-9");
+            assertEquals(404, missing.status());
+            assertEquals("model_not_found", missing.errorCode());
+            assertTrue(missing.json().at("/error/message").asText().contains("'gpt-9'"), missing.text());
+            assertEquals("org/m-7b", t.gateway().get("/v1/models/org/m-7b").json().path("id").asText(), "an id with a slash");
         }
     }
 
