@@ -311,20 +311,25 @@ public final class GatewayService implements HttpService {
         long created = Instant.now().getEpochSecond();
         Relay relay = new Relay(res, SSE);
         boolean[] openAiDevice = {false};
+        boolean[] usageSent = {false};
         try {
             Models.Exchange ex = models.execute(p.userId(), p.apiKeyId(), r, body, true, device -> {
                 openAiDevice[0] = "openai".equals(device.kind());
-                return openAiDevice[0] ? passThrough(relay, includeUsage) : translate(relay, id, created, device);
+                usageSent[0] = false;
+                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created, device);
             });
+            ModelReply reply = ex.reply();
             if (!openAiDevice[0]) {
-                ModelReply reply = ex.reply();
                 relay.write(sse(ChatBody.chunk(id, created, reply.model(), null, reply.doneReason() == null ? "stop" : reply.doneReason())));
-                if (includeUsage) {
-                    ObjectNode u = ChatBody.chunk(id, created, reply.model(), null, null);
-                    u.putArray("choices");
-                    u.set("usage", ChatBody.usage(reply));
-                    relay.write(sse(u));
-                }
+            }
+            // an Ollama device, or an OpenAI one that counted but sent no usage chunk of its own (usage on its last chunk)
+            boolean counted = !openAiDevice[0] || reply.promptTokens() != null || reply.completionTokens() != null;
+            if (includeUsage && !usageSent[0] && counted) {
+                JsonNode last = openAiDevice[0] && reply.raw() != null ? reply.raw() : Json.MAPPER.missingNode();
+                ObjectNode u = ChatBody.chunk(last.path("id").asText(id), last.path("created").asLong(created), reply.model(), null, null);
+                u.putArray("choices");
+                u.set("usage", ChatBody.usage(reply));
+                relay.write(sse(u));
             }
             relay.write("data: [DONE]\n\n");
         } catch (ApiException e) {
@@ -340,11 +345,13 @@ public final class GatewayService implements HttpService {
     }
 
     /** An OpenAI-compatible device's events go out as they came, minus the usage chunk nobody asked for. */
-    private static Chat.Listener passThrough(Relay relay, boolean includeUsage) {
+    private static Chat.Listener passThrough(Relay relay, boolean includeUsage, boolean[] usageSent) {
         return (delta, raw, parsed) -> {
-            if (!includeUsage && parsed.path("choices").isArray() && parsed.path("choices").isEmpty()
-                    && parsed.has("usage")) {
-                return;
+            if (parsed.path("choices").isArray() && parsed.path("choices").isEmpty() && parsed.has("usage")) {
+                if (!includeUsage) {
+                    return;
+                }
+                usageSent[0] = true;
             }
             relay.write("data: " + raw + "\n\n");
         };

@@ -245,6 +245,25 @@ class StreamingTest {
     }
 
     @Test
+    void v1StreamGivesTheUsageChunkWhenTheDeviceCountsOnItsLastChunk() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer o = FakeModelServer.openai("qwen").usageOnLastChunk()) {
+            t.device("o", o, "[\"qwen\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions", "{\"model\":\"qwen\",\"stream\":true,"
+                    + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+            assertEquals(200, r.status());
+            List<String> events = r.text().lines().filter(s -> s.startsWith("data: ")).map(s -> s.substring(6)).toList();
+            assertEquals("[DONE]", events.getLast());
+            JsonNode usage = parse(events.get(events.size() - 2));
+            assertEquals("chat.completion.chunk", usage.path("object").asText());
+            assertEquals(0, usage.path("choices").size(), "the usage chunk OpenAI defines: " + events);
+            assertEquals(10, usage.at("/usage/total_tokens").asInt());
+            assertEquals(parse(events.getFirst()).path("id").asText(), usage.path("id").asText(), "one id for the stream");
+            assertEquals(1, events.stream().filter(e -> e.contains("\"choices\":[]")).count());
+        }
+    }
+
+    @Test
     void v1ModelsListsWhatTheDevicesServe() {
         Tenant t = Tenant.create(server);
         try (FakeModelServer o = FakeModelServer.openai("qwen", "org/m-7b"); FakeModelServer l = FakeModelServer.ollama("llama", "qwen")) {

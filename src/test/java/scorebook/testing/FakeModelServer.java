@@ -59,6 +59,7 @@ public final class FakeModelServer implements AutoCloseable {
     private volatile List<String> tokens = List.of("Hello", " world", "!");
     private volatile Failure failure = Failure.NONE;
     private volatile boolean healthFails;
+    private volatile boolean usageOnLastChunk;
     private volatile long delayMs;
     private volatile long tokenDelayMs;
     private volatile CountDownLatch hold;
@@ -106,6 +107,12 @@ public final class FakeModelServer implements AutoCloseable {
 
     public FakeModelServer healthFails(boolean fails) {
         healthFails = fails;
+        return this;
+    }
+
+    /** Streams its usage on the finish chunk instead of a chunk of its own, as some OpenAI-compatible servers do. */
+    public FakeModelServer usageOnLastChunk() {
+        usageOnLastChunk = true;
         return this;
     }
 
@@ -303,8 +310,12 @@ public final class FakeModelServer implements AutoCloseable {
         for (int i = 0; i < tokens.size(); i++) {
             line(out, "data: " + Json.text(chunk(id, model, tokens.get(i), false, null)) + "\n\n", i);
         }
-        line(out, "data: " + Json.text(chunk(id, model, null, false, "stop")) + "\n\n", -1);
-        if (includeUsage) {
+        ObjectNode finish = chunk(id, model, null, false, "stop");
+        if (usageOnLastChunk) {
+            finish.set("usage", usage);
+        }
+        line(out, "data: " + Json.text(finish) + "\n\n", -1);
+        if (includeUsage && !usageOnLastChunk) {
             ObjectNode u = Json.MAPPER.createObjectNode();
             u.put("id", id);
             u.put("object", "chat.completion.chunk");
