@@ -38,6 +38,9 @@ final class OllamaClient implements KindClient {
                     options.set(to, chat.openAi().get(from));
                 }
             });
+            if (options.path("stop").isTextual()) { // OpenAI takes one stop string or a list; Ollama only a list
+                options.putArray("stop").add(chat.openAi().get("stop").asText());
+            }
         }
         if (!options.isEmpty()) {
             req.set("options", options);
@@ -95,7 +98,8 @@ final class OllamaClient implements KindClient {
         ArrayNode out = Json.MAPPER.createArrayNode();
         for (JsonNode m : openAi) {
             ObjectNode o = out.addObject();
-            o.put("role", m.path("role").asText("user"));
+            String role = m.path("role").asText("user");
+            o.put("role", role.equals("developer") ? "system" : role); // newer SDKs send "developer"; Ollama knows "system"
             JsonNode c = m.path("content");
             if (c.isArray()) {
                 StringBuilder text = new StringBuilder();

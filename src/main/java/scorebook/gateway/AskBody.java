@@ -32,6 +32,9 @@ final class AskBody {
         if (options != null && !options.isNull() && !options.isObject()) {
             throw ApiException.invalid("'" + prefix + "options' must be an object, e.g. {\"num_predict\": 256, \"temperature\": 0.7}");
         }
+        if (options != null) {
+            requireFinite(options, prefix + "options");
+        }
         ModelRequest r = ModelRequest.of(system, prompt.asText())
                 .withModel(optionalText(body, "model", prefix))
                 .withOptions(options == null || options.isNull() ? null : (ObjectNode) options)
@@ -50,6 +53,20 @@ final class AskBody {
             throw ApiException.invalid("'" + prefix + "timeout_s' must be a number of seconds above 0 and at most " + (int) MAX_TIMEOUT_S);
         }
         return Duration.ofMillis((long) (t.asDouble() * 1000));
+    }
+
+    /** Rejects a number too large for a double anywhere in {@code n}: 1e400 would reach the device as "Infinity". */
+    static void requireFinite(JsonNode n, String path) {
+        if (n.isFloatingPointNumber() && !Double.isFinite(n.asDouble())) {
+            throw ApiException.invalid("'" + path + "' is too large a number");
+        }
+        if (n.isArray()) {
+            for (int i = 0; i < n.size(); i++) {
+                requireFinite(n.get(i), path + "[" + i + "]");
+            }
+        } else if (n.isObject()) {
+            n.properties().forEach(e -> requireFinite(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey()));
+        }
     }
 
     /** A name-like text field (trimmed, 1 to 200 characters), or null when absent. */

@@ -1,6 +1,8 @@
 package scorebook.gateway;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -16,6 +18,13 @@ import scorebook.server.Json;
  * are taken out before the body goes to a device.
  */
 final class ChatBody {
+    /** The message roles OpenAI's chat completions take ("function" is deprecated but still accepted). */
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
+
+    /** The sampling fields an Ollama device gets as options: checked here, as OpenAI would, rather than failing there. */
+    private static final List<String> INTEGERS = List.of("max_tokens", "max_completion_tokens", "seed");
+    private static final List<String> NUMBERS = List.of("temperature", "top_p", "presence_penalty", "frequency_penalty");
+
     private ChatBody() {
     }
 
@@ -29,6 +38,10 @@ final class ChatBody {
             if (!m.isObject() || !m.path("role").isTextual()) {
                 throw ApiException.invalid("'messages[" + i + "]' must be an object with a 'role'");
             }
+            if (!ROLES.contains(m.path("role").asText())) {
+                throw ApiException.invalid("'messages[" + i + "].role' must be one of system, developer, user, assistant, tool, not '"
+                        + m.path("role").asText() + "'");
+            }
             JsonNode c = m.get("content");
             if (c != null && !c.isNull() && !c.isTextual() && !c.isArray()) {
                 throw ApiException.invalid("'messages[" + i + "].content' must be a string or a list of parts");
@@ -36,6 +49,22 @@ final class ChatBody {
         }
         if (body.has("stream") && !body.get("stream").isBoolean() && !body.get("stream").isNull()) {
             throw ApiException.invalid("'stream' must be true or false");
+        }
+        AskBody.requireFinite(body, "");
+        for (String f : INTEGERS) {
+            if (body.hasNonNull(f) && !body.get(f).isIntegralNumber()) {
+                throw ApiException.invalid("'" + f + "' must be an integer");
+            }
+        }
+        for (String f : NUMBERS) {
+            if (body.hasNonNull(f) && !body.get(f).isNumber()) {
+                throw ApiException.invalid("'" + f + "' must be a number");
+            }
+        }
+        JsonNode stop = body.path("stop");
+        if (!stop.isMissingNode() && !stop.isNull() && !stop.isTextual()
+                && !(stop.isArray() && stop.valueStream().allMatch(JsonNode::isTextual))) {
+            throw ApiException.invalid("'stop' must be a string or a list of strings");
         }
         String model = AskBody.optionalText(body, "model", "");
         String serial = AskBody.optionalText(body, "device_serial", "");

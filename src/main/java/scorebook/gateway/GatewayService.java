@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -51,6 +52,7 @@ import scorebook.server.Json;
  *   curl -H "Authorization: Bearer $K" -d '{"model":"llama3.2","messages":[{"role":"user","content":"Hi"}]}' \
  *        http://127.0.0.1:8080/v1/chat/completions
  * GET  /v1/models      the models the user's devices serve
+ * GET  /v1/models/{id} one of them (404 model_not_found)
  * </pre>
  */
 public final class GatewayService implements HttpService {
@@ -74,12 +76,14 @@ public final class GatewayService implements HttpService {
                 .post("/warmup", this::warmup)
                 .post("/v1/chat/completions", this::chatCompletions)
                 .get("/v1/models", this::listModels)
+                .get("/v1/models/{+model}", this::getModel)
                 .any("/ask", Errors.allow("POST"))
                 .any("/ask_stream", Errors.allow("POST"))
                 .any("/ask_batch", Errors.allow("POST"))
                 .any("/warmup", Errors.allow("POST"))
                 .any("/v1/chat/completions", Errors.allow("POST"))
-                .any("/v1/models", Errors.allow("GET"));
+                .any("/v1/models", Errors.allow("GET"))
+                .any("/v1/models/{+model}", Errors.allow("GET"));
     }
 
     private void ask(ServerRequest req, ServerResponse res) {
@@ -185,6 +189,9 @@ public final class GatewayService implements HttpService {
             }
             only = new ArrayList<>();
             for (JsonNode s : body.get("devices")) {
+                if (!s.isTextual()) {
+                    throw ApiException.invalid("'devices[" + only.size() + "]' must be a device serial (a string)");
+                }
                 only.add(s.asText());
             }
         }
@@ -246,7 +253,23 @@ public final class GatewayService implements HttpService {
     }
 
     private void listModels(ServerRequest req, ServerResponse res) {
-        Principal p = Principal.of(req);
+        List<Map<String, Object>> data = new ArrayList<>();
+        served(Principal.of(req)).forEach((id, serials) -> data.add(model(id, serials)));
+        Json.send(res, Map.of("object", "list", "data", data));
+    }
+
+    /** OpenAI's retrieve-model call ({@code client.models.retrieve}); ids may hold slashes (org/model). */
+    private void getModel(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("model");
+        TreeSet<String> serials = served(Principal.of(req)).get(id);
+        if (serials == null) {
+            throw new ApiException(Status.NOT_FOUND_404, "model_not_found", "no device serves model '" + id + "'");
+        }
+        Json.send(res, model(id, serials));
+    }
+
+    /** Each model the user's model servers serve, with their serials. */
+    private Map<String, TreeSet<String>> served(Principal p) {
         Map<String, TreeSet<String>> byModel = new TreeMap<>();
         for (DeviceRegistry.Snapshot s : devices.registry().snapshots(p.userId())) {
             if (s.device().push()) {
@@ -255,17 +278,17 @@ public final class GatewayService implements HttpService {
                 }
             }
         }
-        List<Map<String, Object>> data = new ArrayList<>();
-        byModel.forEach((id, serials) -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", id);
-            m.put("object", "model");
-            m.put("created", 0);
-            m.put("owned_by", "scorebook");
-            m.put("devices", serials);
-            data.add(m);
-        });
-        Json.send(res, Map.of("object", "list", "data", data));
+        return byModel;
+    }
+
+    private static Map<String, Object> model(String id, TreeSet<String> serials) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("object", "model");
+        m.put("created", 0);
+        m.put("owned_by", "scorebook");
+        m.put("devices", serials);
+        return m;
     }
 
     private void chatCompletions(ServerRequest req, ServerResponse res) {
@@ -288,20 +311,25 @@ public final class GatewayService implements HttpService {
         long created = Instant.now().getEpochSecond();
         Relay relay = new Relay(res, SSE);
         boolean[] openAiDevice = {false};
+        boolean[] usageSent = {false};
         try {
             Models.Exchange ex = models.execute(p.userId(), p.apiKeyId(), r, body, true, device -> {
                 openAiDevice[0] = "openai".equals(device.kind());
-                return openAiDevice[0] ? passThrough(relay, includeUsage) : translate(relay, id, created, device);
+                usageSent[0] = false;
+                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created, device);
             });
+            ModelReply reply = ex.reply();
             if (!openAiDevice[0]) {
-                ModelReply reply = ex.reply();
                 relay.write(sse(ChatBody.chunk(id, created, reply.model(), null, reply.doneReason() == null ? "stop" : reply.doneReason())));
-                if (includeUsage) {
-                    ObjectNode u = ChatBody.chunk(id, created, reply.model(), null, null);
-                    u.putArray("choices");
-                    u.set("usage", ChatBody.usage(reply));
-                    relay.write(sse(u));
-                }
+            }
+            // an Ollama device, or an OpenAI one that counted but sent no usage chunk of its own (usage on its last chunk)
+            boolean counted = !openAiDevice[0] || reply.promptTokens() != null || reply.completionTokens() != null;
+            if (includeUsage && !usageSent[0] && counted) {
+                JsonNode last = openAiDevice[0] && reply.raw() != null ? reply.raw() : Json.MAPPER.missingNode();
+                ObjectNode u = ChatBody.chunk(last.path("id").asText(id), last.path("created").asLong(created), reply.model(), null, null);
+                u.putArray("choices");
+                u.set("usage", ChatBody.usage(reply));
+                relay.write(sse(u));
             }
             relay.write("data: [DONE]\n\n");
         } catch (ApiException e) {
@@ -317,11 +345,13 @@ public final class GatewayService implements HttpService {
     }
 
     /** An OpenAI-compatible device's events go out as they came, minus the usage chunk nobody asked for. */
-    private static Chat.Listener passThrough(Relay relay, boolean includeUsage) {
+    private static Chat.Listener passThrough(Relay relay, boolean includeUsage, boolean[] usageSent) {
         return (delta, raw, parsed) -> {
-            if (!includeUsage && parsed.path("choices").isArray() && parsed.path("choices").isEmpty()
-                    && parsed.has("usage")) {
-                return;
+            if (parsed.path("choices").isArray() && parsed.path("choices").isEmpty() && parsed.has("usage")) {
+                if (!includeUsage) {
+                    return;
+                }
+                usageSent[0] = true;
             }
             relay.write("data: " + raw + "\n\n");
         };

@@ -9,6 +9,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -57,8 +58,9 @@ public final class Json {
             }
             return MAPPER.readTree(bytes);
         } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation(); // null when a limit was hit (nesting depth, number length)
             throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

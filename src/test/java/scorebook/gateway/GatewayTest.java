@@ -195,16 +195,29 @@ class GatewayTest {
         try (FakeModelServer f = FakeModelServer.ollama("m")) {
             t.device("d", f, "[\"m\"]");
             assertEquals(400, t.gateway().post("/ask", "{bad").status());
+            Client.Response deep = t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":{\"a\":" + "[".repeat(2000) + "]".repeat(2000) + "}}");
+            assertEquals(400, deep.status(), "nested past Jackson's limit: " + deep.text());
+            Client.Response longNumber = t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":" + "9".repeat(2000) + "}");
+            assertEquals(400, longNumber.status(), "a number past Jackson's length limit: " + longNumber.text());
+            assertEquals("bad_request", longNumber.errorCode());
             Client.Response noPrompt = t.gateway().post("/ask", "{\"model\":\"m\"}");
             assertEquals(422, noPrompt.status());
             assertTrue(noPrompt.json().path("detail").asText().contains("'prompt'"));
             assertEquals(422, t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":[1]}").status());
             assertEquals(422, t.gateway().post("/ask", "{\"prompt\":\"x\",\"timeout_s\":-1}").status());
+            Client.Response huge = t.gateway().post("/ask", "{\"prompt\":\"x\",\"options\":{\"num_predict\":1e400}}");
+            assertEquals(422, huge.status(), huge.text());
+            assertTrue(huge.json().at("/error/message").asText().contains("'options.num_predict'"), huge.text());
+            Client.Response hugeV1 = t.gateway().post("/v1/chat/completions",
+                    "{\"max_tokens\":-1e400,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+            assertEquals(422, hugeV1.status(), hugeV1.text());
+            assertTrue(hugeV1.json().at("/error/message").asText().contains("'max_tokens'"), hugeV1.text());
             Client.Response batch = t.gateway().post("/ask_batch", "{\"requests\":[{\"prompt\":\"a\"},{\"prompt\":3}]}");
             assertEquals(422, batch.status());
             assertTrue(batch.json().path("detail").asText().contains("'requests[1].prompt'"), batch.text());
             assertEquals(405, t.gateway().get("/ask").status());
             assertEquals(0, f.chats());
+            assertTrue(t.usage(0).isEmpty(), "nothing recorded for requests never made");
         }
     }
 
@@ -248,6 +261,12 @@ class GatewayTest {
             assertEquals(0, one.json().path("warmed").asInt());
             assertTrue(one.json().at("/results/0/error").asText().contains("does not serve"));
             assertEquals(404, t.gateway().post("/warmup", "{\"devices\":[\"zz\"]}").status());
+            int calls = a.chats() + b.chats();
+            Client.Response notSerials = t.gateway().post("/warmup", "{\"devices\":[\"a\",null]}");
+            assertEquals(422, notSerials.status(), notSerials.text());
+            assertTrue(notSerials.json().at("/error/message").asText().contains("'devices[1]'"), notSerials.text());
+            assertEquals(422, t.gateway().post("/warmup", "{\"devices\":[{}]}").status());
+            assertEquals(calls, a.chats() + b.chats(), "no warm-up call for a bad body");
         }
     }
 }

@@ -245,18 +245,49 @@ class StreamingTest {
     }
 
     @Test
+    void v1StreamGivesTheUsageChunkWhenTheDeviceCountsOnItsLastChunk() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer o = FakeModelServer.openai("qwen").usageOnLastChunk()) {
+            t.device("o", o, "[\"qwen\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions", "{\"model\":\"qwen\",\"stream\":true,"
+                    + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+            assertEquals(200, r.status());
+            List<String> events = r.text().lines().filter(s -> s.startsWith("data: ")).map(s -> s.substring(6)).toList();
+            assertEquals("[DONE]", events.getLast());
+            JsonNode usage = parse(events.get(events.size() - 2));
+            assertEquals("chat.completion.chunk", usage.path("object").asText());
+            assertEquals(0, usage.path("choices").size(), "the usage chunk OpenAI defines: " + events);
+            assertEquals(10, usage.at("/usage/total_tokens").asInt());
+            assertEquals(parse(events.getFirst()).path("id").asText(), usage.path("id").asText(), "one id for the stream");
+            assertEquals(1, events.stream().filter(e -> e.contains("\"choices\":[]")).count());
+        }
+    }
+
+    @Test
     void v1ModelsListsWhatTheDevicesServe() {
         Tenant t = Tenant.create(server);
-        try (FakeModelServer o = FakeModelServer.openai("qwen"); FakeModelServer l = FakeModelServer.ollama("llama", "qwen")) {
-            t.device("o", o, "[\"qwen\"]");
+        try (FakeModelServer o = FakeModelServer.openai("qwen", "org/m-7b"); FakeModelServer l = FakeModelServer.ollama("llama", "qwen")) {
+            t.device("o", o, "[\"qwen\", \"org/m-7b\"]");
             t.device("l", l, "[\"llama\", \"qwen\"]");
             JsonNode j = t.gateway().get("/v1/models").json();
             assertEquals("list", j.path("object").asText());
-            assertEquals(2, j.path("data").size());
+            assertEquals(3, j.path("data").size());
             assertEquals("llama", j.at("/data/0/id").asText());
             assertEquals("model", j.at("/data/0/object").asText());
-            assertEquals("qwen", j.at("/data/1/id").asText());
-            assertEquals(2, j.at("/data/1/devices").size());
+            assertEquals("org/m-7b", j.at("/data/1/id").asText());
+            assertEquals("qwen", j.at("/data/2/id").asText());
+            assertEquals(2, j.at("/data/2/devices").size());
+
+            JsonNode one = t.gateway().get("/v1/models/qwen").json();
+            assertEquals("qwen", one.path("id").asText());
+            assertEquals("model", one.path("object").asText());
+            assertTrue(one.path("created").isIntegralNumber());
+            assertEquals("scorebook", one.path("owned_by").asText());
+            Client.Response missing = t.gateway().get("/v1/models/gpt-9");
+            assertEquals(404, missing.status());
+            assertEquals("model_not_found", missing.errorCode());
+            assertTrue(missing.json().at("/error/message").asText().contains("'gpt-9'"), missing.text());
+            assertEquals("org/m-7b", t.gateway().get("/v1/models/org/m-7b").json().path("id").asText(), "an id with a slash");
         }
     }
 
@@ -268,6 +299,56 @@ class StreamingTest {
         assertTrue(r.json().path("detail").asText().contains("'messages'"));
         assertEquals(422, t.gateway().post("/v1/chat/completions", "{\"messages\":[{\"content\":\"x\"}]}").status());
         assertEquals(503, t.gateway().post("/v1/chat/completions", "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}").status());
+    }
+
+    @Test
+    void v1RejectsAnUnknownRoleBeforeAnyCall() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.openai("qwen")) {
+            t.device("d", f, "[\"qwen\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions",
+                    "{\"model\":\"qwen\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"wizard\",\"content\":\"y\"}]}");
+            assertEquals(422, r.status(), r.text());
+            assertTrue(r.json().at("/error/message").asText().contains("'messages[1].role'"), r.text());
+            assertEquals(0, f.chats(), "not sent to the device");
+            assertTrue(t.usage(0).isEmpty(), "nothing recorded for a request that was never made");
+        }
+    }
+
+    @Test
+    void v1ChecksTheSamplingFieldsItTranslates() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.ollama("llama")) {
+            t.device("d", f, "[\"llama\"]");
+            String messages = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+            for (String bad : List.of("\"max_tokens\":\"lots\"", "\"max_tokens\":2.5", "\"temperature\":\"hot\"",
+                    "\"seed\":[1]", "\"stop\":5", "\"stop\":[\"a\",1]")) {
+                Client.Response r = t.gateway().post("/v1/chat/completions", "{" + bad + "," + messages + "}");
+                assertEquals(422, r.status(), bad + ": " + r.text());
+                String field = bad.substring(1, bad.indexOf('"', 1));
+                assertTrue(r.json().at("/error/message").asText().contains("'" + field + "'"), r.text());
+            }
+            assertEquals(0, f.chats(), "no call for a bad body");
+            assertTrue(t.usage(0).isEmpty());
+            assertEquals(200, t.gateway().post("/v1/chat/completions",
+                    "{\"max_tokens\":8,\"temperature\":0,\"seed\":null,\"stop\":[\"x\"]," + messages + "}").status());
+        }
+    }
+
+    @Test
+    void v1OnOllamaMapsTheDeveloperRoleAndAStopString() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.ollama("llama")) {
+            t.device("d", f, "[\"llama\"]");
+            Client.Response r = t.gateway().post("/v1/chat/completions", """
+                    {"model":"llama","stop":"\\n","messages":[{"role":"developer","content":"Be brief"},{"role":"user","content":"hi"}]}""");
+            assertEquals(200, r.status(), r.text());
+            JsonNode sent = f.lastRequest();
+            assertEquals("system", sent.at("/messages/0/role").asText(), "Ollama has no developer role");
+            assertEquals("Be brief", sent.at("/messages/0/content").asText());
+            assertTrue(sent.at("/options/stop").isArray(), "Ollama takes stop only as a list: " + sent);
+            assertEquals("\n", sent.at("/options/stop/0").asText());
+        }
     }
 
     private static JsonNode parse(String s) {

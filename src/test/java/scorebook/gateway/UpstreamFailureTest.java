@@ -180,6 +180,43 @@ class UpstreamFailureTest {
     }
 
     @Test
+    void anErrorAfterTheStreamStartedEndsItWithTheErrorEnvelope() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer o = FakeModelServer.ollama("lm").failure(Failure.MID_STREAM);
+             FakeModelServer a = FakeModelServer.openai("om").failure(Failure.MID_STREAM)) {
+            t.device("o", o, "[\"lm\"]");
+            t.device("a", a, "[\"om\"]");
+            for (String model : List.of("lm", "om")) {
+                Client.Response nd = t.gateway().post("/ask_stream", "{\"prompt\":\"x\",\"model\":\"" + model + "\"}");
+                assertEquals(200, nd.status(), "the stream had started");
+                List<String> lines = nd.text().lines().filter(l -> !l.isBlank()).toList();
+                assertEquals("Hello", parse(lines.getFirst()).path("delta").asText(), model);
+                JsonNode end = parse(lines.getLast());
+                assertTrue(end.path("done").asBoolean(), nd.text());
+                assertFalse(end.path("ok").asBoolean(), nd.text());
+                assertEquals("upstream_error", end.at("/error/code").asText(), nd.text());
+                assertTrue(end.at("/error/message").asText().contains("out of memory on purpose"), nd.text());
+
+                Client.Response sse = t.gateway().post("/v1/chat/completions", "{\"model\":\"" + model
+                        + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+                assertEquals(200, sse.status());
+                List<String> events = sse.text().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+                assertFalse(events.contains("[DONE]"), "a failed stream does not claim to be done: " + events);
+                // an OpenAI SDK raises an APIError with error.message from such an event
+                assertTrue(parse(events.getLast()).at("/error/message").asText().contains("out of memory on purpose"), sse.text());
+            }
+        }
+    }
+
+    private static JsonNode parse(String s) {
+        try {
+            return scorebook.server.Json.MAPPER.readTree(s);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + s, e);
+        }
+    }
+
+    @Test
     void anUnreachableDeviceIs502() {
         Tenant t = Tenant.create(server);
         Client.Response reg = t.user().post("/devices/register",

@@ -40,7 +40,9 @@ public final class FakeModelServer implements AutoCloseable {
         /** 200 with a body larger than the gateway's cap. */
         HUGE,
         /** 404 as for an unknown model. */
-        HTTP_404
+        HTTP_404,
+        /** The first token, then an error event in the stream. */
+        MID_STREAM
     }
 
     static {
@@ -59,6 +61,7 @@ public final class FakeModelServer implements AutoCloseable {
     private volatile List<String> tokens = List.of("Hello", " world", "!");
     private volatile Failure failure = Failure.NONE;
     private volatile boolean healthFails;
+    private volatile boolean usageOnLastChunk;
     private volatile long delayMs;
     private volatile long tokenDelayMs;
     private volatile CountDownLatch hold;
@@ -106,6 +109,12 @@ public final class FakeModelServer implements AutoCloseable {
 
     public FakeModelServer healthFails(boolean fails) {
         healthFails = fails;
+        return this;
+    }
+
+    /** Streams its usage on the finish chunk instead of a chunk of its own, as some OpenAI-compatible servers do. */
+    public FakeModelServer usageOnLastChunk() {
+        usageOnLastChunk = true;
         return this;
     }
 
@@ -265,6 +274,10 @@ public final class FakeModelServer implements AutoCloseable {
         ex.sendResponseHeaders(200, 0);
         OutputStream out = ex.getResponseBody();
         for (int i = 0; i < tokens.size(); i++) {
+            if (i == 1 && failure == Failure.MID_STREAM) {
+                line(out, "{\"error\":\"out of memory on purpose\"}\n", -1);
+                return;
+            }
             ObjectNode chunk = Json.MAPPER.createObjectNode();
             chunk.put("model", model);
             chunk.put("created_at", "2026-11-22T00:00:00Z");
@@ -301,10 +314,18 @@ public final class FakeModelServer implements AutoCloseable {
         OutputStream out = ex.getResponseBody();
         line(out, "data: " + Json.text(chunk(id, model, null, true, null)) + "\n\n", -2);
         for (int i = 0; i < tokens.size(); i++) {
+            if (i == 1 && failure == Failure.MID_STREAM) {
+                line(out, "data: {\"error\":{\"message\":\"out of memory on purpose\"}}\n\n", -1);
+                return;
+            }
             line(out, "data: " + Json.text(chunk(id, model, tokens.get(i), false, null)) + "\n\n", i);
         }
-        line(out, "data: " + Json.text(chunk(id, model, null, false, "stop")) + "\n\n", -1);
-        if (includeUsage) {
+        ObjectNode finish = chunk(id, model, null, false, "stop");
+        if (usageOnLastChunk) {
+            finish.set("usage", usage);
+        }
+        line(out, "data: " + Json.text(finish) + "\n\n", -1);
+        if (includeUsage && !usageOnLastChunk) {
             ObjectNode u = Json.MAPPER.createObjectNode();
             u.put("id", id);
             u.put("object", "chat.completion.chunk");
