@@ -41,7 +41,7 @@ public final class Json {
             return MAPPER.createObjectNode();
         }
         if (!node.isObject()) {
-            throw ApiException.badRequest("request body must be a JSON object");
+            throw ApiException.invalid("request body must be a JSON object, not " + node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
         }
         return (ObjectNode) node;
     }

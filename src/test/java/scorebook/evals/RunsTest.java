@@ -55,7 +55,7 @@ class RunsTest {
     void badCreateBodiesAreRejectedAndCreateNothing() {
         Client c = Fixtures.otherUser(server, "runs-create-bad");
         assertEquals(400, c.post("/api/runs", "{\"session_name\": ").status());
-        assertEquals(400, c.post("/api/runs", "[1]").status());
+        assertEquals(422, c.post("/api/runs", "[1]").status());
         assertInvalid(c.post("/api/runs", "{}"), "session_name");
         assertInvalid(c.post("/api/runs", "{\"session_name\": \"   \"}"), "session_name");
         assertInvalid(c.post("/api/runs", "{\"session_name\": \"a\\u0007b\"}"), "session_name");

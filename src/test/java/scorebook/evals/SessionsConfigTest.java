@@ -99,7 +99,7 @@ class SessionsConfigTest {
         for (String[] b : bad) {
             RunsTest.assertInvalid(c.put("/api/config", b[0]), b[1]);
         }
-        assertEquals(400, c.put("/api/config", "[1,2]").status());
+        assertEquals(422, c.put("/api/config", "[1,2]").status());
         assertEquals(400, c.put("/api/config", "{\"concurrency\":").status());
         assertEquals("{\"concurrency\":8,\"timeout\":null,\"verbose\":true}", c.get("/api/config").text(), "unchanged");
         assertEquals("{\"concurrency\":1,\"timeout\":null,\"verbose\":false}", server.owner().get("/api/config").text());

@@ -43,7 +43,7 @@ class ErrorsTest {
         assertEquals(400, r.status());
         assertEquals("bad_request", r.errorCode());
         assertTrue(r.json().path("detail").asText().startsWith("malformed JSON"), r.text());
-        assertEquals(400, server.owner().post("/api/keys", "[1, 2]").status());
+        assertEquals(422, server.owner().post("/api/keys", "[1, 2]").status(), "valid JSON, not an object");
         assertEquals(400, server.owner().post("/api/keys", "{} {}").status());
         assertEquals(before, keyCount());
     }
