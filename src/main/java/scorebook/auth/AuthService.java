@@ -1,6 +1,5 @@
 package scorebook.auth;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.helidon.http.HeaderNames;
@@ -84,7 +83,7 @@ public final class AuthService implements HttpService {
 
     private void me(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
-        Json.send(res, Map.of("ok", true, "user", store.user(p.userId()).orElseThrow()));
+        Json.send(res, Json.fields("ok", true, "user", store.user(p.userId()).orElseThrow()));
     }
 
     private void addUser(ServerRequest req, ServerResponse res) {
@@ -92,17 +91,13 @@ public final class AuthService implements HttpService {
         ObjectNode body = Json.object(req);
         String name = Names.required(body, "name");
         AuthStore.NewUser created = store.addUser(name);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("user", created.user());
-        out.put("token", created.token());
-        Json.send(res, Status.CREATED_201, out);
+        Json.send(res, Status.CREATED_201, Json.fields("ok", true, "user", created.user(), "token", created.token()));
     }
 
     private void users(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
         Object users = p.owner() ? store.users() : java.util.List.of(store.user(p.userId()).orElseThrow());
-        Json.send(res, Map.of("ok", true, "users", users));
+        Json.send(res, Json.fields("ok", true, "users", users));
     }
 
     private void deleteUser(ServerRequest req, ServerResponse res) {
@@ -116,16 +111,12 @@ public final class AuthService implements HttpService {
         ObjectNode body = Json.object(req);
         String name = body.has("name") ? Names.required(body, "name") : "key";
         AuthStore.NewKey created = store.addKey(p.userId(), name);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("key", created.key());
-        out.put("secret", created.secret());
-        Json.send(res, Status.CREATED_201, out);
+        Json.send(res, Status.CREATED_201, Json.fields("ok", true, "key", created.key(), "secret", created.secret()));
     }
 
     private void keys(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
-        Json.send(res, Map.of("ok", true, "keys", store.keys(p.userId())));
+        Json.send(res, Json.fields("ok", true, "keys", store.keys(p.userId())));
     }
 
     private void revokeKey(ServerRequest req, ServerResponse res) {

@@ -79,7 +79,7 @@ public final class DeviceService implements HttpService {
         String serial = req.path().pathParameters().get("serial");
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), serial)
                 .orElseThrow(() -> DeviceStore.notFound(serial));
-        Json.send(res, Map.of("ok", true, "device", DeviceRegistry.view(s)));
+        Json.send(res, Json.fields("ok", true, "device", DeviceRegistry.view(s)));
     }
 
     private void register(ServerRequest req, ServerResponse res) {
@@ -109,7 +109,7 @@ public final class DeviceService implements HttpService {
     private void remove(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
         Device d = devices.remove(p.userId(), req.path().pathParameters().get("serial"));
-        Json.send(res, Map.of("ok", true, "removed", d.serial()));
+        Json.send(res, Json.fields("ok", true, "removed", d.serial()));
     }
 
     private static Map<String, Object> listBody(List<DeviceRegistry.Snapshot> snapshots) {

@@ -144,7 +144,7 @@ public final class GatewayService implements HttpService {
                 results.add(outcome(f, raw));
             }
         }
-        Json.send(res, Map.of("ok", true, "results", results));
+        Json.send(res, Json.fields("ok", true, "results", results));
     }
 
     private static Map<String, Object> outcome(Future<ModelReply> f, boolean raw) {
@@ -223,7 +223,7 @@ public final class GatewayService implements HttpService {
             }
         }
         long warmed = results.stream().filter(r -> Boolean.TRUE.equals(r.get("ok"))).count();
-        Json.send(res, Map.of("ok", true, "warmed", warmed, "total", results.size(), "results", results));
+        Json.send(res, Json.fields("ok", true, "warmed", warmed, "total", results.size(), "results", results));
     }
 
     private Map<String, Object> warm(Principal p, DeviceRegistry.Snapshot s, String model) {
@@ -255,7 +255,7 @@ public final class GatewayService implements HttpService {
     private void listModels(ServerRequest req, ServerResponse res) {
         List<Map<String, Object>> data = new ArrayList<>();
         served(Principal.of(req)).forEach((id, serials) -> data.add(model(id, serials)));
-        Json.send(res, Map.of("object", "list", "data", data));
+        Json.send(res, Json.fields("object", "list", "data", data));
     }
 
     /** OpenAI's retrieve-model call ({@code client.models.retrieve}); ids may hold slashes (org/model). */

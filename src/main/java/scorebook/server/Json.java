@@ -66,6 +66,15 @@ public final class Json {
         }
     }
 
+    /** An object whose fields keep the order given ({@code Map.of} has none): {@code fields("ok", true, "run_id", id)}. */
+    public static java.util.Map<String, Object> fields(Object... keysAndValues) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i + 1 < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return m;
+    }
+
     public static void send(ServerResponse res, Object body) {
         send(res, Status.OK_200, body);
     }
