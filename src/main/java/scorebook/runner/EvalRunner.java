@@ -95,44 +95,44 @@ public final class EvalRunner {
             throw ApiException.badRequest("No results available to rerun. Check that your eval file imports correctly.");
         }
         checkIndices(indices, rows.size(), "results");
+        Set<Integer> selected = indices == null ? null : Set.copyOf(indices);
         Map<String, List<Case>> byKey = casesByKey(found.cases());
         Map<Integer, Case> work = new LinkedHashMap<>();
         Map<String, Integer> seen = new HashMap<>();
-        List<Integer> unmatched = new ArrayList<>();
+        Set<Integer> unmatched = new java.util.LinkedHashSet<>();
         for (int i = 0; i < rows.size(); i++) {
             String key = key(rows.get(i).function(), rows.get(i).dataset());
             int occurrence = seen.merge(key, 1, Integer::sum) - 1;
             List<Case> candidates = byKey.getOrDefault(key, List.of());
-            boolean selected = indices == null || indices.contains(i);
-            if (occurrence < candidates.size()) {
-                if (selected) {
+            if (selected == null || selected.contains(i)) {
+                if (occurrence < candidates.size()) {
                     work.put(i, candidates.get(occurrence));
+                } else {
+                    unmatched.add(i);
                 }
-            } else if (selected) {
-                unmatched.add(i);
             }
         }
         if (indices == null) {
             // cases added to the suites since the run was made join it at the end
-            List<ResultRow> added = new ArrayList<>();
-            Map<String, Integer> used = new HashMap<>(seen);
+            List<Case> added = new ArrayList<>();
             for (Case c : found.cases()) {
-                String key = key(c.function(), c.dataset());
-                if (used.merge(key, -1, Integer::sum) < 0) {
-                    added.add(placeholder(c, "pending"));
+                if (seen.merge(key(c.function(), c.dataset()), -1, Integer::sum) < 0) {
+                    added.add(c);
                 }
             }
             if (!added.isEmpty()) {
-                int first = store.append(userId, runId, added).firstIndex();
+                int first = store.append(userId, runId, added.stream().map(c -> placeholder(c, "pending")).toList()).firstIndex();
                 for (int k = 0; k < added.size(); k++) {
-                    work.put(first + k, caseOf(added.get(k), found.cases()));
+                    work.put(first + k, added.get(k));
                 }
             }
         }
         store.runStarted(userId, runId, indices == null ? null : work.size());
-        store.updateRows(userId, runId, List.copyOf(work.keySet()), (i, r) -> pending(r, work.get(i)));
-        store.updateRows(userId, runId, unmatched, (i, r) -> withOutcome(r, Outcome.error(
-                "this case is no longer in the suites under " + evalPath, 0), "error"));
+        List<Integer> touched = new ArrayList<>(work.keySet());
+        touched.addAll(unmatched);
+        Outcome gone = Outcome.error("this case is no longer in the suites under " + evalPath, 0);
+        store.updateRows(userId, runId, touched,
+                (i, r) -> unmatched.contains(i) ? withOutcome(r, gone, "error") : pending(r, work.get(i)));
         start(userId, runId, active.get().runName(), active.get().sessionName(), work, found, null, null);
         return runId;
     }
@@ -180,12 +180,13 @@ public final class EvalRunner {
         String session = request.session() != null ? request.session()
                 : store.activeRun(userId).map(EvalStore.Run::sessionName).orElse("default");
         String name = runName != null ? runName : FriendlyNames.random();
+        Set<Integer> selected = indices == null ? null : Set.copyOf(indices);
         List<ResultRow> rows = new ArrayList<>();
         Map<Integer, Case> work = new LinkedHashMap<>();
         for (int i = 0; i < cases.size(); i++) {
-            boolean selected = indices == null || indices.contains(i);
-            rows.add(placeholder(cases.get(i), selected ? "pending" : "not_started"));
-            if (selected) {
+            boolean wanted = selected == null || selected.contains(i);
+            rows.add(placeholder(cases.get(i), wanted ? "pending" : "not_started"));
+            if (wanted) {
                 work.put(i, cases.get(i));
             }
         }
@@ -440,11 +441,6 @@ public final class EvalRunner {
         Map<String, List<Case>> m = new HashMap<>();
         cases.forEach(c -> m.computeIfAbsent(key(c.function(), c.dataset()), k -> new ArrayList<>()).add(c));
         return m;
-    }
-
-    private static Case caseOf(ResultRow row, List<Case> cases) {
-        return cases.stream().filter(c -> c.function().equals(row.function()) && c.dataset().equals(row.dataset()))
-                .findFirst().orElseThrow();
     }
 
     /** A row for a case before it runs. */

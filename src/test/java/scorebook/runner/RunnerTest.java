@@ -173,6 +173,28 @@ class RunnerTest {
     }
 
     @Test
+    void aFullRerunFollowsEditedSuitesWithoutLosingRows() throws Exception {
+        suite("s.yaml", "target: {command: 'cat >/dev/null; echo ok'}\ncases: [{name: a, input: 1}, {name: gone, input: 2}]\n");
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        settled();
+        suite("s.yaml", "target: {command: 'cat >/dev/null; echo ok'}\n"
+                + "cases: [{name: a, input: 10}, {name: new1, input: 3}, {name: new1, input: 4}]\n");
+        assertEquals(200, server.owner().post("/api/runs/rerun", null).status());
+        JsonNode r = settled();
+        assertEquals(runId, r.path("run_id").asText());
+        List<String> functions = new ArrayList<>();
+        r.path("results").forEach(row -> functions.add(row.path("function").asText()));
+        assertEquals(List.of("a", "gone", "new1", "new1"), functions, "kept rows stay where they were; new cases join at the end");
+        assertEquals(10, r.at("/results/0/result/input").asInt(), "the case as the suite has it now");
+        assertEquals("error", r.at("/results/1/result/status").asText());
+        assertTrue(r.at("/results/1/result/error").asText().startsWith("this case is no longer in the suites"));
+        assertEquals(3, r.at("/results/2/result/input").asInt());
+        assertEquals(4, r.at("/results/3/result/input").asInt(), "two new cases with one name each keep their own input");
+        assertEquals("completed", r.at("/results/3/result/status").asText());
+    }
+
+    @Test
     void badRunRequestsAreRejectedAndChangeNothing() throws Exception {
         suite("math.yaml", MATH);
         start();
