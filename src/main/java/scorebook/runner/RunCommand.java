@@ -60,10 +60,13 @@ public final class RunCommand {
             found.errors().forEach(e -> System.err.println("suite error: " + e));
             EvalStore.Run run = runner.newRun(owner, request);
             Progress progress = new Progress(System.err, System.console() != null);
-            while (runner.running(owner)) {
-                progress.show(rows(store, owner, run.runId()));
-                Thread.sleep(100);
+            if (progress.tty) {
+                while (runner.running(owner)) {
+                    progress.show(rows(store, owner, run.runId()));
+                    Thread.sleep(100);
+                }
             }
+            runner.await(owner);
             List<ResultRow> rows = rows(store, owner, run.runId());
             progress.done(rows);
             boolean bad = Summary.print(out, store, owner, run, rows) || !found.errors().isEmpty();
@@ -111,10 +114,8 @@ public final class RunCommand {
         }
 
         void show(List<ResultRow> rows) {
-            if (tty) {
-                err.print("\r" + line(rows));
-                err.flush();
-            }
+            err.print("\r" + line(rows));
+            err.flush();
         }
 
         void done(List<ResultRow> rows) {

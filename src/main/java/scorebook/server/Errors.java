@@ -1,6 +1,5 @@
 package scorebook.server;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -71,14 +70,7 @@ public final class Errors {
     }
 
     public static Map<String, Object> envelope(String code, String message) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("ok", false);
-        body.put("detail", message);
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("code", code);
-        error.put("message", message);
-        body.put("error", error);
-        return body;
+        return Json.fields("ok", false, "detail", message, "error", Json.fields("code", code, "message", message));
     }
 
     private static String messageOf(HttpException e) {

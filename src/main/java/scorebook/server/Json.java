@@ -3,6 +3,9 @@ package scorebook.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -41,7 +44,8 @@ public final class Json {
             return MAPPER.createObjectNode();
         }
         if (!node.isObject()) {
-            throw ApiException.invalid("request body must be a JSON object, not " + node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+            throw ApiException.invalid("request body must be a JSON object, not "
+                    + node.getNodeType().toString().toLowerCase(Locale.ROOT));
         }
         return (ObjectNode) node;
     }
@@ -53,7 +57,7 @@ public final class Json {
         }
         try (InputStream in = req.content().inputStream()) {
             byte[] bytes = in.readAllBytes();
-            if (bytes.length == 0 || new String(bytes, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            if (blank(bytes)) {
                 return null;
             }
             return MAPPER.readTree(bytes);
@@ -66,9 +70,19 @@ public final class Json {
         }
     }
 
+    /** Only JSON white space (checked on the bytes: a large body is not copied into a string for it). */
+    private static boolean blank(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** An object whose fields keep the order given ({@code Map.of} has none): {@code fields("ok", true, "run_id", id)}. */
-    public static java.util.Map<String, Object> fields(Object... keysAndValues) {
-        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    public static Map<String, Object> fields(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
         for (int i = 0; i + 1 < keysAndValues.length; i += 2) {
             m.put((String) keysAndValues[i], keysAndValues[i + 1]);
         }
