@@ -1,5 +1,6 @@
 package scorebook;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -16,18 +17,19 @@ import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
 import scorebook.auth.UserCommands;
+import scorebook.devices.DeviceCommands;
+import scorebook.devices.DeviceService;
+import scorebook.devices.Devices;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
 import scorebook.evals.EvalStore;
+import scorebook.gateway.GatewayService;
 import scorebook.runner.EvalRunner;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
 import scorebook.runner.RunEvents;
 import scorebook.runner.RunnerService;
-import scorebook.devices.DeviceCommands;
-import scorebook.devices.DeviceService;
-import scorebook.devices.Devices;
-import scorebook.gateway.GatewayService;
+import scorebook.server.ApiException;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
@@ -68,9 +70,9 @@ public final class Main {
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
             }
-        } catch (IllegalArgumentException | IllegalStateException | scorebook.server.ApiException e) {
+        } catch (IllegalArgumentException | IllegalStateException | ApiException e) {
             fail(e.getMessage());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             fail(e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -102,15 +104,9 @@ public final class Main {
     public static Running start(ServerConfig config) {
         Database db = Database.open(config.dataDir());
         try {
-            AuthStore auth = new AuthStore(db);
-            Optional<String> loginToken = Owner.ensure(auth, config.dataDir(), config.ownerToken());
-            EvalStore evals = new EvalStore(db);
-            evals.markInterrupted();
-            RunEvents events = new RunEvents();
-            // its service starts and stops the health loop and usage writer with the server
-            Devices devices = new Devices(db);
-            EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
-                    config.evalPath());
+            Parts parts = Parts.open(db, config);
+            Optional<String> loginToken = Owner.ensure(parts.auth(), config.dataDir(), config.ownerToken());
+            parts.evals().markInterrupted();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
@@ -118,28 +114,39 @@ public final class Main {
                     // streamed tokens go out as written: no Nagle wait for the client's delayed ACK
                     .connectionOptions(o -> o.tcpNoDelay(true))
                     .directHandlers(Errors.directHandlers())
-                    .routing(routing -> routing(routing, db, config, runner, events, devices))
+                    .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
-            return new Running(server, db, loginToken, runner, events);
+            return new Running(server, db, loginToken, parts.runner(), parts.events());
         } catch (RuntimeException e) {
             db.close();
             throw e;
         }
     }
 
+    /** The features' long-lived pieces, made once per server and shared by its services. */
+    record Parts(AuthStore auth, EvalStore evals, RunEvents events, Devices devices, EvalRunner runner) {
+        static Parts open(Database db, ServerConfig config) {
+            EvalStore evals = new EvalStore(db);
+            RunEvents events = new RunEvents();
+            // the device service starts and stops the health loop and usage writer with the server
+            Devices devices = new Devices(db);
+            EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
+                    config.evalPath());
+            return new Parts(new AuthStore(db), evals, events, devices, runner);
+        }
+    }
+
     /** The whole route table. */
-    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, EvalRunner runner, RunEvents events,
-                        Devices devices) {
-        AuthStore auth = new AuthStore(db);
+    static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, Parts parts) {
         Errors.register(routing);
-        routing.addFilter(new AuthFilter(auth))
+        routing.addFilter(new AuthFilter(parts.auth()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
-                .register(new AuthService(auth))
-                .register(new EvalService(db, runner::notStarted, config.evalPath().toString()))
-                .register(new RunnerService(runner, new EvalStore(db), events))
-                .register(new DeviceService(devices))
-                .register(new GatewayService(devices))
+                .register(new AuthService(parts.auth()))
+                .register(new EvalService(db, parts.runner()::notStarted, config.evalPath().toString()))
+                .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
+                .register(new DeviceService(parts.devices()))
+                .register(new GatewayService(parts.devices()))
                 .register(new StaticFiles(config.webDir()));
     }
 
