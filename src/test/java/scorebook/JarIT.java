@@ -85,6 +85,8 @@ class JarIT {
 
         assertTrue(runExpecting(0, "run", examples.toString(), "--data", "data", "--dataset", "greeting")
                 .contains("2 results, 2 passed"));
+        String easy = runExpecting(0, "run", examples.toString(), "--data", "data", "--label", "easy,nothing", "--concurrency", "2");
+        assertTrue(easy.contains("2 results, 2 passed"), "add and precedence carry the label easy: " + easy);
 
         Served s = serve(Map.of());
         String token = Files.readString(home.resolve("data/owner.token")).strip();
