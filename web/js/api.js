@@ -16,7 +16,6 @@ const enc = encodeURIComponent;
 export const me = () => call('GET', '/api/me');
 export const activeRun = () => call('GET', '/results');
 export const runData = (runId) => call('GET', `/api/runs/${enc(runId)}/data`);
-export const sessions = () => call('GET', '/api/sessions');
 export const sessionRuns = (name) => call('GET', `/api/sessions/${enc(name)}/runs`);
 export const activate = (runId) => call('POST', `/api/runs/${enc(runId)}/activate`);
 export const renameRun = (runId, runName) => call('PATCH', `/api/runs/${enc(runId)}`, {run_name: runName});
@@ -26,7 +25,5 @@ export const rerun = (indices) => call('POST', '/api/runs/rerun', indices ? {ind
 export const newRun = (runName, indices) => call('POST', '/api/runs/new', {run_name: runName || null, indices: indices || null});
 export const stop = () => call('POST', '/api/runs/stop');
 export const suites = () => call('GET', '/api/suites');
-export const config = () => call('GET', '/api/config');
-export const saveConfig = (cfg) => call('PUT', '/api/config', cfg);
 export const exportUrl = (runId, format) => `/api/runs/${enc(runId)}/export/${format}`;
 export const eventsUrl = (runId) => `/api/runs/${enc(runId)}/events`;
