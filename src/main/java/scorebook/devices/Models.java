@@ -84,7 +84,8 @@ public final class Models {
         while (true) {
             DeviceRegistry.Lease lease;
             try {
-                Duration wait = UpstreamHttp.remaining(deadline).compareTo(r.queueWait()) < 0 ? UpstreamHttp.remaining(deadline) : r.queueWait();
+                Duration left = UpstreamHttp.remaining(deadline);
+                Duration wait = left.compareTo(r.queueWait()) < 0 ? left : r.queueWait();
                 lease = registry.acquire(userId, r.model(), r.deviceSerial(), wait, tried);
             } catch (ApiException e) {
                 if (lastError != null) {
