@@ -28,7 +28,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.auth.Principal;
 import scorebook.devices.Chat;
-import scorebook.devices.Device;
 import scorebook.devices.DeviceRegistry;
 import scorebook.devices.Devices;
 import scorebook.devices.ModelReply;
@@ -316,7 +315,7 @@ public final class GatewayService implements HttpService {
             Models.Exchange ex = models.execute(p.userId(), p.apiKeyId(), r, body, true, device -> {
                 openAiDevice[0] = "openai".equals(device.kind());
                 usageSent[0] = false;
-                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created, device);
+                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created);
             });
             ModelReply reply = ex.reply();
             if (!openAiDevice[0]) {
@@ -358,7 +357,7 @@ public final class GatewayService implements HttpService {
     }
 
     /** An Ollama device's text becomes OpenAI chunks. */
-    private static Chat.Listener translate(Relay relay, String id, long created, Device device) {
+    private static Chat.Listener translate(Relay relay, String id, long created) {
         boolean[] first = {true};
         return (delta, raw, parsed) -> {
             if (delta.isEmpty()) {
