@@ -281,13 +281,7 @@ public final class GatewayService implements HttpService {
     }
 
     private static Map<String, Object> model(String id, TreeSet<String> serials) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", id);
-        m.put("object", "model");
-        m.put("created", 0);
-        m.put("owned_by", "scorebook");
-        m.put("devices", serials);
-        return m;
+        return Json.fields("id", id, "object", "model", "created", 0, "owned_by", "scorebook", "devices", serials);
     }
 
     private void chatCompletions(ServerRequest req, ServerResponse res) {
