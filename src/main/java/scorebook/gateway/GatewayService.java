@@ -158,7 +158,7 @@ public final class GatewayService implements HttpService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             m.put("ok", false);
-            m.put("error", Map.of("code", "interrupted", "message", "the server is stopping", "status", 503));
+            m.put("error", Json.fields("code", "interrupted", "message", "the server is stopping", "status", 503));
         }
         return m;
     }
