@@ -227,7 +227,7 @@ public final class GatewayService implements HttpService {
 
     private Map<String, Object> warm(Principal p, DeviceRegistry.Snapshot s, String model) {
         String serial = s.device().serial();
-        String use = model != null ? model : s.served().isEmpty() ? null : s.served().getFirst();
+        String use = model != null ? model : s.defaultModel();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("device", serial);
         m.put("model", use);
