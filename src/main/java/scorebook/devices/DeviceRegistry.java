@@ -69,6 +69,10 @@ public final class DeviceRegistry {
     public record Snapshot(Device device, boolean healthy, String reason, int inflight, String openUntil,
                            List<String> served, List<String> reported, String lastOkAt, String lastErrorAt,
                            String lastError, int consecutiveFailures) {
+        /** The model a call naming none runs on this device (as routing picks it), or null. */
+        public String defaultModel() {
+            return served.isEmpty() ? null : served.getFirst();
+        }
     }
 
     /** A slot taken on a device for one call; closing gives it back. */
@@ -405,7 +409,7 @@ public final class DeviceRegistry {
         m.put("models", s.served());
         m.put("registered_models", d.models());
         m.put("reported_models", s.reported());
-        m.put("default_model", s.served().isEmpty() ? null : s.served().getFirst());
+        m.put("default_model", s.defaultModel());
         m.put("weight", d.weight());
         m.put("max_concurrency", d.maxConcurrency());
         m.put("healthy", d.push() ? s.healthy() : null);

@@ -3,7 +3,6 @@ package scorebook.devices;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -94,11 +93,9 @@ public final class DeviceService implements HttpService {
                 integer(body, "weight"),
                 integer(body, "max_concurrency"));
         DeviceStore.Saved saved = devices.register(p.userId(), r);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("created", saved.created());
-        out.put("device", DeviceRegistry.view(devices.registry().snapshot(p.userId(), r.serial()).orElseThrow()));
-        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200, out);
+        DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), r.serial()).orElseThrow();
+        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200,
+                Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s)));
     }
 
     private void reload(ServerRequest req, ServerResponse res) {
@@ -113,11 +110,7 @@ public final class DeviceService implements HttpService {
     }
 
     private static Map<String, Object> listBody(List<DeviceRegistry.Snapshot> snapshots) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("object", "list");
-        out.put("data", snapshots.stream().map(DeviceRegistry::view).toList());
-        return out;
+        return Json.fields("ok", true, "object", "list", "data", snapshots.stream().map(DeviceRegistry::view).toList());
     }
 
     /**

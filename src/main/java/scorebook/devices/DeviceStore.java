@@ -58,10 +58,6 @@ public final class DeviceStore {
                 .bind(0, userId).map((rs, ctx) -> row(rs)).list());
     }
 
-    public Optional<Device> get(long userId, String serial) {
-        return db.read(h -> find(h, userId, serial));
-    }
-
     /** Every device of every user: what the registry routes among. */
     public List<Device> all() {
         return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM devices ORDER BY id").map((rs, ctx) -> row(rs)).list());

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
 
 /**
  * A model's answer with its measurements; {@link #envelope} is the gateway's {@code /ask} response.
@@ -32,7 +33,7 @@ public record ModelReply(String id, String model, String device, String content,
         m.put("id", id);
         m.put("model", model);
         m.put("device", device);
-        m.put("message", Map.of("role", "assistant", "content", content));
+        m.put("message", Json.fields("role", "assistant", "content", content));
         m.put("done_reason", doneReason);
         Map<String, Object> usage = new LinkedHashMap<>();
         usage.put("prompt_tokens", promptTokens);

@@ -84,13 +84,14 @@ public final class Models {
         while (true) {
             DeviceRegistry.Lease lease;
             try {
-                Duration wait = UpstreamHttp.remaining(deadline).compareTo(r.queueWait()) < 0 ? UpstreamHttp.remaining(deadline) : r.queueWait();
+                Duration left = UpstreamHttp.remaining(deadline);
+                Duration wait = left.compareTo(r.queueWait()) < 0 ? left : r.queueWait();
                 lease = registry.acquire(userId, r.model(), r.deviceSerial(), wait, tried);
             } catch (ApiException e) {
                 if (lastError != null) {
                     throw lastError.toApi(lastSerial);
                 }
-                record(userId, apiKeyId, tsMs, r, id, r.deviceSerial(), r.model(), null, start,
+                record(userId, apiKeyId, tsMs, r, id, r.deviceSerial(), r.model(), start,
                         e.status().code() == 404 ? "unknown_device" : "no_device", e.getMessage());
                 throw e;
             }
@@ -115,7 +116,7 @@ public final class Models {
                 return new Exchange(reply, o, d);
             } catch (UpstreamException e) {
                 registry.failed(lease.state(), e);
-                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), null, start, e.type(), e.getMessage());
+                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), start, e.type(), e.getMessage());
                 boolean retry = !delivered[0] && r.deviceSerial() == null && e.countsAgainstDevice()
                         && !UpstreamException.TIMEOUT.equals(e.type()) && System.nanoTime() < deadline;
                 if (!retry) {
@@ -124,20 +125,21 @@ public final class Models {
                 lastError = e;
                 lastSerial = d.serial();
             } catch (IOException e) {
-                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), null, start, "client_closed",
+                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), start, "client_closed",
                         "the client went away: " + e.getMessage());
                 throw new UncheckedIOException(e);
             } catch (RuntimeException e) {
-                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), null, start, "internal", String.valueOf(e));
+                record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), start, "internal", String.valueOf(e));
                 throw e;
             }
         }
     }
 
+    /** A failed call's usage row: no counts, no first token. */
     private void record(long userId, Long apiKeyId, long tsMs, ModelRequest r, String id, String device, String model,
-                        Double ttft, long start, String errorType, String message) {
+                        long start, String errorType, String message) {
         usage.record(new UsageStore.Row(userId, apiKeyId, tsMs, r.source(), id, device, model, r.tag(), null, null,
-                ms(System.nanoTime() - start), ttft, null, false, errorType, message, r.jobId(), null, null));
+                ms(System.nanoTime() - start), null, null, false, errorType, message, r.jobId(), null, null));
     }
 
     private static ModelReply reply(String id, String model, String serial, Chat.Outcome o, long start) {

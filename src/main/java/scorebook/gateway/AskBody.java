@@ -71,16 +71,11 @@ final class AskBody {
 
     /** A name-like text field (trimmed, 1 to 200 characters), or null when absent. */
     static String optionalText(ObjectNode body, String field, String prefix) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw ApiException.invalid("'" + prefix + field + "' must be a string");
-        }
-        return Names.check(prefix + field, v.asText());
+        String v = optionalString(body, field, prefix);
+        return v == null ? null : Names.check(prefix + field, v);
     }
 
+    /** A text field as given (not trimmed, may be empty), or null when absent. */
     private static String optionalString(ObjectNode body, String field, String prefix) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {

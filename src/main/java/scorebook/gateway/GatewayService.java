@@ -28,7 +28,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.auth.Principal;
 import scorebook.devices.Chat;
-import scorebook.devices.Device;
 import scorebook.devices.DeviceRegistry;
 import scorebook.devices.Devices;
 import scorebook.devices.ModelReply;
@@ -159,7 +158,7 @@ public final class GatewayService implements HttpService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             m.put("ok", false);
-            m.put("error", Map.of("code", "interrupted", "message", "the server is stopping", "status", 503));
+            m.put("error", Json.fields("code", "interrupted", "message", "the server is stopping", "status", 503));
         }
         return m;
     }
@@ -228,7 +227,7 @@ public final class GatewayService implements HttpService {
 
     private Map<String, Object> warm(Principal p, DeviceRegistry.Snapshot s, String model) {
         String serial = s.device().serial();
-        String use = model != null ? model : s.served().isEmpty() ? null : s.served().getFirst();
+        String use = model != null ? model : s.defaultModel();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("device", serial);
         m.put("model", use);
@@ -282,13 +281,7 @@ public final class GatewayService implements HttpService {
     }
 
     private static Map<String, Object> model(String id, TreeSet<String> serials) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", id);
-        m.put("object", "model");
-        m.put("created", 0);
-        m.put("owned_by", "scorebook");
-        m.put("devices", serials);
-        return m;
+        return Json.fields("id", id, "object", "model", "created", 0, "owned_by", "scorebook", "devices", serials);
     }
 
     private void chatCompletions(ServerRequest req, ServerResponse res) {
@@ -316,7 +309,7 @@ public final class GatewayService implements HttpService {
             Models.Exchange ex = models.execute(p.userId(), p.apiKeyId(), r, body, true, device -> {
                 openAiDevice[0] = "openai".equals(device.kind());
                 usageSent[0] = false;
-                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created, device);
+                return openAiDevice[0] ? passThrough(relay, includeUsage, usageSent) : translate(relay, id, created);
             });
             ModelReply reply = ex.reply();
             if (!openAiDevice[0]) {
@@ -358,7 +351,7 @@ public final class GatewayService implements HttpService {
     }
 
     /** An Ollama device's text becomes OpenAI chunks. */
-    private static Chat.Listener translate(Relay relay, String id, long created, Device device) {
+    private static Chat.Listener translate(Relay relay, String id, long created) {
         boolean[] first = {true};
         return (delta, raw, parsed) -> {
             if (delta.isEmpty()) {

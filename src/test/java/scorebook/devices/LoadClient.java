@@ -2,6 +2,7 @@ package scorebook.devices;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 
 /**
@@ -9,6 +10,8 @@ import java.net.URI;
  * generator takes as little of the machine's CPU as possible, for direct and gateway calls alike.
  */
 public final class LoadClient {
+    private static final OutputStream DISCARD = OutputStream.nullOutputStream();
+
     private LoadClient() {
     }
 
@@ -18,23 +21,11 @@ public final class LoadClient {
             Http11.Response r = Http11.exchange("POST", uri, json, bearer == null ? null : "Bearer " + bearer,
                     System.nanoTime() + 60_000_000_000L);
             try (InputStream in = r.body()) {
-                in.transferTo(OutputStreamSink.INSTANCE);
+                in.transferTo(DISCARD);
             }
             return r.status();
         } catch (UpstreamException e) {
             throw new IOException(e.getMessage(), e);
-        }
-    }
-
-    private static final class OutputStreamSink extends java.io.OutputStream {
-        static final OutputStreamSink INSTANCE = new OutputStreamSink();
-
-        @Override
-        public void write(int b) {
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
         }
     }
 }

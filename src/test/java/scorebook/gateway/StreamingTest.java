@@ -16,7 +16,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import scorebook.server.Json;
 import scorebook.testing.Client;
 import scorebook.testing.FakeModelServer;
 import scorebook.testing.Tenant;
@@ -26,6 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static scorebook.testing.Streamed.parse;
+import static scorebook.testing.Streamed.sseData;
 
 /** /ask_stream and /v1/chat/completions: streaming pass-through, TTFT, the OpenAI shapes. */
 class StreamingTest {
@@ -71,7 +72,7 @@ class StreamingTest {
             assertEquals("application/x-ndjson", res.headers().firstValue("Content-Type").orElse(""));
             Iterator<String> lines = res.body().iterator();
             // the device is still holding the rest of its answer: the first token came through on its own
-            assertEquals("Hello", Json.MAPPER.readTree(nextNonBlank(lines)).path("delta").asText());
+            assertEquals("Hello", parse(nextNonBlank(lines)).path("delta").asText());
             long heldFrom = System.nanoTime();
             Thread.sleep(50);
             long heldMs = (System.nanoTime() - heldFrom) / 1_000_000;
@@ -222,7 +223,7 @@ class StreamingTest {
                 Client.Response r = t.gateway().post("/v1/chat/completions", "{\"model\":\"" + model + "\",\"stream\":true,"
                         + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
                 assertEquals(200, r.status());
-                List<String> events = r.text().lines().filter(s -> s.startsWith("data: ")).map(s -> s.substring(6)).toList();
+                List<String> events = sseData(r.text());
                 assertEquals("[DONE]", events.getLast());
                 JsonNode usage = parse(events.get(events.size() - 2));
                 assertEquals(0, usage.path("choices").size(), model);
@@ -252,7 +253,7 @@ class StreamingTest {
             Client.Response r = t.gateway().post("/v1/chat/completions", "{\"model\":\"qwen\",\"stream\":true,"
                     + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
             assertEquals(200, r.status());
-            List<String> events = r.text().lines().filter(s -> s.startsWith("data: ")).map(s -> s.substring(6)).toList();
+            List<String> events = sseData(r.text());
             assertEquals("[DONE]", events.getLast());
             JsonNode usage = parse(events.get(events.size() - 2));
             assertEquals("chat.completion.chunk", usage.path("object").asText());
@@ -348,14 +349,6 @@ class StreamingTest {
             assertEquals("Be brief", sent.at("/messages/0/content").asText());
             assertTrue(sent.at("/options/stop").isArray(), "Ollama takes stop only as a list: " + sent);
             assertEquals("\n", sent.at("/options/stop/0").asText());
-        }
-    }
-
-    private static JsonNode parse(String s) {
-        try {
-            return Json.MAPPER.readTree(s);
-        } catch (IOException e) {
-            throw new AssertionError("not JSON: " + s, e);
         }
     }
 }

@@ -17,6 +17,8 @@ import scorebook.testing.TestServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static scorebook.testing.Streamed.parse;
+import static scorebook.testing.Streamed.sseData;
 
 /** Model servers that fail, lie or stall: clear 502/503/504 errors, the circuit breaker, retries, usage rows. */
 class UpstreamFailureTest {
@@ -200,19 +202,11 @@ class UpstreamFailureTest {
                 Client.Response sse = t.gateway().post("/v1/chat/completions", "{\"model\":\"" + model
                         + "\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
                 assertEquals(200, sse.status());
-                List<String> events = sse.text().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+                List<String> events = sseData(sse.text());
                 assertFalse(events.contains("[DONE]"), "a failed stream does not claim to be done: " + events);
                 // an OpenAI SDK raises an APIError with error.message from such an event
                 assertTrue(parse(events.getLast()).at("/error/message").asText().contains("out of memory on purpose"), sse.text());
             }
-        }
-    }
-
-    private static JsonNode parse(String s) {
-        try {
-            return scorebook.server.Json.MAPPER.readTree(s);
-        } catch (java.io.IOException e) {
-            throw new AssertionError("not JSON: " + s, e);
         }
     }
 
