@@ -117,7 +117,7 @@ public final class Main {
                     .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
-            return new Running(server, db, loginToken, parts.runner(), parts.events());
+            return new Running(server, db, loginToken, parts);
         } catch (RuntimeException e) {
             db.close();
             throw e;
@@ -125,7 +125,7 @@ public final class Main {
     }
 
     /** The features' long-lived pieces, made once per server and shared by its services. */
-    record Parts(AuthStore auth, EvalStore evals, RunEvents events, Devices devices, EvalRunner runner) {
+    public record Parts(AuthStore auth, EvalStore evals, RunEvents events, Devices devices, EvalRunner runner) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db);
             RunEvents events = new RunEvents();
@@ -155,17 +155,20 @@ public final class Main {
         System.exit(2);
     }
 
-    /** A started server and its database; closing stops both. */
-    public record Running(WebServer server, Database db, Optional<String> loginToken, EvalRunner runner, RunEvents events)
-            implements AutoCloseable {
+    /** A started server, its database and its parts; closing stops them all. */
+    public record Running(WebServer server, Database db, Optional<String> loginToken, Parts parts) implements AutoCloseable {
         public int port() {
             return server.port();
         }
 
+        public EvalRunner runner() {
+            return parts.runner();
+        }
+
         @Override
         public void close() {
-            events.close();
-            runner.shutdown();
+            parts.events().close();
+            parts.runner().shutdown();
             server.stop();
             db.close();
         }

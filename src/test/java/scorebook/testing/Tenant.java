@@ -59,8 +59,13 @@ public record Tenant(TestServer server, String name, long userId, String token, 
         return r.json().path("device");
     }
 
-    /** This user's usage rows, oldest first, once there are at least {@code atLeast} (waits up to 10 s). */
+    /**
+     * This user's usage rows, oldest first, once every row recorded so far is stored and there are at
+     * least {@code atLeast} (waits up to 10 s).
+     */
     public List<Map<String, Object>> usage(int atLeast) {
+        // rows are written in the background: everything recorded so far is stored first
+        server.running().parts().devices().usage().flush(java.time.Duration.ofSeconds(10));
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (true) {
             List<Map<String, Object>> rows = server.running().db().read(h -> h.createQuery(
