@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
@@ -204,22 +205,9 @@ public final class EvalStore {
         if (!ResultRow.STATUSES.contains(to) || !ResultRow.STATUSES.containsAll(from)) {
             throw new IllegalArgumentException("unknown status among " + from + " -> " + to);
         }
-        return db.write(h -> {
-            Run run = resolve(h, userId, runId, true);
-            // the covering index finds the rows by status without reading every row of the run
-            List<Integer> indices = h.createQuery("""
-                            SELECT idx FROM eval_results INDEXED BY eval_results_totals
-                            WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
-                    .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
-            RunView view = new RunView(h, run);
-            for (int i : indices) {
-                ResultRow r = view.row(i).orElseThrow();
-                replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
-                        r.reference(), r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(), to, r.annotation(),
-                        r.annotations()));
-            }
-            return indices.size();
-        });
+        return db.write(h -> replaceWhereStatus(h, resolve(h, userId, runId, true), from, r -> new ResultRow(r.function(),
+                r.dataset(), r.labels(), r.input(), r.output(), r.reference(), r.scores(), r.error(), r.latency(),
+                r.metadata(), r.traceData(), to, r.annotation(), r.annotations())));
     }
 
     /**
@@ -266,20 +254,26 @@ public final class EvalStore {
                             WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").mapTo(Run.class).list();
             int n = 0;
             for (Run run : runs) {
-                List<Integer> indices = h.createQuery(
-                                "SELECT idx FROM eval_results WHERE run_pk = ? AND status IN ('pending', 'running') ORDER BY idx")
-                        .bind(0, run.pk()).mapTo(int.class).list();
-                RunView view = new RunView(h, run);
-                for (int i : indices) {
-                    ResultRow r = view.row(i).orElseThrow();
-                    replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
-                            r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(), r.traceData(), "error",
-                            r.annotation(), r.annotations()));
-                    n++;
-                }
+                n += replaceWhereStatus(h, run, Set.of("pending", "running"), r -> new ResultRow(r.function(), r.dataset(),
+                        r.labels(), r.input(), r.output(), r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(),
+                        r.traceData(), "error", r.annotation(), r.annotations()));
             }
             return n;
         });
+    }
+
+    /** Replaces every row of the run whose status is one of {@code from} by its change; returns how many. */
+    private static int replaceWhereStatus(Handle h, Run run, Set<String> from, UnaryOperator<ResultRow> change) {
+        // the covering index finds the rows by status without reading every row of the run
+        List<Integer> indices = h.createQuery("""
+                        SELECT idx FROM eval_results INDEXED BY eval_results_totals
+                        WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
+                .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
+        RunView view = new RunView(h, run);
+        for (int i : indices) {
+            replaceRow(h, run.pk(), i, change.apply(view.row(i).orElseThrow()));
+        }
+        return indices.size();
     }
 
     /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
