@@ -172,10 +172,8 @@ public final class EvalStore {
             if (active.isEmpty() || active.get().pk() != run.pk()) {
                 throw ApiException.badRequest("Only active or latest run can be updated");
             }
-            if (index < 0 || index >= size(h, run.pk())) {
-                throw ApiException.notFound("Result index out of range");
-            }
-            ResultRow r = new RunView(h, run).row(index).orElseThrow();
+            ResultRow r = new RunView(h, run).row(index)
+                    .orElseThrow(() -> ApiException.notFound("Result index out of range"));
             ResultRow edited = new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(),
                     edit.hasScores() ? edit.scores() : r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(),
                     r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
@@ -218,14 +216,10 @@ public final class EvalStore {
                                      BiFunction<Integer, ResultRow, ResultRow> change) {
         return db.write(h -> {
             Run run = resolve(h, userId, runId, true);
-            int size = size(h, run.pk());
             RunView view = new RunView(h, run);
             List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
             for (int i : indices) {
-                if (i < 0 || i >= size) {
-                    throw ApiException.notFound("Result index out of range");
-                }
-                ResultRow r = change.apply(i, view.row(i).orElseThrow());
+                ResultRow r = change.apply(i, view.row(i).orElseThrow(() -> ApiException.notFound("Result index out of range")));
                 replaceRow(h, run.pk(), i, r);
                 changed.add(r);
             }
