@@ -14,7 +14,6 @@ import java.util.function.UnaryOperator;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
-import org.jdbi.v3.core.statement.PreparedBatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
@@ -288,9 +287,12 @@ public final class EvalStore {
                 .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
                 .execute();
         if (r.scores() != null && !r.scores().isEmpty()) {
-            PreparedBatch batch = scoreBatch(h);
-            addScores(batch, runPk, index, r.scores());
-            batch.execute();
+            try (PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
+                addScores(scores, runPk, index, r.scores());
+                scores.executeBatch();
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot store scores: " + e.getMessage(), e);
+            }
         }
     }
     /** Renames a run (any printable name; names need not be unique). */
@@ -424,26 +426,9 @@ public final class EvalStore {
                 }
                 results.setString(7, json.get(n));
                 results.addBatch();
-                List<Score> list = r.scores() == null ? List.of() : r.scores();
-                for (int pos = 0; pos < list.size(); pos++) {
-                    Score sc = list.get(pos);
-                    scores.setLong(1, runPk);
-                    scores.setInt(2, idx);
-                    scores.setInt(3, pos);
-                    scores.setString(4, sc.key());
-                    if (sc.value() == null) {
-                        scores.setNull(5, Types.REAL);
-                    } else {
-                        scores.setDouble(5, sc.value());
-                    }
-                    if (sc.passed() == null) {
-                        scores.setNull(6, Types.INTEGER);
-                    } else {
-                        scores.setInt(6, sc.passed() ? 1 : 0);
-                    }
-                    scores.setString(7, sc.notes());
-                    scores.addBatch();
-                    scoreCount++;
+                if (r.scores() != null) {
+                    addScores(scores, runPk, idx, r.scores());
+                    scoreCount += r.scores().size();
                 }
                 idx++;
             }
@@ -456,15 +441,26 @@ public final class EvalStore {
         }
     }
 
-    private static PreparedBatch scoreBatch(Handle h) {
-        return h.prepareBatch(INSERT_SCORE);
-    }
-
-    private static void addScores(PreparedBatch batch, long runPk, int idx, List<Score> scores) {
+    /** Adds a row's scores, in their order, to a batch of {@link #INSERT_SCORE}. */
+    private static void addScores(PreparedStatement batch, long runPk, int idx, List<Score> scores) throws SQLException {
         for (int pos = 0; pos < scores.size(); pos++) {
             Score s = scores.get(pos);
-            batch.bind(0, runPk).bind(1, idx).bind(2, pos).bind(3, s.key()).bind(4, s.value())
-                    .bind(5, s.passed() == null ? null : s.passed() ? 1 : 0).bind(6, s.notes()).add();
+            batch.setLong(1, runPk);
+            batch.setInt(2, idx);
+            batch.setInt(3, pos);
+            batch.setString(4, s.key());
+            if (s.value() == null) {
+                batch.setNull(5, Types.REAL);
+            } else {
+                batch.setDouble(5, s.value());
+            }
+            if (s.passed() == null) {
+                batch.setNull(6, Types.INTEGER);
+            } else {
+                batch.setInt(6, s.passed() ? 1 : 0);
+            }
+            batch.setString(7, s.notes());
+            batch.addBatch();
         }
     }
 
