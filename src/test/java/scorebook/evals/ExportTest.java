@@ -2,8 +2,7 @@ package scorebook.evals;
 
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,17 +27,8 @@ class ExportTest {
                                                "latency": 3, "input": "café"}}
             ]}""";
 
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void mixedScoresGiveTheRuleTotalsAndChipsThroughTheApiAndEveryExport() throws Exception {

@@ -2,8 +2,7 @@ package scorebook.evals;
 
 import java.util.Set;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,17 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** What a runner will call on the store: statuses and results changed in place, seen live through the API. */
 class RunnerHooksTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void statusesMoveAndResultsAreReplacedInPlace() {

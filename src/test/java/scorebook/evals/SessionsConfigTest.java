@@ -1,7 +1,6 @@
 package scorebook.evals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,17 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Sessions (listing, their runs, deleting) and the per-user eval config. */
 class SessionsConfigTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void sessionsAreSortedNamesAndListTheirRunsNewestFirst() {
