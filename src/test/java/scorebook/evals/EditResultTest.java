@@ -23,7 +23,7 @@ class EditResultTest {
         Client.Response r = c.patch("/api/runs/latest/results/1",
                 "{\"result\": {\"annotation\": \"Reviewed - looks good\", \"annotations\": {\"by\": \"ana\", \"tags\": [1, 2]}}}");
         assertEquals(200, r.status(), r.text());
-        assertEquals(java.util.List.of("ok", "result"), ResultsTest.fields(r.json()));
+        assertEquals(java.util.List.of("ok", "result"), Fixtures.fields(r.json()));
         JsonNode row = r.json().path("result");
         assertEquals("test_fail", row.path("function").asText());
         assertEquals("Reviewed - looks good", row.at("/result/annotation").asText());
@@ -91,7 +91,7 @@ class EditResultTest {
         };
         for (String[] bad : cases) {
             Client.Response r = c.patch("/api/runs/" + id + "/results/0", bad[0]);
-            RunsTest.assertInvalid(r, "'" + bad[1]);
+            Fixtures.assertInvalid(r, "'" + bad[1]);
         }
         assertEquals(400, c.patch("/api/runs/" + id + "/results/0", "{\"result\":").status());
         assertEquals(before, c.get("/api/runs/" + id + "/data").text(), "nothing changed");
