@@ -2,7 +2,6 @@ package scorebook.evals;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -207,11 +206,7 @@ public final class EvalService implements HttpService {
         if (results == null || !results.isArray() || results.isEmpty()) {
             throw ApiException.invalid("'results' is required and must be a non-empty list of result rows");
         }
-        List<ResultRow> rows = new ArrayList<>(results.size());
-        for (int i = 0; i < results.size(); i++) {
-            rows.add(RowParser.row(results.get(i), "results[" + i + "]"));
-        }
-        EvalStore.Appended a = store.append(user(req), runId(req), rows);
+        EvalStore.Appended a = store.append(user(req), runId(req), RowParser.rows(results));
         Json.send(res, Json.fields("ok", true, "count", a.count(), "first_index", a.firstIndex()));
     }
 
