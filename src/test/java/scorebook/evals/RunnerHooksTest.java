@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import scorebook.server.ApiException;
 import scorebook.testing.Client;
+import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,9 +23,9 @@ class RunnerHooksTest {
 
     @Test
     void statusesMoveAndResultsAreReplacedInPlace() {
-        Client.Response u = server.owner().post("/api/users", "{\"name\": \"runner\"}");
-        long userId = u.json().at("/user/id").asLong();
-        Client c = server.client(u.json().path("token").asText());
+        Tenant runner = Tenant.create(server);
+        long userId = runner.userId();
+        Client c = runner.user();
         String id = Fixtures.run(c, "s", "r");
         assertEquals(200, c.post("/api/runs/" + id + "/results", """
                 {"results": [{"function": "a", "result": {"status": "pending"}},

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.testing.Client;
+import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -183,9 +184,9 @@ class RunsTest {
 
     @Test
     void deletingAUserDeletesTheirRunsResultsScoresAndSettings() {
-        Client.Response u = server.owner().post("/api/users", "{\"name\": \"runs-leaver\"}");
-        long userId = u.json().at("/user/id").asLong();
-        Client c = server.client(u.json().path("token").asText());
+        Tenant leaver = Tenant.create(server);
+        long userId = leaver.userId();
+        Client c = leaver.user();
         Fixtures.mini(c, "s", "r");
         assertEquals(200, c.put("/api/config", "{\"concurrency\": 3}").status());
         assertEquals(9, count("eval_results r JOIN eval_runs u ON u.id = r.run_pk WHERE u.user_id = " + userId));
