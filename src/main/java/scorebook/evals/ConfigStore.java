@@ -3,6 +3,8 @@ package scorebook.evals;
 import java.util.Iterator;
 import java.util.Map;
 
+import org.jdbi.v3.core.Handle;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
 import scorebook.store.Database;
@@ -27,15 +29,13 @@ public final class ConfigStore {
     }
 
     public EvalConfig get(long userId) {
-        return db.read(h -> h.createQuery("SELECT concurrency, timeout, verbose FROM eval_config WHERE user_id = ?")
-                .bind(0, userId).mapTo(EvalConfig.class).findOne().orElse(EvalConfig.DEFAULT));
+        return db.read(h -> current(h, userId));
     }
 
     /** Applies the given keys over the current settings; any invalid or unknown key → 422 and nothing changes. */
     public EvalConfig update(long userId, JsonNode changes) {
         return db.write(h -> {
-            EvalConfig c = h.createQuery("SELECT concurrency, timeout, verbose FROM eval_config WHERE user_id = ?")
-                    .bind(0, userId).mapTo(EvalConfig.class).findOne().orElse(EvalConfig.DEFAULT);
+            EvalConfig c = current(h, userId);
             int concurrency = c.concurrency();
             Double timeout = c.timeout();
             boolean verbose = c.verbose();
@@ -72,5 +72,10 @@ public final class ConfigStore {
                     .bind(0, userId).bind(1, concurrency).bind(2, timeout).bind(3, verbose).execute();
             return new EvalConfig(concurrency, timeout, verbose);
         });
+    }
+
+    private static EvalConfig current(Handle h, long userId) {
+        return h.createQuery("SELECT concurrency, timeout, verbose FROM eval_config WHERE user_id = ?")
+                .bind(0, userId).mapTo(EvalConfig.class).findOne().orElse(EvalConfig.DEFAULT);
     }
 }

@@ -2,9 +2,7 @@ package scorebook.evals;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -208,26 +206,15 @@ public final class EvalService implements HttpService {
         if (results == null || !results.isArray() || results.isEmpty()) {
             throw ApiException.invalid("'results' is required and must be a non-empty list of result rows");
         }
-        List<ResultRow> rows = new ArrayList<>(results.size());
-        for (int i = 0; i < results.size(); i++) {
-            rows.add(RowParser.row(results.get(i), "results[" + i + "]"));
-        }
-        EvalStore.Appended a = store.append(user(req), runId(req), rows);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("count", a.count());
-        out.put("first_index", a.firstIndex());
-        Json.send(res, out);
+        EvalStore.Appended a = store.append(user(req), runId(req), RowParser.rows(results));
+        Json.send(res, Json.fields("ok", true, "count", a.count(), "first_index", a.firstIndex()));
     }
 
     private void rename(ServerRequest req, ServerResponse res) {
         ObjectNode body = Json.object(req);
         RowParser.onlyFields(body, "", Set.of("run_name"));
         EvalStore.Run run = store.rename(user(req), runId(req), Names.required(body, "run_name"));
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("run_id", run.runId());
-        r.put("run_name", run.runName());
-        Json.send(res, ok("run", r));
+        Json.send(res, Json.fields("ok", true, "run", Json.fields("run_id", run.runId(), "run_name", run.runName())));
     }
 
     private void deleteRun(ServerRequest req, ServerResponse res) {
@@ -257,10 +244,7 @@ public final class EvalService implements HttpService {
         String name = UriEncoding.decodeUri(parts[0]);
         Method method = req.prologue().method();
         if (runs && method == Method.GET) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("session_name", name);
-            out.put("runs", store.runs(user(req), name));
-            Json.send(res, out);
+            Json.send(res, Json.fields("session_name", name, "runs", store.runs(user(req), name)));
         } else if (!runs && method == Method.DELETE) {
             store.deleteSession(user(req), name);
             Json.send(res, Map.of("ok", true));
@@ -275,7 +259,7 @@ public final class EvalService implements HttpService {
 
     private void putConfig(ServerRequest req, ServerResponse res) {
         ObjectNode body = Json.object(req);
-        Json.send(res, ok("config", config.update(user(req), body)));
+        Json.send(res, Json.fields("ok", true, "config", config.update(user(req), body)));
     }
 
     private void exportJson(ServerRequest req, ServerResponse res) throws IOException {
@@ -331,19 +315,8 @@ public final class EvalService implements HttpService {
         }
     }
 
-    /** {@code {"ok": true, key: value}} in that order. */
-    private static Map<String, Object> ok(String key, Object value) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put(key, value);
-        return out;
-    }
-
     private static Map<String, Object> created(EvalStore.Run run, Integer count) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("ok", true);
-        out.put("run_id", run.runId());
-        out.put("run_name", run.runName());
+        Map<String, Object> out = Json.fields("ok", true, "run_id", run.runId(), "run_name", run.runName());
         if (count != null) {
             out.put("count", count);
         }

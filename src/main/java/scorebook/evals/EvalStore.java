@@ -10,10 +10,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.result.ResultIterator;
-import org.jdbi.v3.core.statement.PreparedBatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ApiException;
@@ -171,10 +171,8 @@ public final class EvalStore {
             if (active.isEmpty() || active.get().pk() != run.pk()) {
                 throw ApiException.badRequest("Only active or latest run can be updated");
             }
-            if (index < 0 || index >= size(h, run.pk())) {
-                throw ApiException.notFound("Result index out of range");
-            }
-            ResultRow r = new RunView(h, run).row(index).orElseThrow();
+            ResultRow r = new RunView(h, run).row(index)
+                    .orElseThrow(() -> ApiException.notFound("Result index out of range"));
             ResultRow edited = new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(),
                     edit.hasScores() ? edit.scores() : r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(),
                     r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
@@ -204,22 +202,9 @@ public final class EvalStore {
         if (!ResultRow.STATUSES.contains(to) || !ResultRow.STATUSES.containsAll(from)) {
             throw new IllegalArgumentException("unknown status among " + from + " -> " + to);
         }
-        return db.write(h -> {
-            Run run = resolve(h, userId, runId, true);
-            // the covering index finds the rows by status without reading every row of the run
-            List<Integer> indices = h.createQuery("""
-                            SELECT idx FROM eval_results INDEXED BY eval_results_totals
-                            WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
-                    .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
-            RunView view = new RunView(h, run);
-            for (int i : indices) {
-                ResultRow r = view.row(i).orElseThrow();
-                replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
-                        r.reference(), r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(), to, r.annotation(),
-                        r.annotations()));
-            }
-            return indices.size();
-        });
+        return db.write(h -> replaceWhereStatus(h, resolve(h, userId, runId, true), from, r -> new ResultRow(r.function(),
+                r.dataset(), r.labels(), r.input(), r.output(), r.reference(), r.scores(), r.error(), r.latency(),
+                r.metadata(), r.traceData(), to, r.annotation(), r.annotations())));
     }
 
     /**
@@ -230,14 +215,10 @@ public final class EvalStore {
                                      BiFunction<Integer, ResultRow, ResultRow> change) {
         return db.write(h -> {
             Run run = resolve(h, userId, runId, true);
-            int size = size(h, run.pk());
             RunView view = new RunView(h, run);
             List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
             for (int i : indices) {
-                if (i < 0 || i >= size) {
-                    throw ApiException.notFound("Result index out of range");
-                }
-                ResultRow r = change.apply(i, view.row(i).orElseThrow());
+                ResultRow r = change.apply(i, view.row(i).orElseThrow(() -> ApiException.notFound("Result index out of range")));
                 replaceRow(h, run.pk(), i, r);
                 changed.add(r);
             }
@@ -266,20 +247,26 @@ public final class EvalStore {
                             WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").mapTo(Run.class).list();
             int n = 0;
             for (Run run : runs) {
-                List<Integer> indices = h.createQuery(
-                                "SELECT idx FROM eval_results WHERE run_pk = ? AND status IN ('pending', 'running') ORDER BY idx")
-                        .bind(0, run.pk()).mapTo(int.class).list();
-                RunView view = new RunView(h, run);
-                for (int i : indices) {
-                    ResultRow r = view.row(i).orElseThrow();
-                    replaceRow(h, run.pk(), i, new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(),
-                            r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(), r.traceData(), "error",
-                            r.annotation(), r.annotations()));
-                    n++;
-                }
+                n += replaceWhereStatus(h, run, Set.of("pending", "running"), r -> new ResultRow(r.function(), r.dataset(),
+                        r.labels(), r.input(), r.output(), r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(),
+                        r.traceData(), "error", r.annotation(), r.annotations()));
             }
             return n;
         });
+    }
+
+    /** Replaces every row of the run whose status is one of {@code from} by its change; returns how many. */
+    private static int replaceWhereStatus(Handle h, Run run, Set<String> from, UnaryOperator<ResultRow> change) {
+        // the covering index finds the rows by status without reading every row of the run
+        List<Integer> indices = h.createQuery("""
+                        SELECT idx FROM eval_results INDEXED BY eval_results_totals
+                        WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
+                .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
+        RunView view = new RunView(h, run);
+        for (int i : indices) {
+            replaceRow(h, run.pk(), i, change.apply(view.row(i).orElseThrow()));
+        }
+        return indices.size();
     }
 
     /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
@@ -300,9 +287,12 @@ public final class EvalStore {
                 .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
                 .execute();
         if (r.scores() != null && !r.scores().isEmpty()) {
-            PreparedBatch batch = scoreBatch(h);
-            addScores(batch, runPk, index, r.scores());
-            batch.execute();
+            try (PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
+                addScores(scores, runPk, index, r.scores());
+                scores.executeBatch();
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot store scores: " + e.getMessage(), e);
+            }
         }
     }
     /** Renames a run (any printable name; names need not be unique). */
@@ -436,26 +426,9 @@ public final class EvalStore {
                 }
                 results.setString(7, json.get(n));
                 results.addBatch();
-                List<Score> list = r.scores() == null ? List.of() : r.scores();
-                for (int pos = 0; pos < list.size(); pos++) {
-                    Score sc = list.get(pos);
-                    scores.setLong(1, runPk);
-                    scores.setInt(2, idx);
-                    scores.setInt(3, pos);
-                    scores.setString(4, sc.key());
-                    if (sc.value() == null) {
-                        scores.setNull(5, Types.REAL);
-                    } else {
-                        scores.setDouble(5, sc.value());
-                    }
-                    if (sc.passed() == null) {
-                        scores.setNull(6, Types.INTEGER);
-                    } else {
-                        scores.setInt(6, sc.passed() ? 1 : 0);
-                    }
-                    scores.setString(7, sc.notes());
-                    scores.addBatch();
-                    scoreCount++;
+                if (r.scores() != null) {
+                    addScores(scores, runPk, idx, r.scores());
+                    scoreCount += r.scores().size();
                 }
                 idx++;
             }
@@ -468,15 +441,26 @@ public final class EvalStore {
         }
     }
 
-    private static PreparedBatch scoreBatch(Handle h) {
-        return h.prepareBatch(INSERT_SCORE);
-    }
-
-    private static void addScores(PreparedBatch batch, long runPk, int idx, List<Score> scores) {
+    /** Adds a row's scores, in their order, to a batch of {@link #INSERT_SCORE}. */
+    private static void addScores(PreparedStatement batch, long runPk, int idx, List<Score> scores) throws SQLException {
         for (int pos = 0; pos < scores.size(); pos++) {
             Score s = scores.get(pos);
-            batch.bind(0, runPk).bind(1, idx).bind(2, pos).bind(3, s.key()).bind(4, s.value())
-                    .bind(5, s.passed() == null ? null : s.passed() ? 1 : 0).bind(6, s.notes()).add();
+            batch.setLong(1, runPk);
+            batch.setInt(2, idx);
+            batch.setInt(3, pos);
+            batch.setString(4, s.key());
+            if (s.value() == null) {
+                batch.setNull(5, Types.REAL);
+            } else {
+                batch.setDouble(5, s.value());
+            }
+            if (s.passed() == null) {
+                batch.setNull(6, Types.INTEGER);
+            } else {
+                batch.setInt(6, s.passed() ? 1 : 0);
+            }
+            batch.setString(7, s.notes());
+            batch.addBatch();
         }
     }
 

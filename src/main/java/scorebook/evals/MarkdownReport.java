@@ -133,9 +133,9 @@ final class MarkdownReport {
         }
         Map<Integer, ResultRow> byIndex = new HashMap<>();
         java.util.Set<Integer> set = new java.util.HashSet<>(wanted);
-        view.forEachRow((i, r) -> {
+        view.forEachRaw((i, json) -> {
             if (set.contains(i)) {
-                byIndex.put(i, r);
+                byIndex.put(i, RunJson.read(json));  // only the visible rows are parsed
             }
         });
         List<ResultRow> rows = wanted.stream().map(byIndex::get).toList();

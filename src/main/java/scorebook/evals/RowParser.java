@@ -47,10 +47,7 @@ final class RowParser {
         if (results == null || !results.isArray()) {
             throw ApiException.invalid("'results' is required and must be a list of result rows");
         }
-        List<ResultRow> rows = new ArrayList<>(results.size());
-        for (int i = 0; i < results.size(); i++) {
-            rows.add(row(results.get(i), "results[" + i + "]"));
-        }
+        List<ResultRow> rows = rows(results);
         String session = optionalText(doc.get("session_name"), "session_name");
         session = session == null || session.isBlank() ? "default" : Names.check("session_name", session);
         String name = optionalText(doc.get("run_name"), "run_name");
@@ -68,6 +65,15 @@ final class RowParser {
                 optionalText(doc.get("dataset"), "dataset"), labels == null || labels.isNull() ? null : Json.text(labels),
                 optionalText(doc.get("function_name"), "function_name"), runId,
                 created == null || created.isNull() ? null : created.asLong()), rows);
+    }
+
+    /** The rows of a {@code results} list, each named {@code results[i]} in errors. */
+    static List<ResultRow> rows(JsonNode results) {
+        List<ResultRow> rows = new ArrayList<>(results.size());
+        for (int i = 0; i < results.size(); i++) {
+            rows.add(row(results.get(i), "results[" + i + "]"));
+        }
+        return rows;
     }
 
     /** A row {@code {"function", "dataset"?, "labels"?, "result": {...}}}; a missing status follows the error. */

@@ -88,8 +88,7 @@ final class RunJson {
             g.writeRawValue(render(r));
         }
         g.writeEndArray();
-        g.writeArrayFieldStart("score_chips");
-        g.writeEndArray();
+        writeChips(g, List.of());
         g.writeStringField("eval_path", evalPath);
         g.writeEndObject();
     }
@@ -194,7 +193,7 @@ final class RunJson {
         g.writeEndObject();
     }
 
-    static void scores(JsonGenerator g, List<Score> scores) throws IOException {
+    private static void scores(JsonGenerator g, List<Score> scores) throws IOException {
         if (scores == null) {
             g.writeNull();
             return;
@@ -217,7 +216,7 @@ final class RunJson {
         g.writeEndArray();
     }
 
-    static void writeChips(JsonGenerator g, List<EvalStore.Chip> chips) throws IOException {
+    private static void writeChips(JsonGenerator g, List<EvalStore.Chip> chips) throws IOException {
         g.writeArrayFieldStart("score_chips");
         for (EvalStore.Chip c : chips) {
             g.writeStartObject();

@@ -1,7 +1,6 @@
 package scorebook.evals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,17 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** PATCH /api/runs/{id}/results/{i}: annotations and scores only, totals and chips follow at once. */
 class EditResultTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void annotateAResultAndGetTheWholeRowBack() throws Exception {
@@ -33,7 +23,7 @@ class EditResultTest {
         Client.Response r = c.patch("/api/runs/latest/results/1",
                 "{\"result\": {\"annotation\": \"Reviewed - looks good\", \"annotations\": {\"by\": \"ana\", \"tags\": [1, 2]}}}");
         assertEquals(200, r.status(), r.text());
-        assertEquals(java.util.List.of("ok", "result"), ResultsTest.fields(r.json()));
+        assertEquals(java.util.List.of("ok", "result"), Fixtures.fields(r.json()));
         JsonNode row = r.json().path("result");
         assertEquals("test_fail", row.path("function").asText());
         assertEquals("Reviewed - looks good", row.at("/result/annotation").asText());
@@ -101,7 +91,7 @@ class EditResultTest {
         };
         for (String[] bad : cases) {
             Client.Response r = c.patch("/api/runs/" + id + "/results/0", bad[0]);
-            RunsTest.assertInvalid(r, "'" + bad[1]);
+            Fixtures.assertInvalid(r, "'" + bad[1]);
         }
         assertEquals(400, c.patch("/api/runs/" + id + "/results/0", "{\"result\":").status());
         assertEquals(before, c.get("/api/runs/" + id + "/data").text(), "nothing changed");

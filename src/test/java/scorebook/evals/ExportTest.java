@@ -2,8 +2,7 @@ package scorebook.evals;
 
 import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,17 +27,8 @@ class ExportTest {
                                                "latency": 3, "input": "café"}}
             ]}""";
 
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void mixedScoresGiveTheRuleTotalsAndChipsThroughTheApiAndEveryExport() throws Exception {
@@ -116,7 +106,7 @@ class ExportTest {
         JsonNode j = Json.MAPPER.readTree(doc);
         assertEquals(List.of("session_name", "run_name", "run_id", "created_at", "total_evaluations", "total_functions",
                 "total_errors", "total_passed", "total_with_scores", "average_latency", "results", "path", "dataset",
-                "labels", "function_name"), ResultsTest.fields(j));
+                "labels", "function_name"), Fixtures.fields(j));
         assertEquals(9, j.path("results").size());
         assertEquals(8, j.path("total_with_scores").asInt());
         assertEquals("evals", j.path("path").asText());
@@ -175,12 +165,12 @@ class ExportTest {
 
         String sessions = c.get("/api/sessions").text();
         String active = c.get("/results").json().path("run_id").asText();
-        RunsTest.assertInvalid(c.post("/api/runs/import", "{\"session_name\": \"s\"}"), "results");
-        RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [{\"function\": \"f\", \"result\": {\"scores\": [{}]}}]}"),
+        Fixtures.assertInvalid(c.post("/api/runs/import", "{\"session_name\": \"s\"}"), "results");
+        Fixtures.assertInvalid(c.post("/api/runs/import", "{\"results\": [{\"function\": \"f\", \"result\": {\"scores\": [{}]}}]}"),
                 "results[0].result.scores[0].key");
-        RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"owner\": \"x\"}"), "owner");
-        RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"created_at\": \"yesterday\"}"), "created_at");
-        RunsTest.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"run_name\": \"a\\u0000b\"}"), "run_name");
+        Fixtures.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"owner\": \"x\"}"), "owner");
+        Fixtures.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"created_at\": \"yesterday\"}"), "created_at");
+        Fixtures.assertInvalid(c.post("/api/runs/import", "{\"results\": [], \"run_name\": \"a\\u0000b\"}"), "run_name");
         assertEquals(400, c.post("/api/runs/import", "{\"results\": [").status());
         assertEquals(sessions, c.get("/api/sessions").text(), "nothing was created");
         assertEquals(active, c.get("/results").json().path("run_id").asText(), "the active run did not change");
@@ -259,9 +249,9 @@ class ExportTest {
                 "{\"visible_indices\": [-1], \"visible_columns\": [\"eval\", \"trace_data\"], \"session_name\": null}");
         assertTrue(evalColumn.text().endsWith("| Eval | Trace_Data |\n|---|---|\n| test_slow[three] |  |"), evalColumn.text());
 
-        RunsTest.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"visible_indices\": [\"a\"]}"), "visible_indices[0]");
-        RunsTest.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"stats\": {\"chips\": [{\"key\": \"k\"}]}}"), "stats.chips[0]");
-        RunsTest.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"visible\": []}"), "visible");
+        Fixtures.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"visible_indices\": [\"a\"]}"), "visible_indices[0]");
+        Fixtures.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"stats\": {\"chips\": [{\"key\": \"k\"}]}}"), "stats.chips[0]");
+        Fixtures.assertInvalid(c.post("/api/runs/" + id + "/export/markdown", "{\"visible\": []}"), "visible");
         assertEquals(404, server.owner().post("/api/runs/" + id + "/export/markdown", "{}").status());
     }
 

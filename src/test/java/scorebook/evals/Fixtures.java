@@ -1,10 +1,14 @@
 package scorebook.evals;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.testing.Client;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Runs for the eval tests: the reference's nine-eval "mini" suite, created through the API. */
 final class Fixtures {
@@ -70,7 +74,17 @@ final class Fixtures {
         return r.json().path("token").asText();
     }
 
-    static JsonNode chips(JsonNode run) {
-        return run.path("score_chips");
+    /** The field names of a JSON object, in the order the response has them. */
+    static List<String> fields(JsonNode j) {
+        List<String> out = new ArrayList<>();
+        j.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
+    /** A 422 "invalid" whose detail names {@code field}. */
+    static void assertInvalid(Client.Response r, String field) {
+        assertEquals(422, r.status(), r.text());
+        assertEquals("invalid", r.errorCode());
+        assertTrue(r.json().path("detail").asText().contains(field), field + " in " + r.text());
     }
 }

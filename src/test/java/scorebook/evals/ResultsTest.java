@@ -1,7 +1,6 @@
 package scorebook.evals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,17 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** GET /results, GET /api/runs/{id}/data and GET /api/runs/{id}/results/{i}: shapes, totals, chips. */
 class ResultsTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void activeRunHasTheReferenceShapeTotalsAndChips() throws Exception {
@@ -38,7 +28,7 @@ class ResultsTest {
         assertEquals("application/json", r.header("Content-Type").orElseThrow());
         JsonNode j = r.json();
         assertEquals(java.util.List.of("session_name", "run_name", "run_id", "total_evaluations", "selected_total",
-                "total_errors", "total_passed", "average_latency", "results", "score_chips", "eval_path"), fields(j));
+                "total_errors", "total_passed", "average_latency", "results", "score_chips", "eval_path"), Fixtures.fields(j));
         assertEquals("mini", j.path("session_name").asText());
         assertEquals("frosty-reef", j.path("run_name").asText());
         assertEquals(id, j.path("run_id").asText());
@@ -79,7 +69,7 @@ class ResultsTest {
         Client.Response d = c.get("/api/runs/" + first + "/data");
         assertEquals(200, d.status(), d.text());
         assertEquals(java.util.List.of("session_name", "run_name", "run_id", "total_evaluations", "total_errors",
-                "total_passed", "average_latency", "results", "score_chips", "eval_path"), fields(d.json()));
+                "total_passed", "average_latency", "results", "score_chips", "eval_path"), Fixtures.fields(d.json()));
         assertEquals(9, d.json().path("total_evaluations").asInt());
         assertEquals(second, c.get("/results").json().path("run_id").asText());
         assertEquals(0, c.get("/results").json().path("total_evaluations").asInt());
@@ -97,7 +87,7 @@ class ResultsTest {
         Client.Response r = c.get("/api/runs/latest/results/0");
         assertEquals(200, r.status(), r.text());
         JsonNode j = r.json();
-        assertEquals(java.util.List.of("result", "index", "total", "run_id", "session_name", "run_name", "eval_path"), fields(j));
+        assertEquals(java.util.List.of("result", "index", "total", "run_id", "session_name", "run_name", "eval_path"), Fixtures.fields(j));
         assertEquals(0, j.path("index").asInt());
         assertEquals(9, j.path("total").asInt());
         assertEquals(id, j.path("run_id").asText());
@@ -125,11 +115,5 @@ class ResultsTest {
         assertEquals(404, b.get("/api/runs/" + id + "/data").status());
         assertEquals(0, b.get("/api/sessions").json().path("sessions").size());
         assertEquals(200, a.get("/results").status());
-    }
-
-    static java.util.List<String> fields(JsonNode j) {
-        java.util.List<String> out = new java.util.ArrayList<>();
-        j.fieldNames().forEachRemaining(out::add);
-        return out;
     }
 }

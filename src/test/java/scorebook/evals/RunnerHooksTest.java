@@ -2,8 +2,7 @@ package scorebook.evals;
 
 import java.util.Set;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,6 +10,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import scorebook.server.ApiException;
 import scorebook.testing.Client;
+import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,23 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** What a runner will call on the store: statuses and results changed in place, seen live through the API. */
 class RunnerHooksTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void statusesMoveAndResultsAreReplacedInPlace() {
-        Client.Response u = server.owner().post("/api/users", "{\"name\": \"runner\"}");
-        long userId = u.json().at("/user/id").asLong();
-        Client c = server.client(u.json().path("token").asText());
+        Tenant runner = Tenant.create(server);
+        long userId = runner.userId();
+        Client c = runner.user();
         String id = Fixtures.run(c, "s", "r");
         assertEquals(200, c.post("/api/runs/" + id + "/results", """
                 {"results": [{"function": "a", "result": {"status": "pending"}},

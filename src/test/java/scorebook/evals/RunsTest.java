@@ -2,12 +2,12 @@ package scorebook.evals;
 
 import java.nio.file.Path;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.testing.Client;
+import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,24 +17,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Creating runs, appending rows, renaming, deleting and activating runs. */
 class RunsTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void createARunWithOrWithoutANameAndItBecomesActive() {
         Client c = Fixtures.otherUser(server, "runs-create");
         Client.Response r = c.post("/api/runs", "{\"session_name\": \"  nightly / v2 ✓ \", \"run_name\": \"Second Run!\"}");
         assertEquals(201, r.status(), r.text());
-        assertEquals(java.util.List.of("ok", "run_id", "run_name"), ResultsTest.fields(r.json()));
+        assertEquals(java.util.List.of("ok", "run_id", "run_name"), Fixtures.fields(r.json()));
         assertEquals("Second Run!", r.json().path("run_name").asText(), "names are kept as given, not sanitised");
         String id = r.json().path("run_id").asText();
         assertTrue(id.matches("[0-9a-f]{8}"), id);
@@ -56,14 +47,14 @@ class RunsTest {
         Client c = Fixtures.otherUser(server, "runs-create-bad");
         assertEquals(400, c.post("/api/runs", "{\"session_name\": ").status());
         assertEquals(422, c.post("/api/runs", "[1]").status());
-        assertInvalid(c.post("/api/runs", "{}"), "session_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"   \"}"), "session_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"a\\u0007b\"}"), "session_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"" + "x".repeat(201) + "\"}"), "session_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": 5}"), "session_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"run_name\": \"\"}"), "run_name");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"owner\": 1}"), "owner");
-        assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"eval_path\": 3}"), "eval_path");
+        Fixtures.assertInvalid(c.post("/api/runs", "{}"), "session_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"   \"}"), "session_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"a\\u0007b\"}"), "session_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"" + "x".repeat(201) + "\"}"), "session_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": 5}"), "session_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"run_name\": \"\"}"), "run_name");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"owner\": 1}"), "owner");
+        Fixtures.assertInvalid(c.post("/api/runs", "{\"session_name\": \"s\", \"eval_path\": 3}"), "eval_path");
         assertEquals(0, c.get("/api/sessions").json().path("sessions").size());
         assertEquals(404, c.get("/results").status());
         assertEquals(405, c.get("/api/runs").status());
@@ -115,8 +106,8 @@ class RunsTest {
             assertEquals(422, r.status(), bad[0] + " → " + r.text());
             assertTrue(r.json().path("detail").asText().contains("'" + bad[1]), bad[1] + " in " + r.text());
         }
-        assertInvalid(c.post("/api/runs/" + id + "/results", "{\"results\": []}"), "results");
-        assertInvalid(c.post("/api/runs/" + id + "/results", "{}"), "results");
+        Fixtures.assertInvalid(c.post("/api/runs/" + id + "/results", "{\"results\": []}"), "results");
+        Fixtures.assertInvalid(c.post("/api/runs/" + id + "/results", "{}"), "results");
         assertEquals(400, c.post("/api/runs/" + id + "/results", "{\"results\": [").status());
         assertEquals(9, c.get("/results").json().path("total_evaluations").asInt(), "nothing was written");
         assertEquals(404, server.owner().post("/api/runs/" + id + "/results", "{\"results\": [" + good + "]}").status());
@@ -132,10 +123,10 @@ class RunsTest {
         assertEquals(200, r.status(), r.text());
         assertEquals("{\"ok\":true,\"run\":{\"run_id\":\"" + id + "\",\"run_name\":\"new name\"}}", r.text());
         assertEquals("new name", c.get("/results").json().path("run_name").asText());
-        assertInvalid(c.patch("/api/runs/" + id, "{}"), "run_name");
-        assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": null}"), "run_name");
-        assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": \"a\\nb\"}"), "run_name");
-        assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": \"x\", \"session_name\": \"y\"}"), "session_name");
+        Fixtures.assertInvalid(c.patch("/api/runs/" + id, "{}"), "run_name");
+        Fixtures.assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": null}"), "run_name");
+        Fixtures.assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": \"a\\nb\"}"), "run_name");
+        Fixtures.assertInvalid(c.patch("/api/runs/" + id, "{\"run_name\": \"x\", \"session_name\": \"y\"}"), "session_name");
         assertEquals(404, c.patch("/api/runs/0badc0de", "{\"run_name\": \"x\"}").status());
         assertEquals(404, c.patch("/api/runs/latest", "{\"run_name\": \"x\"}").status());
         assertEquals(404, server.owner().patch("/api/runs/" + id, "{\"run_name\": \"x\"}").status());
@@ -193,9 +184,9 @@ class RunsTest {
 
     @Test
     void deletingAUserDeletesTheirRunsResultsScoresAndSettings() {
-        Client.Response u = server.owner().post("/api/users", "{\"name\": \"runs-leaver\"}");
-        long userId = u.json().at("/user/id").asLong();
-        Client c = server.client(u.json().path("token").asText());
+        Tenant leaver = Tenant.create(server);
+        long userId = leaver.userId();
+        Client c = leaver.user();
         Fixtures.mini(c, "s", "r");
         assertEquals(200, c.put("/api/config", "{\"concurrency\": 3}").status());
         assertEquals(9, count("eval_results r JOIN eval_runs u ON u.id = r.run_pk WHERE u.user_id = " + userId));
@@ -223,11 +214,5 @@ class RunsTest {
         assertEquals(405, c.post("/api/runs/0badc0de", "{}").status());
         assertEquals("PATCH, DELETE", c.post("/api/runs/0badc0de", "{}").header("Allow").orElseThrow());
         assertFalse(c.get("/api/runs/import").status() == 200);
-    }
-
-    static void assertInvalid(Client.Response r, String field) {
-        assertEquals(422, r.status(), r.text());
-        assertEquals("invalid", r.errorCode());
-        assertTrue(r.json().path("detail").asText().contains(field), field + " in " + r.text());
     }
 }

@@ -1,7 +1,6 @@
 package scorebook.evals;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,17 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Sessions (listing, their runs, deleting) and the per-user eval config. */
 class SessionsConfigTest {
-    private static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @AutoClose
+    private static final TestServer server = TestServer.start();
 
     @Test
     void sessionsAreSortedNamesAndListTheirRunsNewestFirst() {
@@ -37,14 +27,14 @@ class SessionsConfigTest {
         Client.Response r = c.get("/api/sessions/zeta/runs");
         assertEquals(200, r.status(), r.text());
         JsonNode j = r.json();
-        assertEquals(java.util.List.of("session_name", "runs"), ResultsTest.fields(j));
+        assertEquals(java.util.List.of("session_name", "runs"), Fixtures.fields(j));
         assertEquals("zeta", j.path("session_name").asText());
         JsonNode runs = j.path("runs");
         assertEquals(2, runs.size());
         assertEquals(b, runs.get(0).path("run_id").asText(), "newest first");
         JsonNode older = runs.get(1);
         assertEquals(java.util.List.of("run_id", "run_name", "total_evaluations", "total_passed", "total_errors", "timestamp"),
-                ResultsTest.fields(older));
+                Fixtures.fields(older));
         assertEquals(a, older.path("run_id").asText());
         assertEquals("first", older.path("run_name").asText());
         assertEquals(9, older.path("total_evaluations").asInt());
@@ -97,7 +87,7 @@ class SessionsConfigTest {
             {"{\"concurrency\": 2, \"colour\": \"red\"}", "colour"},
         };
         for (String[] b : bad) {
-            RunsTest.assertInvalid(c.put("/api/config", b[0]), b[1]);
+            Fixtures.assertInvalid(c.put("/api/config", b[0]), b[1]);
         }
         assertEquals(422, c.put("/api/config", "[1,2]").status());
         assertEquals(400, c.put("/api/config", "{\"concurrency\":").status());
