@@ -202,9 +202,7 @@ public final class EvalStore {
         if (!ResultRow.STATUSES.contains(to) || !ResultRow.STATUSES.containsAll(from)) {
             throw new IllegalArgumentException("unknown status among " + from + " -> " + to);
         }
-        return db.write(h -> replaceWhereStatus(h, resolve(h, userId, runId, true), from, r -> new ResultRow(r.function(),
-                r.dataset(), r.labels(), r.input(), r.output(), r.reference(), r.scores(), r.error(), r.latency(),
-                r.metadata(), r.traceData(), to, r.annotation(), r.annotations())));
+        return db.write(h -> replaceWhereStatus(h, resolve(h, userId, runId, true), from, r -> r.withStatus(to, r.error())));
     }
 
     /**
@@ -247,9 +245,7 @@ public final class EvalStore {
                             WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").mapTo(Run.class).list();
             int n = 0;
             for (Run run : runs) {
-                n += replaceWhereStatus(h, run, Set.of("pending", "running"), r -> new ResultRow(r.function(), r.dataset(),
-                        r.labels(), r.input(), r.output(), r.reference(), r.scores(), "interrupted", r.latency(), r.metadata(),
-                        r.traceData(), "error", r.annotation(), r.annotations()));
+                n += replaceWhereStatus(h, run, Set.of("pending", "running"), r -> r.withStatus("error", "interrupted"));
             }
             return n;
         });

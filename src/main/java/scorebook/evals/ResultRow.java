@@ -18,6 +18,12 @@ public record ResultRow(String function, String dataset, JsonNode labels, JsonNo
     /** Statuses a row can have; a runner moves rows through them. */
     public static final List<String> STATUSES = List.of("not_started", "pending", "running", "completed", "error", "cancelled");
 
+    /** The same row with another status (and error, for a row that ends in one); human notes kept. */
+    public ResultRow withStatus(String newStatus, String newError) {
+        return new ResultRow(function, dataset, labels, input, output, reference, scores, newError, latency, metadata,
+                traceData, newStatus, annotation, annotations);
+    }
+
     /** Whether the error is "truthy" (set and non-empty), which is what counts as an errored row. */
     public boolean hasError() {
         return error != null && !error.isEmpty();

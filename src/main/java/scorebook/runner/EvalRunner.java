@@ -355,7 +355,7 @@ public final class EvalRunner {
                 if (cancelled) {
                     return;
                 }
-                update(index, r -> status(r, "running"));
+                update(index, r -> r.withStatus("running", r.error()));
                 CaseRunner runner = runners.get(c);
                 double timeout = cfg.timeout() != null ? cfg.timeout()
                         : runner.suite().timeout() != null ? runner.suite().timeout() : DEFAULT_TIMEOUT;
@@ -364,7 +364,7 @@ public final class EvalRunner {
                     update(index, r -> withOutcome(r, o, o.error() == null ? "completed" : "error"));
                 }
             } catch (InterruptedException e) {
-                update(index, r -> status(r, "cancelled"));
+                update(index, r -> r.withStatus("cancelled", r.error()));
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "case " + c.function() + " of run " + ctx.runId() + " failed", e);
                 update(index, r -> withOutcome(r, Outcome.error("internal error: " + e, 0), "error"));
@@ -455,11 +455,6 @@ public final class EvalRunner {
         return new ResultRow(r.function(), r.dataset(), Json.MAPPER.valueToTree(c.labels()), orNull(c.input()),
                 NullNode.instance, orNull(c.reference()), null, null, null, orNull(c.metadata()), NullNode.instance,
                 "pending", r.annotation(), r.annotations());
-    }
-
-    private static ResultRow status(ResultRow r, String status) {
-        return new ResultRow(r.function(), r.dataset(), r.labels(), r.input(), r.output(), r.reference(), r.scores(),
-                r.error(), r.latency(), r.metadata(), r.traceData(), status, r.annotation(), r.annotations());
     }
 
     /** A finished case: its outcome in the row, annotations kept. */
