@@ -2,6 +2,7 @@ package scorebook;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +90,8 @@ public final class Main {
                 Path.of(o.get("evals", "evals")).toAbsolutePath(),
                 o.has("web-dir") ? Path.of(o.get("web-dir", "web")).toAbsolutePath() : null,
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
-                System.getenv("SCOREBOOK_TOKEN"));
+                System.getenv("SCOREBOOK_TOKEN"),
+                Clock.systemUTC());
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
@@ -124,8 +126,12 @@ public final class Main {
         }
     }
 
-    /** The features' long-lived pieces, made once per server and shared by its services. */
-    public record Parts(AuthStore auth, EvalStore evals, RunEvents events, Devices devices, EvalRunner runner) {
+    /**
+     * The features' long-lived pieces, made once per server and shared by its services. {@code clock} is the
+     * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
+     */
+    public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
+                        EvalRunner runner) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db);
             RunEvents events = new RunEvents();
@@ -133,7 +139,7 @@ public final class Main {
             Devices devices = new Devices(db);
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
-            return new Parts(new AuthStore(db), evals, events, devices, runner);
+            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner);
         }
     }
 

@@ -1,6 +1,7 @@
 package scorebook.server;
 
 import java.nio.file.Path;
+import java.time.Clock;
 
 /**
  * What {@code serve} needs to start.
@@ -12,9 +13,10 @@ import java.nio.file.Path;
  * @param webDir       dashboard folder on disk, or null for the copy in the jar
  * @param maxBodyBytes largest request body accepted (413 above)
  * @param ownerToken   token for the owner when the data directory is new (SCOREBOOK_TOKEN), or null
+ * @param clock        the one source of time for the server's features (tests pass a clock they move)
  */
 public record ServerConfig(String host, int port, Path dataDir, Path evalPath, Path webDir, long maxBodyBytes,
-                           String ownerToken) {
+                           String ownerToken, Clock clock) {
     public static final long DEFAULT_MAX_BODY = 32L * 1024 * 1024;
 
     /**
@@ -22,14 +24,19 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
      * its eval path is {@code dataDir/evals} (absent until a test writes suites there).
      */
     public static ServerConfig local(Path dataDir, String ownerToken) {
-        return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken);
+        return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken,
+                Clock.systemUTC());
     }
 
     public ServerConfig withEvalPath(Path path) {
-        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken);
+        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock);
     }
 
     public ServerConfig withMaxBodyBytes(long bytes) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock);
+    }
+
+    public ServerConfig withClock(Clock c) {
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c);
     }
 }
