@@ -40,6 +40,12 @@ public final class Browser implements AutoCloseable {
         return Files.isExecutable(Path.of(chromium())) && Files.isExecutable(Path.of(chromedriver()));
     }
 
+    /** Why the browser tests cannot run here. */
+    public static String missing() {
+        return "skipped: chromium and chromedriver are needed (looked for " + chromium() + " and " + chromedriver()
+                + "; Debian: apt-get install chromium chromium-driver)";
+    }
+
     private static String chromium() {
         return System.getProperty("scorebook.chromium", "/usr/bin/chromium");
     }
@@ -56,7 +62,7 @@ public final class Browser implements AutoCloseable {
         Process driver = new ProcessBuilder(chromedriver(), "--port=" + port)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         String base = "http://127.0.0.1:" + port;
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        long deadline = System.nanoTime() + Wait.DEADLINE.toNanos();
         while (true) {
             try {
                 if (call(base, "GET", "/status", null).path("value").path("ready").asBoolean()) {
