@@ -133,7 +133,7 @@ public final class Main {
     public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
                         EvalRunner runner) {
         static Parts open(Database db, ServerConfig config) {
-            EvalStore evals = new EvalStore(db);
+            EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
             // the device service starts and stops the health loop and usage writer with the server
             Devices devices = new Devices(db);
@@ -149,7 +149,7 @@ public final class Main {
         routing.addFilter(new AuthFilter(parts.auth()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(parts.auth()))
-                .register(new EvalService(db, parts.runner()::notStarted, config.evalPath().toString()))
+                .register(new EvalService(parts.evals(), db, parts.runner()::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))

@@ -74,7 +74,12 @@ public final class EvalService implements HttpService {
 
     /** With a runner: a user without a run sees the discovered cases as not_started rows. */
     public EvalService(Database db, Discovered discovered, String evalPath) {
-        this.store = new EvalStore(db);
+        this(new EvalStore(db), db, discovered, evalPath);
+    }
+
+    /** Over the server's store (and so its clock). */
+    public EvalService(EvalStore store, Database db, Discovered discovered, String evalPath) {
+        this.store = store;
         this.config = new ConfigStore(db);
         this.discovered = discovered;
         this.evalPath = evalPath;

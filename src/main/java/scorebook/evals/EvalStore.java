@@ -4,6 +4,7 @@ import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -89,9 +90,16 @@ public final class EvalStore {
             "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
     private final Database db;
+    private final Clock clock;
 
     public EvalStore(Database db) {
+        this(db, Clock.systemUTC());
+    }
+
+    /** With the server's clock: the time a run is made or started is taken from it. */
+    public EvalStore(Database db, Clock clock) {
         this.db = db;
+        this.clock = clock;
     }
 
     // ---- reads ----
@@ -136,14 +144,14 @@ public final class EvalStore {
 
     /** Creates an empty run and makes it the user's active run. */
     public Run createRun(long userId, NewRun spec) {
-        return db.write(h -> insertRun(h, userId, spec));
+        return db.write(h -> insertRun(h, userId, spec, clock.instant()));
     }
 
     /** Creates a run with its rows (an imported run document) and makes it active; 409 if its id is taken. */
     public Run importRun(long userId, NewRun spec, List<ResultRow> rows) {
         List<String> json = rows.stream().map(RunJson::render).toList();
         return db.write(h -> {
-            Run run = insertRun(h, userId, spec);
+            Run run = insertRun(h, userId, spec, clock.instant());
             insertRows(h, run.pk(), 0, rows, json);
             return run;
         });
@@ -230,7 +238,7 @@ public final class EvalStore {
      */
     public void runStarted(long userId, String runId, Integer selectedTotal) {
         db.write(h -> h.createUpdate("UPDATE eval_runs SET selected_total = ?, created_at = ? WHERE id = ?")
-                .bind(0, selectedTotal).bind(1, Instant.now().getEpochSecond())
+                .bind(0, selectedTotal).bind(1, clock.instant().getEpochSecond())
                 .bind(2, resolve(h, userId, runId, false).pk()).execute());
     }
 
@@ -359,14 +367,14 @@ public final class EvalStore {
                 .mapTo(int.class).one();
     }
 
-    private static Run insertRun(Handle h, long userId, NewRun spec) {
+    private static Run insertRun(Handle h, long userId, NewRun spec, Instant now) {
         String runId = spec.runId();
         if (runId == null) {
             runId = freshRunId(h, userId);
         } else if (exists(h, userId, runId)) {
             throw ApiException.conflict("a run with id '" + runId + "' already exists; delete it first to import it again");
         }
-        long createdAt = spec.createdAt() != null ? spec.createdAt() : Instant.now().getEpochSecond();
+        long createdAt = spec.createdAt() != null ? spec.createdAt() : now.getEpochSecond();
         long pk = h.createUpdate("""
                         INSERT INTO eval_runs (user_id, run_id, session_name, run_name, eval_path, dataset, labels,
                                                function_name, created_at)

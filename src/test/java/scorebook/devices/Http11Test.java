@@ -14,6 +14,8 @@ import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
 
+import scorebook.testing.Wait;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,7 +83,7 @@ class Http11Test {
     }
 
     private static long deadline() {
-        return System.nanoTime() + 5_000_000_000L;
+        return System.nanoTime() + Wait.DEADLINE.toNanos();
     }
 
     private static String call(URI uri) throws UpstreamException {

@@ -14,6 +14,7 @@ import scorebook.server.ApiException;
 import scorebook.store.Database;
 import scorebook.testing.FakeModelServer;
 import scorebook.testing.TestServer;
+import scorebook.testing.Wait;
 import scorebook.usage.UsageStore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -62,7 +63,7 @@ class ModelsTest {
             ModelReply again = devices.models().call(userId, null, ModelRequest.of(null, "again").withModel("judge-model"));
             assertEquals("Hello world!", again.content());
 
-            assertTrue(devices.usage().flush(Duration.ofSeconds(10)));
+            assertTrue(devices.usage().flush(Wait.DEADLINE));
             List<UsageStore.Row> rows = devices.usage().recent(userId, 10);
             assertEquals(2, rows.size());
             UsageStore.Row judge = rows.get(1);
@@ -79,7 +80,7 @@ class ModelsTest {
         ApiException none = assertThrows(ApiException.class,
                 () -> devices.models().call(userId, null, ModelRequest.of(null, "x").withSource("job").withJobId("job_1")));
         assertEquals(503, none.status().code());
-        devices.usage().flush(Duration.ofSeconds(10));
+        devices.usage().flush(Wait.DEADLINE);
         UsageStore.Row row = devices.usage().recent(userId, 1).getFirst();
         assertEquals("no_device", row.errorType());
         assertEquals("job_1", row.jobId());
@@ -112,8 +113,8 @@ class ModelsTest {
             assertTrue(busy.getMessage().contains("busy (1/1 calls in flight)"), busy.getMessage());
             Thread second = Thread.ofVirtual().start(() -> devices.models().call(userId, null, ModelRequest.of(null, "3")));
             f.release();
-            first.join(10_000);
-            second.join(10_000);
+            assertTrue(first.join(Wait.DEADLINE), "the first call ended");
+            assertTrue(second.join(Wait.DEADLINE), "the waiting call ended");
             assertEquals(2, f.chats(), "the waiting call ran once the slot was free");
         }
     }

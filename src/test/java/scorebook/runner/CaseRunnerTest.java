@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import scorebook.server.Json;
 import scorebook.testing.TestServer;
+import scorebook.testing.Wait;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -105,8 +106,9 @@ class CaseRunnerTest {
                 target: {command: 'sleep 30 & echo $! > child.pid; wait'}
                 cases: [{input: 1}]
                 """);
-        Outcome o = r.run(r.suite().cases().getFirst(), RUN, 0.5);
-        assertEquals("timed out after 0.5s; the process tree was killed", o.error());
+        // the limit only has to outlast starting two processes, however loaded the machine
+        Outcome o = r.run(r.suite().cases().getFirst(), RUN, 3);
+        assertEquals("timed out after 3s; the process tree was killed", o.error());
         long child = Long.parseLong(Files.readString(dir.resolve("child.pid")).strip());
         ProcessHandle.of(child).ifPresent(h -> h.onExit().join());
         assertFalse(ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false), "the grandchild survived");
@@ -127,9 +129,7 @@ class CaseRunnerTest {
             }
         });
         Path pidFile = dir.resolve("me.pid");
-        while (!Files.exists(pidFile) || Files.readString(pidFile).isBlank()) {
-            Thread.sleep(10);
-        }
+        Wait.until("the case's process to start", () -> Files.exists(pidFile) && Files.readString(pidFile).endsWith("\n"));
         long pid = Long.parseLong(Files.readString(pidFile).strip());
         t.interrupt();
         t.join();

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ServerConfig;
 import scorebook.testing.FakeModelServer;
 import scorebook.testing.TestServer;
+import scorebook.testing.Wait;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,7 +43,9 @@ class ModelRunsTest {
         return server.owner().get("/results").json();
     }
 
+    /** The usage rows, once the background writer has stored every row recorded so far. */
     private List<Map<String, Object>> usage() {
+        assertTrue(server.running().parts().devices().usage().flush(Wait.DEADLINE), "the usage writer did not flush");
         return server.running().db().read(h -> h.createQuery("SELECT * FROM usage_events ORDER BY id").mapToMap().list());
     }
 

@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,7 +21,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.Json;
 import scorebook.server.ServerConfig;
 import scorebook.testing.Client;
+import scorebook.testing.TestClock;
 import scorebook.testing.TestServer;
+import scorebook.testing.Wait;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,30 +45,37 @@ class RunnerTest {
         TestServer.deleteTree(data);
     }
 
+    private final TestClock clock = TestClock.atSystemTime();
+
     private TestServer start() {
-        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
+        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals).withClock(clock));
         return server;
+    }
+
+    /** The case's shell has written its pid (the file exists as soon as the shell opens it, the number comes after). */
+    private boolean pidWritten(String file) throws IOException {
+        Path p = evals.resolve(file);
+        return Files.exists(p) && Files.readString(p).endsWith("\n");
     }
 
     private void suite(String name, String yaml) throws IOException {
         Files.writeString(evals.resolve(name), yaml);
     }
 
-    /** Polls GET /results until no row is pending or running (bounded). */
-    private JsonNode settled() throws InterruptedException {
-        for (int i = 0; i < 600; i++) {
-            JsonNode r = server.owner().get("/results").json();
-            boolean busy = false;
-            for (JsonNode row : r.path("results")) {
+    /** Polls GET /results until no row is pending or running. */
+    private JsonNode settled() {
+        JsonNode[] last = new JsonNode[1];
+        Wait.until("the run to finish", () -> {
+            last[0] = server.owner().get("/results").json();
+            for (JsonNode row : last[0].path("results")) {
                 String s = row.at("/result/status").asText();
-                busy |= s.equals("pending") || s.equals("running");
+                if (s.equals("pending") || s.equals("running")) {
+                    return false;
+                }
             }
-            if (!busy) {
-                return r;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("the run did not finish: " + server.owner().get("/results").text());
+            return true;
+        }, () -> String.valueOf(last[0]));
+        return last[0];
     }
 
     private static final String MATH = """
@@ -139,14 +149,14 @@ class RunnerTest {
         assertEquals(200, server.owner().patch("/api/runs/" + runId + "/results/1", "{\"result\": {\"annotation\": \"looked at it\"}}").status());
 
         long madeAt = server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong();
-        Thread.sleep(1100);
+        clock.advance(Duration.ofSeconds(5));
         Client.Response rerun = server.owner().post("/api/runs/rerun", "{\"indices\": [1, 2]}");
         assertEquals(200, rerun.status(), rerun.text());
         assertEquals(runId, rerun.json().path("run_id").asText(), "in place: same run id");
         assertEquals(List.of("ok", "run_id"), fields(rerun.json()), "the reference's key order");
         JsonNode r = settled();
         assertEquals(2, r.path("selected_total").asInt(), "the size of the selective run, for the progress bar");
-        assertTrue(server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong() > madeAt,
+        assertEquals(madeAt + 5, server.owner().get("/api/sessions/default/runs").json().at("/runs/0/timestamp").asLong(),
                 "timestamp is when a run last ran, as the original's created_at");
         assertEquals("1", r.at("/results/0/result/output").asText().strip(), "a was not selected");
         assertEquals("2", r.at("/results/1/result/output").asText().strip());
@@ -224,7 +234,7 @@ class RunnerTest {
         start();
         assertEquals(200, server.owner().put("/api/config", "{\"concurrency\": 2}").status());
         server.owner().post("/api/runs/new", "{}");
-        waitFor(() -> Files.exists(evals.resolve("pid-a")) && Files.exists(evals.resolve("pid-b")));
+        Wait.until("cases a and b to start", () -> pidWritten("pid-a") && pidWritten("pid-b"));
         Client.Response busy = server.owner().post("/api/runs/rerun", null);
         assertEquals(409, busy.status(), "one run at a time");
         assertEquals(200, server.owner().post("/api/runs/stop", null).status());
@@ -248,17 +258,17 @@ class RunnerTest {
                 """);
         start();
         String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
-        waitFor(() -> Files.exists(evals.resolve("pid-a")));
+        Wait.until("case a to start", () -> pidWritten("pid-a"));
         assertEquals(201, server.owner().post("/api/runs", "{\"session_name\": \"elsewhere\"}").status(), "now active");
         assertEquals(200, server.owner().post("/api/runs/stop", null).status());
-        waitFor(() -> {
+        Wait.until("every row of the executing run to be cancelled", () -> {
             for (JsonNode row : server.owner().get("/api/runs/" + runId + "/data").json().path("results")) {
                 if (!row.at("/result/status").asText().equals("cancelled")) {
                     return false;
                 }
             }
             return true;
-        });
+        }, () -> server.owner().get("/api/runs/" + runId + "/data").text());
         assertFalse(Files.exists(evals.resolve("pid-b")), "a pending case never started");
     }
 
@@ -276,8 +286,10 @@ class RunnerTest {
 
     @Test
     void atMostConcurrencyCasesRunAtOnce() throws Exception {
+        // each case waits (up to 30 s) until another has started, so two overlap however slow the machine is;
+        // were three allowed at once, the log would show it
         suite("par.yaml", """
-                target: {command: 'echo start >> ../log; sleep 0.2; echo end >> ../log'}
+                target: {command: 'echo start >> ../log; n=0; while [ "$(grep -c start ../log)" -lt 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; echo end >> ../log'}
                 cases: [{input: 1}, {input: 2}, {input: 3}, {input: 4}, {input: 5}, {input: 6}]
                 """);
         Files.createDirectories(evals.resolve("sub"));
@@ -292,7 +304,7 @@ class RunnerTest {
             now += line.equals("start") ? 1 : -1;
             most = Math.max(most, now);
         }
-        assertEquals(2, most, "with concurrency 2 and six 0.2 s cases, exactly two overlap");
+        assertEquals(2, most, "with concurrency 2, exactly two overlap");
     }
 
     @Test
@@ -300,7 +312,7 @@ class RunnerTest {
         suite("slow.yaml", "target: {command: 'exec sleep 30'}\ncases: [{input: 1}, {input: 2}]\n");
         start();
         server.owner().post("/api/runs/new", "{}");
-        waitFor(() -> server.owner().get("/results").text().contains("\"running\""));
+        Wait.until("a case to run", () -> server.owner().get("/results").text().contains("\"running\""));
         server.close();
         server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
         JsonNode r = server.owner().get("/results").json();
@@ -351,17 +363,4 @@ class RunnerTest {
         assertEquals(404, server.client(other).get("/api/runs/" + runId + "/events").status());
     }
 
-    private interface Check {
-        boolean ok() throws Exception;
-    }
-
-    private static void waitFor(Check check) throws Exception {
-        for (int i = 0; i < 400; i++) {
-            if (check.ok()) {
-                return;
-            }
-            Thread.sleep(25);
-        }
-        throw new AssertionError("condition not reached in 10 s");
-    }
 }

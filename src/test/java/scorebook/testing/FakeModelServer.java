@@ -146,7 +146,7 @@ public final class FakeModelServer implements AutoCloseable {
 
     /** Waits until a stream's first token has been written and flushed. */
     public boolean awaitFirstTokenSent() throws InterruptedException {
-        return firstTokenSent.await(10, TimeUnit.SECONDS);
+        return firstTokenSent.await(Wait.DEADLINE.toSeconds(), TimeUnit.SECONDS);
     }
 
     /** When the last stream's first token was written and flushed ({@link System#nanoTime}). */

@@ -61,24 +61,17 @@ public record Tenant(TestServer server, String name, long userId, String token, 
 
     /**
      * This user's usage rows, oldest first, once every row recorded so far is stored and there are at
-     * least {@code atLeast} (waits up to 10 s).
+     * least {@code atLeast} (rows recorded after the call, e.g. when a handler ends after its reply, are waited for).
      */
     public List<Map<String, Object>> usage(int atLeast) {
-        // rows are written in the background: everything recorded so far is stored first
-        server.running().parts().devices().usage().flush(java.time.Duration.ofSeconds(10));
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (true) {
-            List<Map<String, Object>> rows = server.running().db().read(h -> h.createQuery(
-                            "SELECT * FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, userId).mapToMap().list());
-            if (rows.size() >= atLeast || System.nanoTime() > deadline) {
-                return rows;
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return rows;
-            }
-        }
+        List<List<Map<String, Object>>> last = new java.util.ArrayList<>(List.of(List.of()));
+        Wait.until(atLeast + " usage rows of " + name, () -> {
+            // rows are written in the background: everything recorded so far is stored first
+            server.running().parts().devices().usage().flush(Wait.DEADLINE);
+            last.set(0, server.running().db().read(h -> h.createQuery(
+                    "SELECT * FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, userId).mapToMap().list()));
+            return last.get(0).size() >= atLeast;
+        }, () -> last.get(0).toString());
+        return last.get(0);
     }
 }
