@@ -19,6 +19,10 @@ public final class TestServer implements AutoCloseable {
     private final Client owner;
 
     private TestServer(Path dir, boolean ownsDir, ServerConfig config) {
+        if (dir.toAbsolutePath().normalize().startsWith(Path.of("").toAbsolutePath())) {
+            // a data folder in the working tree is one commit away from a committed owner token
+            throw new IllegalArgumentException("a test's data folder belongs in the temp folder, not in the repository: " + dir);
+        }
         this.dir = dir;
         this.ownsDir = ownsDir;
         this.running = Main.start(config);
