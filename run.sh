@@ -3,12 +3,15 @@
 #   ./run.sh [serve options]   build the jar if missing or stale, then serve on 127.0.0.1:8080 (data in ./data)
 #   ./run.sh test              run the whole test suite (unit, integration, the real jar)
 #   ./run.sh bench [NAME]      run the benchmarks (all, or those whose name contains NAME)
-#   ./run.sh <command> ...     any other jar command: user, key, ...
+#   ./run.sh <command> ...     any other jar command: run, user, key, device, ...
+# Paths on the command line (and the defaults ./data and ./evals) are relative to the folder it is called
+# from, not to the repository. Build output goes to stderr: stdout carries only what the jar prints, so
+# its first line is "Scorebook listening on ...".
 set -euo pipefail
-cd "$(dirname "$0")"
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-JAR=target/scorebook.jar
-AOT=target/scorebook.aot
+JAR=$REPO/target/scorebook.jar
+AOT=$REPO/target/scorebook.aot
 
 java_major() { # prints the feature version of the java binary in $1, or nothing
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
@@ -34,17 +37,26 @@ find_jdk() {
 JAVA_HOME=$(find_jdk)
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
-command -v mvn >/dev/null || { echo "run.sh: Apache Maven (mvn) is needed to build Scorebook; install it (Debian: apt-get install maven)." >&2; exit 1; }
-MVN=(mvn -B -q)
+# Maven: an installed mvn when it is 3.8 or newer, else the wrapper, which fetches a pinned Maven from Maven Central.
+find_mvn() {
+  if command -v mvn >/dev/null; then
+    v=$(mvn -v 2>/dev/null | sed -n 's/.*Apache Maven \([0-9]*\)\.\([0-9]*\).*/\1 \2/p' | head -n 1)
+    read -r major minor <<< "${v:-0 0}"
+    if [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 8 ]; }; then echo mvn; return; fi
+  fi
+  echo "$REPO/mvnw"
+}
+# Maven run in the repository; everything it prints goes to stderr, without colour codes
+mvn_in_repo() { (cd "$REPO" && "$(find_mvn)" -B -Dstyle.color=never "$@") >&2; }
 
 stale() { # the jar is missing or older than any source, schema, page or the pom
   [ -f "$JAR" ] || return 0
-  [ -n "$(find pom.xml src/main schema web -newer "$JAR" -type f 2>/dev/null | head -n 1)" ]
+  [ -n "$(cd "$REPO" && find pom.xml src/main schema web -newer "$JAR" -type f 2>/dev/null | head -n 1)" ]
 }
 
 build() {
   echo "run.sh: building $JAR ..." >&2
-  "${MVN[@]}" -DskipTests package
+  mvn_in_repo -q -DskipTests package
   rm -f "$AOT"
 }
 
@@ -67,12 +79,14 @@ case "$cmd" in
     shift
     # verify = unit and in-process integration tests, then package, then the tests that run the real jar.
     # Not quiet: the per-class "Tests run:" lines are the record of what ran.
-    exec mvn -B --no-transfer-progress verify "$@"
+    cd "$REPO"
+    exec "$(find_mvn)" -B --no-transfer-progress verify "$@"
     ;;
   bench)
     shift
     stale && build
-    "${MVN[@]}" test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+    mvn_in_repo -q test-compile dependency:build-classpath -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+    cd "$REPO"
     cp="target/test-classes:target/classes:$(cat target/test-classpath.txt)"
     read -r -a aot <<< "$(aot_flags)"
     exec "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$cp" \
