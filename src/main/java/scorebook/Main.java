@@ -37,21 +37,37 @@ import scorebook.server.Options;
 import scorebook.server.ServerConfig;
 import scorebook.server.StaticFiles;
 import scorebook.server.Training;
+import scorebook.store.DataLock;
 import scorebook.store.Database;
 
 /** The command line and the wiring: builds the store, the services and the web server. */
 public final class Main {
     private static final String USAGE = """
-            usage: scorebook COMMAND [options]
-              serve [--host H] [--port P] [--data DIR] [--evals PATH] [--web-dir DIR] [--max-body-mb N]
+            usage: scorebook COMMAND [options]        (scorebook COMMAND --help: that command's usage)
+              serve [--host H] [--port P] [--data DIR] [--evals PATH] [--public-url URL] [--web-dir DIR] [--max-body-mb N]
               run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D] [--label L]
                        [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
               device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
-                | device list | device remove SERIAL            [--user NAME] [--data DIR]
+                         [--api-key K] | device list | device remove SERIAL            [--user NAME] [--data DIR]
+            Paths are relative to the current folder; --data defaults to ./data, --evals to ./evals.
             """;
-    private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
+    private static final String SERVE_USAGE = """
+            usage: scorebook serve [--host H] [--port P] [--data DIR] [--evals PATH] [--public-url URL]
+                                   [--web-dir DIR] [--max-body-mb N]
+              --host H          interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+              --port P          port (default 8080; 0 picks a free one)
+              --data DIR        the data folder: database, owner token (default ./data; made if missing)
+              --evals PATH      the eval suites the dashboard runs (default ./evals)
+              --public-url URL  the address users open behind a reverse proxy (https://evals.example.com):
+                                the login link uses it and dashboard writes from it are accepted
+              --web-dir DIR     serve the dashboard from this folder instead of the jar (for its development)
+              --max-body-mb N   largest request body in MiB (default 32)
+            Environment SCOREBOOK_TOKEN: the owner's token when the data folder is new.
+            """;
+    private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb",
+            "public-url");
 
     private Main() {
     }
@@ -62,6 +78,14 @@ public final class Main {
         String command = words.isEmpty() ? "serve" : words.getFirst();
         List<String> rest = words.isEmpty() ? List.of() : words.subList(1, words.size());
         try {
+            if (command.equals("help") && !rest.isEmpty()) {
+                System.out.print(usage(rest.getFirst(), rest.subList(1, rest.size())));
+                return;
+            }
+            if (Options.wantsHelp(rest)) {
+                System.out.print(usage(command, rest));
+                return;
+            }
             switch (command) {
                 case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
@@ -81,6 +105,18 @@ public final class Main {
         }
     }
 
+    /** The usage of a command (and of its verb, for those that have verbs), for --help and {@code help COMMAND}. */
+    static String usage(String command, List<String> rest) {
+        String verb = rest.stream().filter(w -> !w.startsWith("-")).findFirst().orElse("");
+        return switch (command) {
+            case "serve" -> SERVE_USAGE;
+            case "run" -> RunCommand.USAGE;
+            case "user", "key" -> UserCommands.usage(command, verb);
+            case "device" -> DeviceCommands.usage(verb);
+            default -> USAGE;
+        };
+    }
+
     private static void serve(Options o) {
         Path data = Path.of(o.get("data", "data")).toAbsolutePath();
         ServerConfig config = new ServerConfig(
@@ -91,20 +127,67 @@ public final class Main {
                 o.has("web-dir") ? Path.of(o.get("web-dir", "web")).toAbsolutePath() : null,
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
                 System.getenv("SCOREBOOK_TOKEN"),
-                Clock.systemUTC());
+                Clock.systemUTC(),
+                o.has("public-url") ? publicUrl(o.get("public-url", "")) : null);
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
+        String dashboard = config.publicUrl() != null ? config.publicUrl() : url;
         System.out.println("Scorebook listening on " + url);
         System.out.println(running.loginToken()
-                .map(t -> "Dashboard: " + url + "/?token=" + t)
-                .orElse("Dashboard: " + url + "/?token=YOUR_TOKEN"));
+                .map(t -> "Dashboard: " + dashboard + "/?token=" + t)
+                .orElse("Dashboard: " + dashboard + "/?token=YOUR_TOKEN"));
         System.out.flush();
+    }
+
+    /** {@code --public-url}: http(s)://host[:port], served at its root; returned without a trailing slash. */
+    static String publicUrl(String raw) {
+        String url = raw.strip().replaceAll("/+$", "");
+        java.net.URI u;
+        try {
+            u = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("--public-url is not a URL: '" + raw + "'");
+        }
+        boolean web = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
+        if (!web || u.getHost() == null || !u.getRawPath().isEmpty() || u.getRawQuery() != null || u.getRawFragment() != null) {
+            throw new IllegalArgumentException("--public-url must be http(s)://host[:port] (Scorebook is served at the root "
+                    + "of its address), not '" + raw + "'");
+        }
+        return url;
+    }
+
+    /** Fails with one clear line when the port is taken, before the web server logs a stack trace about it. */
+    private static void checkPortFree(ServerConfig config) {
+        if (config.port() == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(config.host(), config.port()));
+        } catch (java.net.BindException e) {
+            throw portInUse(config);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+        }
+    }
+
+    private static IllegalStateException portInUse(ServerConfig config) {
+        return new IllegalStateException("port " + config.port() + " on " + config.host() + " is already in use; "
+                + "pick another with --port N (or --port 0 for any free one)");
     }
 
     /** Opens the data directory and starts serving; the tests start servers the same way. */
     public static Running start(ServerConfig config) {
-        Database db = Database.open(config.dataDir());
+        DataLock lock = DataLock.acquire(config.dataDir());
+        Database db;
+        try {
+            checkPortFree(config);
+            db = Database.open(config.dataDir());
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
         try {
             Parts parts = Parts.open(db, config);
             Optional<String> loginToken = Owner.ensure(parts.auth(), config.dataDir(), config.ownerToken());
@@ -119,9 +202,15 @@ public final class Main {
                     .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
-            return new Running(server, db, loginToken, parts);
+            if (!server.isRunning() || server.port() < 0) {
+                // taken between the check and the bind
+                server.stop();
+                throw portInUse(config);
+            }
+            return new Running(server, db, loginToken, parts, lock);
         } catch (RuntimeException e) {
             db.close();
+            lock.close();
             throw e;
         }
     }
@@ -146,7 +235,7 @@ public final class Main {
     /** The whole route table. */
     static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, Parts parts) {
         Errors.register(routing);
-        routing.addFilter(new AuthFilter(parts.auth()))
+        routing.addFilter(new AuthFilter(parts.auth(), config.publicOrigin()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(parts.auth()))
                 .register(new EvalService(parts.evals(), db, parts.runner()::notStarted, config.evalPath().toString()))
@@ -162,7 +251,8 @@ public final class Main {
     }
 
     /** A started server, its database and its parts; closing stops them all. */
-    public record Running(WebServer server, Database db, Optional<String> loginToken, Parts parts) implements AutoCloseable {
+    public record Running(WebServer server, Database db, Optional<String> loginToken, Parts parts, DataLock lock)
+            implements AutoCloseable {
         public int port() {
             return server.port();
         }
@@ -177,6 +267,7 @@ public final class Main {
             parts.runner().shutdown();
             server.stop();
             db.close();
+            lock.close();
         }
     }
 }

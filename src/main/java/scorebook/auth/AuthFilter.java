@@ -27,9 +27,17 @@ public final class AuthFilter implements Filter {
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
     private final AuthStore store;
+    /** The origin users reach the server at behind a reverse proxy (--public-url), or null. */
+    private final String publicOrigin;
 
     public AuthFilter(AuthStore store) {
+        this(store, null);
+    }
+
+    /** With the origin of {@code --public-url}, which the Origin check accepts besides the Host the request names. */
+    public AuthFilter(AuthStore store, String publicOrigin) {
         this.store = store;
+        this.publicOrigin = publicOrigin;
     }
 
     @Override
@@ -89,11 +97,12 @@ public final class AuthFilter implements Filter {
     }
 
     /** A cookie rides along on cross-site requests too; a write must come from the dashboard's own origin. */
-    private static void checkOrigin(RoutingRequest req) {
+    private void checkOrigin(RoutingRequest req) {
         String origin = header(req, HeaderNames.ORIGIN)
                 .orElseThrow(() -> ApiException.forbidden("cookie-authenticated writes need an Origin header"));
         String host = header(req, HeaderNames.HOST).orElse("");
-        if (!origin.equals("http://" + host) && !origin.equals("https://" + host)) {
+        // behind a proxy that rewrites Host, the browser's origin is the public address, not the Host that arrives
+        if (!origin.equals("http://" + host) && !origin.equals("https://" + host) && !origin.equalsIgnoreCase(publicOrigin)) {
             throw ApiException.forbidden("cross-origin request refused: Origin " + origin + " is not this server");
         }
     }

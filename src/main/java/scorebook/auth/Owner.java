@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
+import scorebook.store.Database;
+
 /**
  * The owner of a data directory: created with it, with SCOREBOOK_TOKEN as the token or a random one
  * kept in {@code DATA/owner.token} (mode 0600), which the login link can then show.
@@ -33,6 +35,27 @@ public final class Owner {
         } catch (IOException e) {
             throw new IllegalStateException("cannot write " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Opens a data folder for a command, the way the server opens it: the folder and its database are made
+     * when missing, migrations run, and the owner is created (SCOREBOOK_TOKEN, or a token in owner.token).
+     */
+    public static Database open(Path dataDir) {
+        Path dir = dataDir.toAbsolutePath();
+        boolean fresh = !Files.exists(dir.resolve(Database.FILE_NAME));
+        Database db = Database.open(dir);
+        try {
+            ensure(new AuthStore(db), dir, System.getenv("SCOREBOOK_TOKEN"));
+        } catch (RuntimeException e) {
+            db.close();
+            throw e;
+        }
+        if (fresh) {
+            System.err.println("scorebook: made the data folder " + dir + " (the owner's token is "
+                    + (Files.exists(dir.resolve("owner.token")) ? "in " + dir.resolve("owner.token") : "SCOREBOOK_TOKEN") + ")");
+        }
+        return db;
     }
 
     /** The owner's user id. */

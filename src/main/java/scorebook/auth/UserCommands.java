@@ -14,7 +14,25 @@ import scorebook.store.Database;
  * API, straight on the data directory (safe while a server runs on it).
  */
 public final class UserCommands {
+    private static final String USER_USAGE = """
+            usage: scorebook user add NAME       a user and their token (printed once)
+                   scorebook user list
+                   scorebook user delete NAME
+              all take [--data DIR] (default ./data)
+            """;
+    private static final String KEY_USAGE = """
+            usage: scorebook key add [--user NAME] [--name N]   an API key for the gateway (printed once)
+                   scorebook key list [--user NAME]
+                   scorebook key revoke ID [--user NAME]
+              --user defaults to owner; all take [--data DIR] (default ./data)
+            """;
+
     private UserCommands() {
+    }
+
+    /** The usage of {@code user} or {@code key} (the verb is accepted for symmetry; one text covers all verbs). */
+    public static String usage(String noun, String verb) {
+        return noun.equals("user") ? USER_USAGE : KEY_USAGE;
     }
 
     /** Runs the command and returns the exit code. */
@@ -24,7 +42,7 @@ public final class UserCommands {
         if (words.isEmpty()) {
             throw new IllegalArgumentException(noun + " needs a verb: " + (noun.equals("user") ? "add, list, delete" : "add, list, revoke"));
         }
-        try (Database db = Database.open(Path.of(o.get("data", "data")))) {
+        try (Database db = Owner.open(Path.of(o.get("data", "data")))) {
             AuthStore store = new AuthStore(db);
             String verb = words.getFirst();
             return noun.equals("user") ? user(store, verb, words) : key(store, verb, words, o);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 
 import scorebook.auth.AuthStore;
+import scorebook.auth.Owner;
 import scorebook.server.ApiException;
 import scorebook.server.Options;
 import scorebook.store.Database;
@@ -21,7 +22,30 @@ import scorebook.store.Database;
  * </pre>
  */
 public final class DeviceCommands {
+    private static final String ADD_USAGE = """
+            usage: scorebook device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W]
+                                        [--concurrency C] [--name N] [--api-key K] [--user NAME] [--data DIR]
+              --serial S       the device's id (letters, digits, - _ .); adding it again updates it
+              --kind K         ollama (Ollama's API), openai (any OpenAI-compatible server) or agent (pulls jobs)
+              --url U          the model server's base URL (ollama, openai)
+              --model M        a model it serves (repeat for more; none: the models its health check lists)
+              --weight W       share of calls when several devices serve a model (default 1)
+              --concurrency C  calls at once (default 1)
+              --api-key K      sent upstream as Authorization: Bearer K (vLLM --api-key, hosted endpoints); never shown again
+            """;
+    private static final String USAGE = """
+            usage: scorebook device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [options]
+                   scorebook device list
+                   scorebook device remove SERIAL
+              all take [--user NAME] (default owner) and [--data DIR] (default ./data); device add --help for its options
+            """;
+
     private DeviceCommands() {
+    }
+
+    /** The usage of {@code device} or of one of its verbs. */
+    public static String usage(String verb) {
+        return verb.equals("add") ? ADD_USAGE : USAGE;
     }
 
     /** Runs the command and returns the exit code. */
@@ -43,7 +67,7 @@ public final class DeviceCommands {
         if (words.isEmpty()) {
             throw new IllegalArgumentException("device needs a verb: add, list, remove");
         }
-        try (Database db = Database.open(Path.of(o.get("data", "data")))) {
+        try (Database db = Owner.open(Path.of(o.get("data", "data")))) {
             String userName = o.get("user", "owner");
             AuthStore.User user = new AuthStore(db).userByName(userName)
                     .orElseThrow(() -> ApiException.notFound("no user named " + userName));

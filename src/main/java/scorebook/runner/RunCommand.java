@@ -29,14 +29,28 @@ public final class RunCommand {
     private static final Set<String> OPTIONS = Set.of("session", "run-name", "concurrency", "timeout", "dataset", "label",
             "data", "junit");
 
+    public static final String USAGE = """
+            usage: scorebook run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D]
+                                      [--label L] [--data DIR] [--junit FILE]
+              PATH             a suite file or a folder of them
+              --session S      session to file the run under (default "default")
+              --run-name R     the run's name (default: a made-up one)
+              --concurrency N  cases at once (default: the data folder's config, 1)
+              --timeout S      seconds per case (default: the suite's, else 600)
+              --dataset D      only cases of these datasets (comma-separated)
+              --label L        only cases with one of these labels (comma-separated)
+              --data DIR       the data folder (default ./data; made if missing)
+              --junit FILE     also write a JUnit XML report (for CI)
+            Exit code 0 when every case passed, 1 when a case failed a score or errored.
+            """;
+
     private RunCommand() {
     }
 
     public static int run(List<String> args) throws InterruptedException, IOException {
         Options o = Options.parse(args, OPTIONS);
         if (o.positionals().size() != 1) {
-            throw new IllegalArgumentException("usage: scorebook run PATH [--session S] [--run-name R] [--concurrency N] "
-                    + "[--timeout S] [--dataset D] [--label L] [--data DIR] [--junit FILE]");
+            throw new IllegalArgumentException(USAGE.strip());
         }
         Path path = Path.of(o.positionals().getFirst()).toAbsolutePath();
         if (!Files.exists(path)) {
@@ -49,10 +63,9 @@ public final class RunCommand {
                 null, list(o.get("dataset", "")), list(o.get("label", "")),
                 o.has("concurrency") ? o.integer("concurrency", 1, 1, 256) : null, timeout);
         PrintStream out = System.out;
-        try (Database db = Database.open(Path.of(o.get("data", "data")).toAbsolutePath()); Devices devices = new Devices(db)) {
+        try (Database db = Owner.open(Path.of(o.get("data", "data"))); Devices devices = new Devices(db)) {
             devices.start();
             AuthStore auth = new AuthStore(db);
-            Owner.ensure(auth, db.file().getParent(), System.getenv("SCOREBOOK_TOKEN"));
             long owner = Owner.id(auth);
             EvalStore store = new EvalStore(db);
             EvalRunner runner = new EvalRunner(store, new ConfigStore(db), new RunEvents(), new GatewayModels(devices.models()), path);
@@ -125,8 +138,7 @@ public final class RunCommand {
         private static String line(List<ResultRow> rows) {
             long done = rows.stream().filter(r -> !Set.of("pending", "running", "not_started").contains(r.status())).count();
             long errors = rows.stream().filter(ResultRow::hasError).count();
-            long failed = rows.stream().filter(r -> !r.hasError() && r.scores() != null
-                    && r.scores().stream().anyMatch(s -> Boolean.FALSE.equals(s.passed()))).count();
+            long failed = rows.stream().filter(Summary::failedAScore).count();
             int width = 30;
             int filled = rows.isEmpty() ? width : (int) (done * width / rows.size());
             return String.format(Locale.ROOT, "[%s%s] %d/%d  failed %d  errors %d", "#".repeat(filled),

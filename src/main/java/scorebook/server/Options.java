@@ -44,6 +44,11 @@ public final class Options {
         return o;
     }
 
+    /** Whether the words ask for the command's usage ({@code --help} or {@code -h} anywhere). */
+    public static boolean wantsHelp(List<String> args) {
+        return args.contains("--help") || args.contains("-h");
+    }
+
     public String get(String name, String fallback) {
         return values.getOrDefault(name, fallback);
     }

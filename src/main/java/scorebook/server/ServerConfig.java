@@ -14,9 +14,11 @@ import java.time.Clock;
  * @param maxBodyBytes largest request body accepted (413 above)
  * @param ownerToken   token for the owner when the data directory is new (SCOREBOOK_TOKEN), or null
  * @param clock        the one source of time for the server's features (tests pass a clock they move)
+ * @param publicUrl    the address users reach the server at behind a reverse proxy (scheme://host[:port]),
+ *                     or null; the dashboard's Origin check accepts it and the login link uses it
  */
 public record ServerConfig(String host, int port, Path dataDir, Path evalPath, Path webDir, long maxBodyBytes,
-                           String ownerToken, Clock clock) {
+                           String ownerToken, Clock clock, String publicUrl) {
     public static final long DEFAULT_MAX_BODY = 32L * 1024 * 1024;
 
     /**
@@ -25,18 +27,31 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
      */
     public static ServerConfig local(Path dataDir, String ownerToken) {
         return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken,
-                Clock.systemUTC());
+                Clock.systemUTC(), null);
     }
 
     public ServerConfig withEvalPath(Path path) {
-        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock);
+        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock, publicUrl);
     }
 
     public ServerConfig withMaxBodyBytes(long bytes) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock, publicUrl);
     }
 
     public ServerConfig withClock(Clock c) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c, publicUrl);
+    }
+
+    public ServerConfig withPublicUrl(String url) {
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, url);
+    }
+
+    /** The origin of {@link #publicUrl} (scheme://host[:port], no path), or null. */
+    public String publicOrigin() {
+        if (publicUrl == null) {
+            return null;
+        }
+        java.net.URI u = java.net.URI.create(publicUrl);
+        return u.getScheme().toLowerCase(java.util.Locale.ROOT) + "://" + u.getRawAuthority();
     }
 }

@@ -64,11 +64,14 @@ public final class Database implements AutoCloseable {
         }));
     }
 
+    /** The database file's name in a data folder. */
+    public static final String FILE_NAME = "scorebook.db";
+
     /** Opens (creating if needed) {@code dir/scorebook.db} and brings its schema up to date. */
     public static Database open(Path dir) {
         try {
             Files.createDirectories(dir);
-            Database db = new Database(dir.resolve("scorebook.db"));
+            Database db = new Database(dir.resolve(FILE_NAME));
             try {
                 Migrations.apply(db);
             } catch (RuntimeException e) {
