@@ -78,6 +78,8 @@ class JarIT {
         String out = runExpecting(1, "run", examples.toString(), "--data", "data", "--session", "ci", "--run-name", "nightly",
                 "--junit", "report.xml");
         assertTrue(out.contains("Run nightly ("), out);
+        // divide passes its numeric score and fails equals: failed, as the FAILED line and the exit code say
+        assertTrue(out.contains(": 7 results, 6 passed, 1 failed a score, 0 errors, avg latency"), out);
         assertTrue(out.contains("FAILED  arithmetic/divide: equals"), out);
         assertTrue(out.contains("close_enough             100% (5/5)"), out);
         String junit = Files.readString(home.resolve("report.xml"));

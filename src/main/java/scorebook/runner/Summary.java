@@ -12,13 +12,21 @@ final class Summary {
     private Summary() {
     }
 
-    /** Prints the summary; returns whether any case failed or errored. */
+    /**
+     * Prints the summary; returns whether any case failed or errored. Its counts follow the FAILED and ERROR
+     * lines and the exit code: a result with any failing score failed, even when another of its scores passed
+     * (the API's {@code total_passed} keeps the original's rule, which counts such a result as passed).
+     */
     static boolean print(PrintStream out, EvalStore store, long user, EvalStore.Run run, List<ResultRow> rows) {
+        long errors = rows.stream().filter(ResultRow::hasError).count();
+        long failed = rows.stream().filter(Summary::failedAScore).count();
+        long passed = rows.stream().filter(r -> r.status().equals("completed") && !r.hasError() && !failedAScore(r)).count();
+        long notRun = rows.size() - errors - failed - passed;
         return store.readRun(user, run.runId(), false, view -> {
             EvalStore.Totals t = view.totals();
-            out.printf(Locale.ROOT, "Run %s (%s) in session %s: %d results, %d passed, %d errors, avg latency %.2fs%n",
-                    run.runName(), run.runId(), run.sessionName(), t.totalEvaluations(), t.totalPassed(), t.totalErrors(),
-                    t.averageLatency());
+            out.printf(Locale.ROOT, "Run %s (%s) in session %s: %d results, %d passed, %d failed a score, %d errors%s, avg latency %.2fs%n",
+                    run.runName(), run.runId(), run.sessionName(), rows.size(), passed, failed, errors,
+                    notRun > 0 ? ", " + notRun + " not run" : "", t.averageLatency());
             List<EvalStore.Chip> chips = view.chips();
             if (!chips.isEmpty()) {
                 out.printf(Locale.ROOT, "%-24s %s%n", "score", "result");
@@ -47,5 +55,10 @@ final class Summary {
             }
             return bad;
         });
+    }
+
+    /** Finished without an error, and at least one score did not pass. */
+    static boolean failedAScore(ResultRow r) {
+        return !r.hasError() && r.scores() != null && r.scores().stream().anyMatch(s -> Boolean.FALSE.equals(s.passed()));
     }
 }
