@@ -204,7 +204,8 @@ public final class DeviceRegistry {
      * @param wait    how long to wait for a slot when every device that could serve is busy
      * @param exclude devices already tried for this call
      * @return the slot (close it when the call ends)
-     * @throws ApiException 404 for an unknown serial, 503 when no device can serve (the message says why)
+     * @throws ApiException 404 for an unknown serial, 404 model_not_found for a model no device serves, 503 when
+     *                      the devices that serve it cannot take the call now (the message says why)
      */
     public Lease acquire(long userId, String model, String serial, Duration wait, Set<Long> exclude) {
         long deadline = System.nanoTime() + wait.toNanos();
@@ -284,8 +285,8 @@ public final class DeviceRegistry {
             }
         }
         if (!anyPush) {
-            throw unavailableNow("no model server is registered; register one with POST /devices/register "
-                    + "or 'scorebook device add'");
+            String none = "no model server is registered; register one with POST /devices/register or 'scorebook device add'";
+            throw model == null ? unavailableNow(none) : modelNotFound("no device serves model '" + model + "': " + none);
         }
         List<State> serving = new ArrayList<>(mine.size());
         for (State s : mine) {
@@ -297,10 +298,12 @@ public final class DeviceRegistry {
             Set<String> all = new java.util.TreeSet<>();
             mine.forEach(s -> all.addAll(s.served()));
             String where = serial != null ? "device '" + serial + "'" : "no device";
-            throw unavailableNow(model == null
-                    ? (serial != null ? where + " lists no model" : "no device lists a model")
-                    + " yet; register it with models, or wait for its health check to report them"
-                    : (serial != null ? where + " does not serve" : where + " serves") + " model '" + model
+            if (model == null) {
+                throw unavailableNow((serial != null ? where + " lists no model" : "no device lists a model")
+                        + " yet; register it with models, or wait for its health check to report them");
+            }
+            // nothing serves it: a mistake to fix, not a wait to retry (OpenAI's SDKs retry a 503, not a 404)
+            throw modelNotFound((serial != null ? where + " does not serve" : where + " serves") + " model '" + model
                     + "'; served: " + (all.isEmpty() ? "none" : String.join(", ", all)));
         }
         return serving;
@@ -326,6 +329,11 @@ public final class DeviceRegistry {
         String what = model == null ? "the call" : "model '" + model + "'";
         return unavailableNow((busy ? "every device serving " + what + " stayed busy: " : "no device can serve " + what + " now: ")
                 + String.join("; ", why));
+    }
+
+    /** A model that no device of the user serves: 404 {@code model_not_found}, as OpenAI answers. */
+    static ApiException modelNotFound(String message) {
+        return new ApiException(Status.NOT_FOUND_404, "model_not_found", message);
     }
 
     static ApiException unavailableNow(String message) {

@@ -92,7 +92,7 @@ public final class Models {
                     throw lastError.toApi(lastSerial);
                 }
                 record(userId, apiKeyId, tsMs, r, id, r.deviceSerial(), r.model(), start,
-                        e.status().code() == 404 ? "unknown_device" : "no_device", e.getMessage());
+                        e.code().equals("not_found") ? "unknown_device" : e.code(), e.getMessage());
                 throw e;
             }
             Device d = lease.device();

@@ -134,11 +134,12 @@ class GatewayTest {
             assertEquals(3, b.chats());
 
             Client.Response wrongModel = t.gateway().post("/ask", "{\"prompt\":\"x\",\"model\":\"m2\",\"device_serial\":\"a\"}");
-            assertEquals(503, wrongModel.status());
+            assertEquals(404, wrongModel.status());
+            assertEquals("model_not_found", wrongModel.errorCode());
             assertTrue(wrongModel.json().path("detail").asText().contains("does not serve model 'm2'"), wrongModel.text());
             Client.Response unknownModel = t.gateway().post("/ask", "{\"prompt\":\"x\",\"model\":\"gpt-9\"}");
-            assertEquals(503, unknownModel.status());
-            assertEquals("no_device", unknownModel.errorCode());
+            assertEquals(404, unknownModel.status());
+            assertEquals("model_not_found", unknownModel.errorCode());
             assertTrue(unknownModel.json().path("detail").asText().contains("no device serves model 'gpt-9'; served: m1, m2"),
                     unknownModel.text());
             Client.Response unknownSerial = t.gateway().post("/ask", "{\"prompt\":\"x\",\"device_serial\":\"zz\"}");
@@ -147,18 +148,47 @@ class GatewayTest {
     }
 
     @Test
-    void nothingToServeIs503AndIsRecorded() {
+    void nothingToServeIsRecorded() {
         Tenant t = Tenant.create(server);
+        Client.Response anyModel = t.gateway().post("/ask", "{\"prompt\":\"x\"}");
+        assertEquals(503, anyModel.status(), "no model named and no device: nothing can serve");
+        assertEquals("no_device", anyModel.errorCode());
+        assertTrue(anyModel.json().path("detail").asText().contains("no model server is registered"));
         Client.Response r = t.gateway().post("/ask", "{\"prompt\":\"x\",\"model\":\"m\",\"tag\":\"t1\"}");
-        assertEquals(503, r.status());
-        assertEquals("no_device", r.errorCode());
+        assertEquals(404, r.status(), "a model no device serves");
+        assertEquals("model_not_found", r.errorCode());
         assertTrue(r.json().path("detail").asText().contains("no model server is registered"));
-        Map<String, Object> row = t.usage(1).getFirst();
+        Map<String, Object> row = t.usage(2).get(1);
         assertEquals(0, ((Number) row.get("ok")).intValue());
-        assertEquals("no_device", row.get("error_type"));
+        assertEquals("model_not_found", row.get("error_type"));
         assertEquals("m", row.get("model"));
         assertEquals("t1", row.get("tag"));
         assertNull(row.get("device"));
+    }
+
+    @Test
+    void aModelNoDeviceServesIs404ModelNotFoundAndAServedModelNoDeviceCanTakeIs503() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.openai("m").healthFails(true)) {
+            t.device("d", f, "[\"m\"]");
+            assertFalse(t.user().post("/devices/reload", "").json().at("/data/0/healthy").asBoolean());
+            String unknown = "{\"model\":\"gpt-9\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+            Client.Response r = t.gateway().post("/v1/chat/completions", unknown);
+            assertEquals(404, r.status(), r.text());
+            // OpenAI's shape: the SDKs read error.code, and do not retry a 404 (they retried the 503 twice)
+            assertEquals("model_not_found", r.json().at("/error/code").asText());
+            assertTrue(r.json().at("/error/message").asText().contains("no device serves model 'gpt-9'; served: m"), r.text());
+            Client.Response streamed = t.gateway().post("/v1/chat/completions", unknown.replace("{", "{\"stream\":true,"));
+            assertEquals(404, streamed.status(), streamed.text());
+            assertEquals("model_not_found", streamed.errorCode());
+
+            Client.Response served = t.gateway().post("/v1/chat/completions", unknown.replace("gpt-9", "m"));
+            assertEquals(503, served.status(), "served, but its only device is unhealthy: " + served.text());
+            assertEquals("no_device", served.errorCode());
+            List<Map<String, Object>> rows = t.usage(3);
+            assertEquals(List.of("model_not_found", "model_not_found", "no_device"), rows.stream().map(u -> u.get("error_type")).toList());
+            assertEquals(0, f.chats());
+        }
     }
 
     @Test
@@ -168,7 +198,7 @@ class GatewayTest {
         try (FakeModelServer f = FakeModelServer.ollama("m")) {
             owner.device("mine", f, "[\"m\"]");
             assertEquals(404, other.gateway().post("/ask", "{\"prompt\":\"x\",\"device_serial\":\"mine\"}").status());
-            assertEquals(503, other.gateway().post("/ask", "{\"prompt\":\"x\",\"model\":\"m\"}").status());
+            assertEquals(404, other.gateway().post("/ask", "{\"prompt\":\"x\",\"model\":\"m\"}").status());
             assertEquals(0, f.chats());
         }
     }
@@ -234,8 +264,8 @@ class GatewayTest {
             assertTrue(results.get(0).path("ok").asBoolean());
             assertEquals("ok", results.get(0).at("/data/message/content").asText());
             assertFalse(results.get(1).path("ok").asBoolean());
-            assertEquals(503, results.get(1).at("/error/status").asInt());
-            assertEquals("no_device", results.get(1).at("/error/code").asText());
+            assertEquals(404, results.get(1).at("/error/status").asInt());
+            assertEquals("model_not_found", results.get(1).at("/error/code").asText());
             assertTrue(results.get(2).path("ok").asBoolean());
             assertEquals(3, t.usage(3).size());
         }
