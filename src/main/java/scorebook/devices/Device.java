@@ -18,13 +18,26 @@ import java.util.List;
  * @param maxConcurrency calls in flight at most
  * @param createdAt      ISO-8601
  * @param updatedAt      ISO-8601
+ * @param apiKey         push devices: sent upstream as {@code Authorization: Bearer}, or null; never shown
  */
 public record Device(long id, long userId, String serial, String kind, String mode, String name, String baseUrl,
-                     List<String> models, int weight, int maxConcurrency, String createdAt, String updatedAt) {
+                     List<String> models, int weight, int maxConcurrency, String createdAt, String updatedAt,
+                     String apiKey) {
     public static final List<String> KINDS = List.of("ollama", "openai", "agent");
 
     public boolean push() {
         return "push".equals(mode);
+    }
+
+    public boolean hasApiKey() {
+        return apiKey != null;
+    }
+
+    /** Without the API key, so that logging a device cannot leak it. */
+    @Override
+    public String toString() {
+        return "Device[id=" + id + ", userId=" + userId + ", serial=" + serial + ", kind=" + kind + ", baseUrl=" + baseUrl
+                + ", models=" + models + ", hasApiKey=" + hasApiKey() + "]";
     }
 
     public static String modeOf(String kind) {

@@ -62,7 +62,8 @@ public final class DeviceCommands {
                 rest.add(a);
             }
         }
-        Options o = Options.parse(rest, Set.of("data", "user", "serial", "kind", "url", "weight", "concurrency", "name"));
+        Options o = Options.parse(rest, Set.of("data", "user", "serial", "kind", "url", "weight", "concurrency", "name",
+                "api-key"));
         List<String> words = o.positionals();
         if (words.isEmpty()) {
             throw new IllegalArgumentException("device needs a verb: add, list, remove");
@@ -80,15 +81,15 @@ public final class DeviceCommands {
                     }
                     DeviceStore.Registration r = DeviceService.registration(o.get("serial", null), o.get("kind", null),
                             o.get("name", null), o.get("url", null), models, o.has("weight") ? o.integer("weight", 1, 1, 1000) : null,
-                            o.has("concurrency") ? o.integer("concurrency", 1, 1, 1024) : null);
+                            o.has("concurrency") ? o.integer("concurrency", 1, 1, 1024) : null, o.get("api-key", null));
                     DeviceStore.Saved saved = store.register(user.id(), r);
                     System.out.println("device " + saved.device().serial() + (saved.created() ? " added" : " updated")
                             + " for " + user.name());
                 }
-                case "list" -> store.list(user.id()).forEach(d -> System.out.printf("%s\t%s\t%s\t%s\tweight %d\tconcurrency %d%n",
+                case "list" -> store.list(user.id()).forEach(d -> System.out.printf("%s\t%s\t%s\t%s\tweight %d\tconcurrency %d%s%n",
                         d.serial(), d.kind(), d.baseUrl() == null ? "-" : d.baseUrl(),
                         d.models().isEmpty() ? "(models from health check)" : String.join(",", d.models()), d.weight(),
-                        d.maxConcurrency()));
+                        d.maxConcurrency(), d.hasApiKey() ? "\tapi key set" : ""));
                 case "remove" -> {
                     if (words.size() != 2) {
                         throw new IllegalArgumentException("usage: scorebook device remove SERIAL");

@@ -414,6 +414,7 @@ public final class DeviceRegistry {
         m.put("kind", d.kind());
         m.put("mode", d.mode());
         m.put("base_url", d.baseUrl());
+        m.put("has_api_key", d.hasApiKey());
         m.put("models", s.served());
         m.put("registered_models", d.models());
         m.put("reported_models", s.reported());

@@ -29,7 +29,9 @@ import scorebook.server.Names;
  * GET    /devices                 {object:"list", data:[device with health]}
  *   curl -H "X-User-Token: $T" http://127.0.0.1:8080/devices
  * GET    /devices/{serial}        one device with health
- * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?}
+ * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?,
+ *                                  api_key?}  api_key: sent upstream as Authorization: Bearer; absent keeps the stored
+ *                                  one, "" removes it; never returned (the device shows has_api_key)
  *   curl -H "X-User-Token: $T" -d '{"serial":"gpu1","kind":"ollama","base_url":"http://127.0.0.1:11434","models":["llama3.2"]}' \
  *        http://127.0.0.1:8080/devices/register
  * POST   /devices/reload          re-reads devices, checks push devices now (closing circuits that pass)
@@ -91,7 +93,8 @@ public final class DeviceService implements HttpService {
                 text(body, "base_url", false),
                 models(body),
                 integer(body, "weight"),
-                integer(body, "max_concurrency"));
+                integer(body, "max_concurrency"),
+                text(body, "api_key", false));
         DeviceStore.Saved saved = devices.register(p.userId(), r);
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), r.serial()).orElseThrow();
         Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200,
@@ -120,6 +123,13 @@ public final class DeviceService implements HttpService {
      */
     public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
                                                         List<String> models, Integer weight, Integer maxConcurrency) {
+        return registration(serial, kind, name, baseUrl, models, weight, maxConcurrency, null);
+    }
+
+    /** As above, with the upstream API key (null keeps the stored one, "" removes it). */
+    public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
+                                                        List<String> models, Integer weight, Integer maxConcurrency,
+                                                        String apiKey) {
         serial = Names.check("serial", serial);
         if (!SERIAL.matcher(serial).matches()) {
             throw ApiException.invalid("'serial' may hold letters, digits and . _ : @ - (at most 100, starting with a letter or digit)");
@@ -147,7 +157,22 @@ public final class DeviceService implements HttpService {
         if (c < 1 || c > 1024) {
             throw ApiException.invalid("'max_concurrency' must be a whole number from 1 to 1024");
         }
-        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c);
+        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c, apiKey(apiKey, kind));
+    }
+
+    /** A header value: visible ASCII only (no spaces or line breaks that could end the header), at most 4096. */
+    private static String apiKey(String key, String kind) {
+        if (key == null || key.isEmpty()) {
+            return key;
+        }
+        if ("agent".equals(kind)) {
+            throw ApiException.invalid("'api_key' is for model servers Scorebook calls; an agent (kind agent) pulls its jobs");
+        }
+        if (key.length() > 4096 || !key.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f)) {
+            // the message must not echo the key
+            throw ApiException.invalid("'api_key' must be at most 4096 visible ASCII characters (no spaces or line breaks)");
+        }
+        return key;
     }
 
     private static String baseUrl(String raw, String kind) {

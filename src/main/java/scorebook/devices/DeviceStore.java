@@ -15,11 +15,19 @@ import scorebook.usage.UsageStore;
 /** SQL for devices. Every query is scoped to one user except {@link #all}, which loads the registry. */
 public final class DeviceStore {
     private static final String COLUMNS = """
-            id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at""";
+            id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at, api_key""";
 
-    /** What a registration asks for (validated by the caller). */
+    /**
+     * What a registration asks for (validated by the caller). {@code apiKey}: null keeps the stored one, "" removes
+     * it, anything else replaces it.
+     */
     public record Registration(String serial, String kind, String name, String baseUrl, List<String> models, int weight,
-                               int maxConcurrency) {
+                               int maxConcurrency, String apiKey) {
+        /** Without the API key, so that logging a registration cannot leak it. */
+        @Override
+        public String toString() {
+            return "Registration[serial=" + serial + ", kind=" + kind + ", baseUrl=" + baseUrl + ", models=" + models + "]";
+        }
     }
 
     /** The stored device and whether the registration created it (else it updated it). */
@@ -39,16 +47,19 @@ public final class DeviceStore {
             Optional<Device> before = find(h, userId, r.serial());
             h.createUpdate("""
                             INSERT INTO devices (user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency,
-                                                 created_at, updated_at)
-                            VALUES (:user, :serial, :kind, :mode, :name, :url, :models, :weight, :conc, :now, :now)
+                                                 created_at, updated_at, api_key)
+                            VALUES (:user, :serial, :kind, :mode, :name, :url, :models, :weight, :conc, :now, :now,
+                                    NULLIF(:key, ''))
                             ON CONFLICT (user_id, serial) DO UPDATE SET
                                 kind = excluded.kind, mode = excluded.mode, name = excluded.name, base_url = excluded.base_url,
                                 models = excluded.models, weight = excluded.weight,
-                                max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at""")
+                                max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at,
+                                api_key = CASE WHEN excluded.mode = 'pull' THEN NULL
+                                               WHEN :key IS NULL THEN devices.api_key ELSE NULLIF(:key, '') END""")
                     .bind("user", userId).bind("serial", r.serial()).bind("kind", r.kind())
                     .bind("mode", Device.modeOf(r.kind())).bind("name", r.name()).bind("url", r.baseUrl())
                     .bind("models", Json.text(r.models())).bind("weight", r.weight()).bind("conc", r.maxConcurrency())
-                    .bind("now", now).execute();
+                    .bind("now", now).bind("key", r.apiKey()).execute();
             return new Saved(find(h, userId, r.serial()).orElseThrow(), before.isEmpty());
         });
     }
@@ -90,6 +101,7 @@ public final class DeviceStore {
         }
         return new Device(rs.getLong("id"), rs.getLong("user_id"), rs.getString("serial"), rs.getString("kind"),
                 rs.getString("mode"), rs.getString("name"), rs.getString("base_url"), List.copyOf(models),
-                rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"));
+                rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"),
+                rs.getString("api_key"));
     }
 }

@@ -47,7 +47,7 @@ final class OllamaClient implements KindClient {
         }
         StringBuilder content = new StringBuilder();
         long first = 0;
-        try (UpstreamHttp.Body body = UpstreamHttp.post(uri, req, chat.deadlineNs())) {
+        try (UpstreamHttp.Body body = UpstreamHttp.post(device, uri, req, chat.deadlineNs())) {
             String line;
             while ((line = body.line()) != null) {
                 if (line.isBlank()) {
@@ -119,7 +119,7 @@ final class OllamaClient implements KindClient {
     @Override
     public List<String> models(Device device, Duration timeout) throws UpstreamException {
         URI uri = URI.create(device.baseUrl() + "/api/tags");
-        JsonNode tags = UpstreamHttp.getJson(uri, timeout);
+        JsonNode tags = UpstreamHttp.getJson(device, uri, timeout);
         if (!tags.path("models").isArray()) {
             throw new UpstreamException(UpstreamException.BAD, 0, uri + " has no 'models' list");
         }

@@ -48,7 +48,7 @@ final class OpenAiClient implements KindClient {
         req.put("stream", chat.stream());
         if (!chat.stream()) {
             req.remove("stream_options");
-            return whole(uri, req, chat);
+            return whole(device, uri, req, chat);
         }
         ObjectNode so = req.withObjectProperty("stream_options");
         so.put("include_usage", true);
@@ -57,7 +57,7 @@ final class OpenAiClient implements KindClient {
         String reason = null;
         JsonNode usage = null;
         JsonNode last = null;
-        try (UpstreamHttp.Body body = UpstreamHttp.post(uri, req, chat.deadlineNs())) {
+        try (UpstreamHttp.Body body = UpstreamHttp.post(device, uri, req, chat.deadlineNs())) {
             String line;
             while ((line = body.line()) != null) {
                 if (!line.startsWith("data:")) {
@@ -94,9 +94,9 @@ final class OpenAiClient implements KindClient {
         throw new UpstreamException(UpstreamException.BAD, 0, "the stream from " + uri + " ended without 'data: [DONE]'");
     }
 
-    private static Chat.Outcome whole(URI uri, ObjectNode req, Chat chat) throws UpstreamException {
+    private static Chat.Outcome whole(Device device, URI uri, ObjectNode req, Chat chat) throws UpstreamException {
         byte[] bytes;
-        try (UpstreamHttp.Body body = UpstreamHttp.post(uri, req, chat.deadlineNs())) {
+        try (UpstreamHttp.Body body = UpstreamHttp.post(device, uri, req, chat.deadlineNs())) {
             bytes = body.bytes(UpstreamHttp.MAX_BODY);
         }
         JsonNode answer = UpstreamHttp.parse(bytes, uri);
@@ -130,7 +130,7 @@ final class OpenAiClient implements KindClient {
     @Override
     public List<String> models(Device device, Duration timeout) throws UpstreamException {
         URI uri = URI.create(device.baseUrl() + "/v1/models");
-        JsonNode list = UpstreamHttp.getJson(uri, timeout);
+        JsonNode list = UpstreamHttp.getJson(device, uri, timeout);
         if (!list.path("data").isArray()) {
             throw new UpstreamException(UpstreamException.BAD, 0, uri + " has no 'data' list");
         }

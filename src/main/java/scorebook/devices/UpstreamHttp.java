@@ -27,23 +27,29 @@ final class UpstreamHttp {
 
     /** POSTs JSON and returns the open body; a non-2xx answer becomes an {@link UpstreamException}. */
     static Body post(URI uri, JsonNode body, long deadlineNs) throws UpstreamException {
-        return open("POST", uri, Json.bytes(body), deadlineNs);
+        return open("POST", uri, Json.bytes(body), null, deadlineNs);
     }
 
-    static Body get(URI uri, long deadlineNs) throws UpstreamException {
-        return open("GET", uri, null, deadlineNs);
+    /** POSTs JSON to a device, with its API key when it has one. */
+    static Body post(Device device, URI uri, JsonNode body, long deadlineNs) throws UpstreamException {
+        return open("POST", uri, Json.bytes(body), authorization(device), deadlineNs);
     }
 
-    /** GETs a JSON document. */
-    static JsonNode getJson(URI uri, Duration timeout) throws UpstreamException {
+    /** GETs a JSON document from a device (its health check), with its API key when it has one. */
+    static JsonNode getJson(Device device, URI uri, Duration timeout) throws UpstreamException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Body b = get(uri, deadline)) {
+        try (Body b = open("GET", uri, null, authorization(device), deadline)) {
             return b.json();
         }
     }
 
-    private static Body open(String method, URI uri, byte[] payload, long deadlineNs) throws UpstreamException {
-        Http11.Response res = Http11.exchange(method, uri, payload, deadlineNs);
+    private static String authorization(Device device) {
+        return device.hasApiKey() ? "Bearer " + device.apiKey() : null;
+    }
+
+    private static Body open(String method, URI uri, byte[] payload, String authorization, long deadlineNs)
+            throws UpstreamException {
+        Http11.Response res = Http11.exchange(method, uri, payload, authorization, deadlineNs);
         Body body = new Body(res.body(), uri);
         int status = res.status();
         if (status < 200 || status > 299) {

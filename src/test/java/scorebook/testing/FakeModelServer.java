@@ -67,6 +67,8 @@ public final class FakeModelServer implements AutoCloseable {
     private volatile CountDownLatch hold;
     private volatile CountDownLatch firstTokenSent = new CountDownLatch(1);
     private volatile long firstTokenSentNs;
+    private volatile String requiredKey;
+    private final ConcurrentLinkedQueue<String> authorizations = new ConcurrentLinkedQueue<>();
 
     private FakeModelServer(Kind kind, List<String> models) {
         this.kind = kind;
@@ -110,6 +112,17 @@ public final class FakeModelServer implements AutoCloseable {
     public FakeModelServer healthFails(boolean fails) {
         healthFails = fails;
         return this;
+    }
+
+    /** Answers 401 to every call (health checks too) without {@code Authorization: Bearer KEY}, as vLLM --api-key does. */
+    public FakeModelServer requireApiKey(String key) {
+        requiredKey = key;
+        return this;
+    }
+
+    /** The Authorization headers received, oldest first ("" for a request without one). */
+    public List<String> authorizations() {
+        return List.copyOf(authorizations);
     }
 
     /** Streams its usage on the finish chunk instead of a chunk of its own, as some OpenAI-compatible servers do. */
@@ -174,6 +187,12 @@ public final class FakeModelServer implements AutoCloseable {
             byte[] in;
             try (InputStream body = ex.getRequestBody()) {
                 in = body.readAllBytes();
+            }
+            String auth = ex.getRequestHeaders().getFirst("Authorization");
+            authorizations.add(auth == null ? "" : auth);
+            if (requiredKey != null && !("Bearer " + requiredKey).equals(auth)) {
+                send(ex, 401, "application/json", "{\"error\":{\"message\":\"missing or wrong API key\"}}");
+                return;
             }
             if (kind == Kind.OLLAMA && path.equals("/api/tags") || kind == Kind.OPENAI && path.equals("/v1/models")) {
                 health(ex);
