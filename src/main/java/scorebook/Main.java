@@ -225,7 +225,7 @@ public final class Main {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
             // the device service starts and stops the health loop and usage writer with the server
-            Devices devices = new Devices(db);
+            Devices devices = new Devices(db, config.clock());
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
             return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner);

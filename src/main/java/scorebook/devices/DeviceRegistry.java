@@ -1,5 +1,6 @@
 package scorebook.devices;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -116,6 +117,16 @@ public final class DeviceRegistry {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
     private final Map<Long, State> byId = new TreeMap<>(); // by id: routing ties go to the older device
+    /** Circuit cool-downs and last-ok/error times; tests move it instead of waiting 30 s. */
+    private final Clock clock;
+
+    public DeviceRegistry() {
+        this(Clock.systemUTC());
+    }
+
+    public DeviceRegistry(Clock clock) {
+        this.clock = clock;
+    }
 
     /** Replaces the device set, keeping the live state of devices that stay. */
     public void load(Collection<Device> devices) {
@@ -176,7 +187,7 @@ public final class DeviceRegistry {
     public List<Snapshot> snapshots(long userId) {
         lock.lock();
         try {
-            long now = System.currentTimeMillis();
+            long now = clock.millis();
             return byId.values().stream().filter(s -> s.device.userId() == userId)
                     .sorted((a, b) -> a.device.serial().compareTo(b.device.serial()))
                     .map(s -> snapshot(s, now)).toList();
@@ -213,7 +224,7 @@ public final class DeviceRegistry {
         try {
             while (true) {
                 List<State> candidates = candidates(userId, model, serial, exclude);
-                long now = System.currentTimeMillis();
+                long now = clock.millis();
                 State best = null;
                 long total = 0;
                 boolean anyBusy = false;
@@ -349,7 +360,7 @@ public final class DeviceRegistry {
         } finally {
             lock.unlock();
         }
-        s.lastOkMs = System.currentTimeMillis();
+        s.lastOkMs = clock.millis();
     }
 
     /** A call or check failed; enough in a row open the circuit. */
@@ -357,7 +368,7 @@ public final class DeviceRegistry {
         if (!e.countsAgainstDevice()) {
             return;
         }
-        long now = System.currentTimeMillis();
+        long now = clock.millis();
         s.lastErrorMs = now;
         s.lastError = e.getMessage();
         lock.lock();
@@ -376,7 +387,7 @@ public final class DeviceRegistry {
         s.reported = List.copyOf(models);
         s.healthy = true;
         s.reason = "ok";
-        s.lastOkMs = System.currentTimeMillis();
+        s.lastOkMs = clock.millis();
         lock.lock();
         try {
             if (reset) {

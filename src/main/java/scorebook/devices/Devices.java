@@ -1,5 +1,6 @@
 package scorebook.devices;
 
+import java.time.Clock;
 import java.util.List;
 
 import scorebook.store.Database;
@@ -12,12 +13,18 @@ import scorebook.usage.UsageStore;
  */
 public final class Devices implements AutoCloseable {
     private final DeviceStore store;
-    private final DeviceRegistry registry = new DeviceRegistry();
+    private final DeviceRegistry registry;
     private final HealthLoop health;
     private final UsageStore usage;
     private final Models models;
 
     public Devices(Database db) {
+        this(db, Clock.systemUTC());
+    }
+
+    /** With the server's clock, which the registry's circuit cool-downs follow. */
+    public Devices(Database db, Clock clock) {
+        this.registry = new DeviceRegistry(clock);
         this.store = new DeviceStore(db);
         this.usage = new UsageStore(db);
         this.health = new HealthLoop(registry, store::all);

@@ -1,5 +1,7 @@
 package scorebook.gateway;
 
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -8,10 +10,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.ServerConfig;
 import scorebook.testing.Client;
 import scorebook.testing.FakeModelServer;
 import scorebook.testing.FakeModelServer.Failure;
 import scorebook.testing.Tenant;
+import scorebook.testing.TestClock;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,16 +26,39 @@ import static scorebook.testing.Streamed.sseData;
 
 /** Model servers that fail, lie or stall: clear 502/503/504 errors, the circuit breaker, retries, usage rows. */
 class UpstreamFailureTest {
+    /** The circuit's 30 s rest follows this clock, so a slow machine cannot outwait it and the test can pass it. */
+    private static final TestClock CLOCK = TestClock.atSystemTime();
+    private static final Path DATA = TestServer.tempDir();
     private static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
+        server = TestServer.start(ServerConfig.local(DATA, TestServer.OWNER_TOKEN).withClock(CLOCK));
     }
 
     @AfterAll
     static void stop() {
         server.close();
+        TestServer.deleteTree(DATA);
+    }
+
+    @Test
+    void aRestingDeviceGetsATrialCallOnceTheCoolDownHasPassed() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer f = FakeModelServer.openai("m").failure(Failure.HTTP_500)) {
+            t.device("d", f, "[\"m\"]");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(502, t.gateway().post("/ask", "{\"prompt\":\"x\"}").status());
+            }
+            f.failure(Failure.NONE);
+            CLOCK.advance(Duration.ofSeconds(29));
+            assertEquals(503, t.gateway().post("/ask", "{\"prompt\":\"x\"}").status(), "still resting after 29 s");
+            assertEquals(3, f.chats());
+            CLOCK.advance(Duration.ofSeconds(2));
+            Client.Response trial = t.gateway().post("/ask", "{\"prompt\":\"x\"}");
+            assertEquals(200, trial.status(), trial.text());
+            assertTrue(t.user().get("/devices/d").json().at("/device/open_until").isNull(), "a passing trial closes the circuit");
+        }
     }
 
     @Test
