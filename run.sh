@@ -96,8 +96,8 @@ case "$cmd" in
   *)
     stale && build
     read -r -a aot <<< "$(aot_flags)"
-    # no command, or options only: serve
-    if [ "$#" -eq 0 ] || [[ "$1" == -* ]]; then set -- serve "$@"; fi
+    # no command, or options only: serve (but --help alone is the general usage)
+    if [ "$#" -eq 0 ] || { [[ "$1" == -* ]] && [ "$1" != --help ] && [ "$1" != -h ]; }; then set -- serve "$@"; fi
     exec "$JAVA" ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
     ;;
 esac

@@ -118,12 +118,12 @@ public final class Main {
     }
 
     private static void serve(Options o) {
-        Path data = Path.of(o.get("data", "data")).toAbsolutePath();
+        Path data = Path.of(o.get("data", "data")).toAbsolutePath().normalize();
         ServerConfig config = new ServerConfig(
                 o.get("host", "127.0.0.1"),
                 o.integer("port", 8080, 0, 65535),
                 data,
-                Path.of(o.get("evals", "evals")).toAbsolutePath(),
+                Path.of(o.get("evals", "evals")).toAbsolutePath().normalize(),
                 o.has("web-dir") ? Path.of(o.get("web-dir", "web")).toAbsolutePath() : null,
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
                 System.getenv("SCOREBOOK_TOKEN"),

@@ -42,7 +42,7 @@ public final class Owner {
      * when missing, migrations run, and the owner is created (SCOREBOOK_TOKEN, or a token in owner.token).
      */
     public static Database open(Path dataDir) {
-        Path dir = dataDir.toAbsolutePath();
+        Path dir = dataDir.toAbsolutePath().normalize();
         boolean fresh = !Files.exists(dir.resolve(Database.FILE_NAME));
         Database db = Database.open(dir);
         try {
