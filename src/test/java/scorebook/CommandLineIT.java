@@ -198,6 +198,10 @@ class CommandLineIT {
         assertTrue(Files.exists(home.resolve("mine/scorebook.db")), "--data ./mine is the caller's folder");
         assertFalse(Files.exists(REPO.resolve("mine")), "not the repository's");
 
+        Done help = finish(start(List.of(REPO.resolve("scorebook").toString(), "--help"), Map.of()));
+        assertEquals(0, help.exitCode(), help.err());
+        assertTrue(help.out().startsWith("usage: scorebook COMMAND"), "the general usage, not serve's: " + help.out());
+
         List<String> lines = serve(List.of(REPO.resolve("run.sh").toString(), "--port", "0", "--data", "./served"),
                 Map.of("SCOREBOOK_TOKEN", "t"));
         assertEquals(200, Client.forToken(base(lines.getFirst()), "t").get("/api/me").status());
