@@ -34,6 +34,7 @@ import scorebook.server.ApiException;
 import scorebook.server.Errors;
 import scorebook.server.Json;
 import scorebook.server.Options;
+import scorebook.server.Ports;
 import scorebook.server.ServerConfig;
 import scorebook.server.StaticFiles;
 import scorebook.server.Training;
@@ -128,7 +129,7 @@ public final class Main {
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
                 System.getenv("SCOREBOOK_TOKEN"),
                 Clock.systemUTC(),
-                o.has("public-url") ? publicUrl(o.get("public-url", "")) : null);
+                o.has("public-url") ? ServerConfig.checkPublicUrl(o.get("public-url", "")) : null);
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
@@ -140,49 +141,12 @@ public final class Main {
         System.out.flush();
     }
 
-    /** {@code --public-url}: http(s)://host[:port], served at its root; returned without a trailing slash. */
-    static String publicUrl(String raw) {
-        String url = raw.strip().replaceAll("/+$", "");
-        java.net.URI u;
-        try {
-            u = new java.net.URI(url);
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalArgumentException("--public-url is not a URL: '" + raw + "'");
-        }
-        boolean web = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
-        if (!web || u.getHost() == null || !u.getRawPath().isEmpty() || u.getRawQuery() != null || u.getRawFragment() != null) {
-            throw new IllegalArgumentException("--public-url must be http(s)://host[:port] (Scorebook is served at the root "
-                    + "of its address), not '" + raw + "'");
-        }
-        return url;
-    }
-
-    /** Fails with one clear line when the port is taken, before the web server logs a stack trace about it. */
-    private static void checkPortFree(ServerConfig config) {
-        if (config.port() == 0) {
-            return;
-        }
-        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new java.net.InetSocketAddress(config.host(), config.port()));
-        } catch (java.net.BindException e) {
-            throw portInUse(config);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
-        }
-    }
-
-    private static IllegalStateException portInUse(ServerConfig config) {
-        return new IllegalStateException("port " + config.port() + " on " + config.host() + " is already in use; "
-                + "pick another with --port N (or --port 0 for any free one)");
-    }
-
     /** Opens the data directory and starts serving; the tests start servers the same way. */
     public static Running start(ServerConfig config) {
         DataLock lock = DataLock.acquire(config.dataDir());
         Database db;
         try {
-            checkPortFree(config);
+            Ports.checkFree(config.host(), config.port());
             db = Database.open(config.dataDir());
         } catch (RuntimeException e) {
             lock.close();
@@ -205,7 +169,7 @@ public final class Main {
             if (!server.isRunning() || server.port() < 0) {
                 // taken between the check and the bind
                 server.stop();
-                throw portInUse(config);
+                throw Ports.inUse(config.host(), config.port());
             }
             return new Running(server, db, loginToken, parts, lock);
         } catch (RuntimeException e) {

@@ -1,7 +1,10 @@
 package scorebook.server;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Locale;
 
 /**
  * What {@code serve} needs to start.
@@ -51,7 +54,24 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
         if (publicUrl == null) {
             return null;
         }
-        java.net.URI u = java.net.URI.create(publicUrl);
-        return u.getScheme().toLowerCase(java.util.Locale.ROOT) + "://" + u.getRawAuthority();
+        URI u = URI.create(publicUrl);
+        return u.getScheme().toLowerCase(Locale.ROOT) + "://" + u.getRawAuthority();
+    }
+
+    /** {@code --public-url}: http(s)://host[:port], served at its root; returned without a trailing slash. */
+    public static String checkPublicUrl(String raw) {
+        String url = raw.strip().replaceAll("/+$", "");
+        URI u;
+        try {
+            u = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("--public-url is not a URL: '" + raw + "'");
+        }
+        boolean web = "http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme());
+        if (!web || u.getHost() == null || !u.getRawPath().isEmpty() || u.getRawQuery() != null || u.getRawFragment() != null) {
+            throw new IllegalArgumentException("--public-url must be http(s)://host[:port] (Scorebook is served at the root "
+                    + "of its address), not '" + raw + "'");
+        }
+        return url;
     }
 }
