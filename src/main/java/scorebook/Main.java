@@ -32,6 +32,7 @@ import scorebook.runner.RunEvents;
 import scorebook.runner.RunnerService;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
+import scorebook.server.HttpGuard;
 import scorebook.server.Json;
 import scorebook.server.Options;
 import scorebook.server.ServerConfig;
@@ -116,6 +117,8 @@ public final class Main {
                     // streamed tokens go out as written: no Nagle wait for the client's delayed ACK
                     .connectionOptions(o -> o.tcpNoDelay(true))
                     .directHandlers(Errors.directHandlers())
+                    // Helidon's own message for a request it refuses before routing (framing, headers), in the envelope
+                    .errorHandling(e -> e.includeEntity(true))
                     .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
@@ -146,8 +149,10 @@ public final class Main {
     /** The whole route table. */
     static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, Parts parts) {
         Errors.register(routing);
-        routing.addFilter(new AuthFilter(parts.auth()))
+        routing.addFilter(new HttpGuard())
+                .addFilter(new AuthFilter(parts.auth()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
+                .any("/health", Errors.allow("GET"))
                 .register(new AuthService(parts.auth()))
                 .register(new EvalService(db, parts.runner()::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
