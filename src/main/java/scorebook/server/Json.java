@@ -3,6 +3,12 @@ package scorebook.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -12,8 +18,8 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,6 +37,8 @@ public final class Json {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // a name twice is read differently by different parsers: refuse it rather than pick one
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
 
@@ -55,18 +63,64 @@ public final class Json {
         if (!req.content().hasEntity()) {
             return null;
         }
+        byte[] bytes;
         try (InputStream in = req.content().inputStream()) {
-            byte[] bytes = in.readAllBytes();
-            if (blank(bytes)) {
-                return null;
-            }
-            return MAPPER.readTree(bytes);
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation(); // null when a limit was hit (nesting depth, number length)
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage()
-                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
+            bytes = in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+        return blank(bytes) ? null : parse(bytes);
+    }
+
+    /**
+     * Parses a JSON document held as UTF-8 bytes, strictly: bytes that are not UTF-8 (overlong forms, encoded
+     * surrogates) and malformed JSON are 400; text holding an unpaired surrogate escape is 422 naming the field,
+     * because none of them can be stored as given.
+     */
+    public static JsonNode parse(byte[] bytes) {
+        int bad = firstInvalidUtf8(bytes);
+        if (bad >= 0) {
+            throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(JsonErrors.describe(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String broken = JsonErrors.unpairedSurrogate(node, "");
+        if (broken != null) {
+            throw ApiException.invalid("'" + (broken.isEmpty() ? "body" : broken)
+                    + "' holds an unpaired surrogate (such as \\ud800 without its pair): text must be valid Unicode");
+        }
+        return node;
+    }
+
+    /** The offset of the first byte that does not belong to well-formed UTF-8, or -1. */
+    private static int firstInvalidUtf8(byte[] bytes) {
+        int i = 0;
+        while (i < bytes.length && bytes[i] >= 0) {
+            i++; // ASCII, the usual case, without a decoder
+        }
+        if (i == bytes.length) {
+            return -1;
+        }
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes, i, bytes.length - i);
+        CharBuffer out = CharBuffer.allocate(8192);
+        while (true) {
+            CoderResult r = decoder.decode(in, out, true);
+            if (r.isError()) {
+                return in.position();
+            }
+            if (r.isUnderflow()) {
+                r = decoder.flush(out.clear());
+                return r.isError() ? in.position() : -1;
+            }
+            out.clear();
         }
     }
 
