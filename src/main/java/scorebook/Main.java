@@ -34,6 +34,7 @@ import scorebook.server.ApiException;
 import scorebook.server.Errors;
 import scorebook.server.HttpGuard;
 import scorebook.server.Json;
+import scorebook.server.OpenApi;
 import scorebook.server.Options;
 import scorebook.server.ServerConfig;
 import scorebook.server.StaticFiles;
@@ -158,6 +159,7 @@ public final class Main {
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
+                .register(new OpenApi())
                 .register(new StaticFiles(config.webDir()));
     }
 

@@ -51,12 +51,12 @@ public final class AuthFilter implements Filter {
     }
 
     /**
-     * The health check, and the dashboard's static shell (it holds no data; its API calls need a login). Any method:
-     * these routes take GET only and answer 405 to the others, credential or not.
+     * The health check, the API's OpenAPI document, and the dashboard's static shell (it holds no data; its API
+     * calls need a login). Any method: these routes take GET only and answer 405 to the others, credential or not.
      */
     static boolean isPublic(String path) {
-        return path.equals("/health") || path.equals("/") || path.equals("/index.html") || path.equals("/favicon.ico")
-                || path.startsWith("/static/") || path.startsWith("/vendor/");
+        return path.equals("/health") || path.equals("/openapi.json") || path.equals("/") || path.equals("/index.html")
+                || path.equals("/favicon.ico") || path.startsWith("/static/") || path.startsWith("/vendor/");
     }
 
     static boolean isGateway(String path) {
