@@ -4,6 +4,7 @@
 #   ./run.sh test              run the whole test suite (unit, integration, the real jar)
 #   ./run.sh bench [NAME]      run the benchmarks (all, or those whose name contains NAME)
 #   ./run.sh <command> ...     any other jar command: user, key, ...
+# The JVM gets JAVA_OPTS and a heap of at most 512 MB (SCOREBOOK_HEAP=2g to change it; an -Xmx in JAVA_OPTS wins).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -61,6 +62,17 @@ aot_flags() {
   return 0
 }
 
+# The JVM's options: JAVA_OPTS as given, plus a default heap (-Xmx512m, or SCOREBOOK_HEAP, e.g. 2g) unless JAVA_OPTS
+# sets one, so that an idle server does not grow towards a quarter of the machine's memory.
+jvm_opts() {
+  local opts=${JAVA_OPTS:-}
+  case " $opts " in
+    *" -Xmx"*|*" -XX:MaxHeapSize"*|*" -XX:MaxRAMPercentage"*) ;;
+    *) opts="$opts -Xmx${SCOREBOOK_HEAP:-512m}" ;;
+  esac
+  echo "$opts"
+}
+
 cmd=${1:-serve}
 case "$cmd" in
   test)
@@ -82,8 +94,9 @@ case "$cmd" in
   *)
     stale && build
     read -r -a aot <<< "$(aot_flags)"
+    read -r -a jvm <<< "$(jvm_opts)"
     # no command, or options only: serve
     if [ "$#" -eq 0 ] || [[ "$1" == -* ]]; then set -- serve "$@"; fi
-    exec "$JAVA" ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
+    exec "$JAVA" ${jvm[@]+"${jvm[@]}"} ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
     ;;
 esac
