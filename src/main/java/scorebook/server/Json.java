@@ -23,6 +23,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -37,10 +38,11 @@ public final class Json {
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            // a name twice is read differently by different parsers: refuse it rather than pick one
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
+
+    /** Request bodies: a name given twice is read differently by different parsers, so it is refused, not picked. */
+    private static final ObjectReader BODY = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private Json() {
     }
@@ -84,7 +86,7 @@ public final class Json {
         }
         JsonNode node;
         try {
-            node = MAPPER.readTree(bytes);
+            node = BODY.readTree(bytes);
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest(JsonErrors.describe(e));
         } catch (IOException e) {
