@@ -101,7 +101,8 @@ public final class Errors {
             case 413 -> "request body is larger than the server's limit";
             case 501 -> "unsupported Transfer-Encoding: only 'chunked' alone is accepted; the connection is closed";
             case 505 -> "HTTP/1.0 is not supported: send HTTP/1.1";
-            case 400 -> message == null || message.isBlank() ? "the request is malformed; the connection is closed"
+            case 400 -> message == null || message.isBlank() || message.startsWith("Bad request, see server log")
+                    ? "the request is malformed (its request line, percent-encoding, headers or framing); the connection is closed"
                     : "the request is malformed: " + message + "; the connection is closed";
             default -> safe(message, status);
         };

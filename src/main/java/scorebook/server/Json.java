@@ -3,12 +3,6 @@ package scorebook.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -80,7 +74,7 @@ public final class Json {
      * because none of them can be stored as given.
      */
     public static JsonNode parse(byte[] bytes) {
-        int bad = firstInvalidUtf8(bytes);
+        int bad = Utf8.firstInvalid(bytes);
         if (bad >= 0) {
             throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);
         }
@@ -98,32 +92,6 @@ public final class Json {
                     + "' holds an unpaired surrogate (such as \\ud800 without its pair): text must be valid Unicode");
         }
         return node;
-    }
-
-    /** The offset of the first byte that does not belong to well-formed UTF-8, or -1. */
-    private static int firstInvalidUtf8(byte[] bytes) {
-        int i = 0;
-        while (i < bytes.length && bytes[i] >= 0) {
-            i++; // ASCII, the usual case, without a decoder
-        }
-        if (i == bytes.length) {
-            return -1;
-        }
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(bytes, i, bytes.length - i);
-        CharBuffer out = CharBuffer.allocate(8192);
-        while (true) {
-            CoderResult r = decoder.decode(in, out, true);
-            if (r.isError()) {
-                return in.position();
-            }
-            if (r.isUnderflow()) {
-                r = decoder.flush(out.clear());
-                return r.isError() ? in.position() : -1;
-            }
-            out.clear();
-        }
     }
 
     /** Only JSON white space (checked on the bytes: a large body is not copied into a string for it). */

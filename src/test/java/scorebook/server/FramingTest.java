@@ -139,11 +139,14 @@ class FramingTest {
 
     @Test
     void aBadPercentEncodingIsA400Envelope() {
-        for (String path : new String[] {"/api/sessions/%zz/runs", "/api/runs/%E0%A4%A/data", "/health?x=%"}) {
+        for (String path : new String[] {"/api/sessions/%zz/runs", "/api/runs/%E0%A4%A/data", "/health?x=%", "/%",
+            "/static/%zz", "/api/sessions/%E0%A4/runs", "/api/sessions/%C0%AF/runs", "/devices/x%ED%A0%80",
+            "/api/me?name=%C0%AF"}) {
             try (RawHttp c = connect()) {
                 RawHttp.Answer a = c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n" + TOKEN + "\r\n").read();
                 assertEquals(400, a.status(), path + ": " + a);
                 assertEquals("bad_request", Streamed.parse(a.body()).at("/error/code").asText(), a.body());
+                assertFalse(a.body().contains("server log"), "a message in words: " + a.body());
             }
         }
     }
