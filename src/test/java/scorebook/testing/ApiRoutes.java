@@ -122,6 +122,13 @@ public final class ApiRoutes {
         return Auth.USER;
     }
 
+    /** Every documented path, in order. */
+    public static List<String> paths() {
+        List<String> out = new ArrayList<>();
+        DOCUMENT.path("paths").fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
     /** "GET /api/runs/{}" style keys of the documented operations, parameters unnamed. */
     public static Set<String> documentedKeys() {
         Set<String> keys = new TreeSet<>();
