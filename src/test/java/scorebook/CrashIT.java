@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CrashIT {
     @Test
     void everyAcknowledgedWriteSurvivesKillDashNineAndNoRowIsLeftRunning() throws Exception {
-        CrashAndLoad.CrashFigures f = CrashAndLoad.crashCycles(3, System.nanoTime());
+        CrashAndLoad.CrashFigures f = CrashAndLoad.crashCycles(3, System.nanoTime(), Duration.ofMillis(1500));
         System.out.println("CrashIT: " + f);
         assertTrue(f.acknowledged() > 0, "the load wrote something: " + f);
         assertTrue(f.gatewayCalls() > 0, "the gateway answered: " + f);

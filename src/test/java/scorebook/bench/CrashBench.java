@@ -21,7 +21,7 @@ public final class CrashBench implements Benchmark {
 
     @Override
     public List<Row> run() throws Exception {
-        CrashAndLoad.CrashFigures c = CrashAndLoad.crashCycles(CYCLES, 42);
+        CrashAndLoad.CrashFigures c = CrashAndLoad.crashCycles(CYCLES, 42, Duration.ofSeconds(6));
         System.err.println("bench: crash " + c);
         CrashAndLoad.LoadFigures l = CrashAndLoad.load(32, Duration.ofSeconds(5), LOAD);
         System.err.println("bench: load " + l);

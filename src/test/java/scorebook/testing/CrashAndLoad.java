@@ -61,8 +61,11 @@ public final class CrashAndLoad {
                               double seconds) {
     }
 
-    /** {@code cycles} times: start, put load on, kill -9 at a random moment, then check what the restart finds. */
-    public static CrashFigures crashCycles(int cycles, long seed) throws Exception {
+    /**
+     * {@code cycles} times: start, put load on, kill -9 at a random moment up to {@code maxLoad} into the load, then
+     * check what the restart finds.
+     */
+    public static CrashFigures crashCycles(int cycles, long seed, Duration maxLoad) throws Exception {
         Random random = new Random(seed);
         Path data = TestServer.tempDir();
         Path evals = slowSuite();
@@ -109,7 +112,7 @@ public final class CrashAndLoad {
                     for (int g = 0; g < 2; g++) {
                         workers.add(Thread.ofVirtual().start(() -> askUntil(stop, gw, gateway)));
                     }
-                    Thread.sleep(300 + random.nextInt(1200)); // the random moment of the kill
+                    Thread.sleep(200 + random.nextLong(maxLoad.toMillis())); // the random moment of the kill
                     s.kill9();
                     stop.set(true);
                     for (Thread t : workers) {
