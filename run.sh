@@ -7,6 +7,7 @@
 # Paths on the command line (and the defaults ./data and ./evals) are relative to the folder it is called
 # from, not to the repository. Build output goes to stderr: stdout carries only what the jar prints, so
 # its first line is "Scorebook listening on ...".
+# The JVM gets JAVA_OPTS and a heap of at most 512 MB (SCOREBOOK_HEAP=2g to change it; an -Xmx in JAVA_OPTS wins).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -73,6 +74,17 @@ aot_flags() {
   return 0
 }
 
+# The JVM's options: JAVA_OPTS as given, plus a default heap (-Xmx512m, or SCOREBOOK_HEAP, e.g. 2g) unless JAVA_OPTS
+# sets one, so that an idle server does not grow towards a quarter of the machine's memory.
+jvm_opts() {
+  local opts=${JAVA_OPTS:-}
+  case " $opts " in
+    *" -Xmx"*|*" -XX:MaxHeapSize"*|*" -XX:MaxRAMPercentage"*) ;;
+    *) opts="$opts -Xmx${SCOREBOOK_HEAP:-512m}" ;;
+  esac
+  echo "$opts"
+}
+
 cmd=${1:-serve}
 case "$cmd" in
   test)
@@ -98,6 +110,7 @@ case "$cmd" in
     read -r -a aot <<< "$(aot_flags)"
     # no command, or options only: serve (but --help alone is the general usage)
     if [ "$#" -eq 0 ] || { [[ "$1" == -* ]] && [ "$1" != --help ] && [ "$1" != -h ]; }; then set -- serve "$@"; fi
-    exec "$JAVA" ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
+    read -r -a jvm <<< "$(jvm_opts)"
+    exec "$JAVA" ${jvm[@]+"${jvm[@]}"} ${aot[@]+"${aot[@]}"} -jar "$JAR" "$@"
     ;;
 esac

@@ -32,7 +32,9 @@ import scorebook.runner.RunEvents;
 import scorebook.runner.RunnerService;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
+import scorebook.server.HttpGuard;
 import scorebook.server.Json;
+import scorebook.server.OpenApi;
 import scorebook.server.Options;
 import scorebook.server.Ports;
 import scorebook.server.ServerConfig;
@@ -163,6 +165,8 @@ public final class Main {
                     // streamed tokens go out as written: no Nagle wait for the client's delayed ACK
                     .connectionOptions(o -> o.tcpNoDelay(true))
                     .directHandlers(Errors.directHandlers())
+                    // Helidon's own message for a request it refuses before routing (framing, headers), in the envelope
+                    .errorHandling(e -> e.includeEntity(true))
                     .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
@@ -199,13 +203,16 @@ public final class Main {
     /** The whole route table. */
     static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, Parts parts) {
         Errors.register(routing);
-        routing.addFilter(new AuthFilter(parts.auth(), config.publicOrigin()))
+        routing.addFilter(new HttpGuard())
+                .addFilter(new AuthFilter(parts.auth(), config.publicOrigin()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
+                .any("/health", Errors.allow("GET"))
                 .register(new AuthService(parts.auth()))
                 .register(new EvalService(parts.evals(), db, parts.runner()::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
+                .register(new OpenApi())
                 .register(new StaticFiles(config.webDir()));
     }
 

@@ -44,7 +44,7 @@ public final class AuthFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         String path = req.path().path();
         try {
-            if (!isPublic(req.prologue().method(), path)) {
+            if (!isPublic(path)) {
                 Principal p = isGateway(path) ? apiKey(req) : user(req);
                 req.context().register(Principal.class, p);
             }
@@ -58,14 +58,13 @@ public final class AuthFilter implements Filter {
         chain.proceed();
     }
 
-    /** The health check, and the dashboard's static shell (it holds no data; its API calls need a login). */
-    static boolean isPublic(Method method, String path) {
-        if (path.equals("/health")) {
-            return true;
-        }
-        boolean read = method == Method.GET || method == Method.HEAD;
-        return read && (path.equals("/") || path.equals("/index.html") || path.equals("/favicon.ico")
-                || path.startsWith("/static/") || path.startsWith("/vendor/"));
+    /**
+     * The health check, the API's OpenAPI document, and the dashboard's static shell (it holds no data; its API
+     * calls need a login). Any method: these routes take GET only and answer 405 to the others, credential or not.
+     */
+    static boolean isPublic(String path) {
+        return path.equals("/health") || path.equals("/openapi.json") || path.equals("/") || path.equals("/index.html")
+                || path.equals("/favicon.ico") || path.startsWith("/static/") || path.startsWith("/vendor/");
     }
 
     static boolean isGateway(String path) {

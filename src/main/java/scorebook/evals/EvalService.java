@@ -90,11 +90,12 @@ public final class EvalService implements HttpService {
         rules.get("/results", this::activeRun)
                 .post("/api/runs", this::createRun)
                 .post("/api/runs/import", this::importRun)
+                .any("/api/runs/import", Errors.allow("POST"))
                 .get("/api/runs/{run_id}/results/{index}", this::result)
                 .patch("/api/runs/{run_id}/results/{index}", this::editResult)
                 .post("/api/runs/{run_id}/results", this::append)
-                .patch("/api/runs/{run_id}", this::rename)
-                .delete("/api/runs/{run_id}", this::deleteRun)
+                .patch("/api/runs/{run_id}", unlessRunner(this::rename))
+                .delete("/api/runs/{run_id}", unlessRunner(this::deleteRun))
                 .post("/api/runs/{run_id}/activate", this::activate)
                 .get("/api/runs/{run_id}/data", this::runData)
                 .get("/api/runs/{run_id}/export/json", this::exportJson)
@@ -106,7 +107,6 @@ public final class EvalService implements HttpService {
                 .put("/api/config", this::putConfig)
                 .any("/results", Errors.allow("GET"))
                 .any("/api/runs", Errors.allow("POST"))
-                .any("/api/runs/import", Errors.allow("POST"))
                 .any("/api/runs/{run_id}", unlessRunner(Errors.allow("PATCH, DELETE")))
                 .any("/api/runs/{run_id}/results", Errors.allow("POST"))
                 .any("/api/runs/{run_id}/results/{index}", Errors.allow("GET, PATCH"))
@@ -329,12 +329,13 @@ public final class EvalService implements HttpService {
     }
 
     /** The 405 for /api/runs/{run_id}, except for the runner's own paths there (rerun, new, stop). */
-    private static Handler unlessRunner(Handler notAllowed) {
+    /** {@code handler}, except on the runner's words (/api/runs/new, ...), which the runner's routes answer (405 here). */
+    private static Handler unlessRunner(Handler handler) {
         return (req, res) -> {
             if (RUNNER_PATHS.contains(runId(req))) {
                 res.next();
             } else {
-                notAllowed.handle(req, res);
+                handler.handle(req, res);
             }
         };
     }

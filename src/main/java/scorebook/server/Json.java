@@ -12,11 +12,12 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -33,6 +34,9 @@ public final class Json {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .build();
+
+    /** Request bodies: a name given twice is read differently by different parsers, so it is refused, not picked. */
+    private static final ObjectReader BODY = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private Json() {
     }
@@ -55,19 +59,39 @@ public final class Json {
         if (!req.content().hasEntity()) {
             return null;
         }
+        byte[] bytes;
         try (InputStream in = req.content().inputStream()) {
-            byte[] bytes = in.readAllBytes();
-            if (blank(bytes)) {
-                return null;
-            }
-            return MAPPER.readTree(bytes);
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation(); // null when a limit was hit (nesting depth, number length)
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage()
-                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
+            bytes = in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        return blank(bytes) ? null : parse(bytes);
+    }
+
+    /**
+     * Parses a JSON document held as UTF-8 bytes, strictly: bytes that are not UTF-8 (overlong forms, encoded
+     * surrogates) and malformed JSON are 400; text holding an unpaired surrogate escape is 422 naming the field,
+     * because none of them can be stored as given.
+     */
+    public static JsonNode parse(byte[] bytes) {
+        int bad = Utf8.firstInvalid(bytes);
+        if (bad >= 0) {
+            throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);
+        }
+        JsonNode node;
+        try {
+            node = BODY.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(JsonErrors.describe(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String broken = JsonErrors.unpairedSurrogate(node, "");
+        if (broken != null) {
+            throw ApiException.invalid("'" + (broken.isEmpty() ? "body" : broken)
+                    + "' holds an unpaired surrogate (such as \\ud800 without its pair): text must be valid Unicode");
+        }
+        return node;
     }
 
     /** Only JSON white space (checked on the bytes: a large body is not copied into a string for it). */

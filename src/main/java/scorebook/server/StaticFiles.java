@@ -49,7 +49,11 @@ public final class StaticFiles implements HttpService {
         rules.get("/", (req, res) -> serve(res, web("index.html")))
                 .get("/index.html", (req, res) -> serve(res, web("index.html")))
                 .get("/static/{+path}", (req, res) -> serve(res, web(rest(req))))
-                .get("/vendor/{+path}", (req, res) -> serve(res, classpath("META-INF/resources/webjars/" + rest(req))));
+                .get("/vendor/{+path}", (req, res) -> serve(res, classpath("META-INF/resources/webjars/" + rest(req))))
+                .any("/", Errors.allow("GET"))
+                .any("/index.html", Errors.allow("GET"))
+                .any("/static/{+path}", Errors.allow("GET"))
+                .any("/vendor/{+path}", Errors.allow("GET"));
     }
 
     private static String rest(ServerRequest req) {

@@ -42,7 +42,7 @@ class ErrorsTest {
         Client.Response r = server.owner().post("/api/keys", "{\"name\": ");
         assertEquals(400, r.status());
         assertEquals("bad_request", r.errorCode());
-        assertTrue(r.json().path("detail").asText().startsWith("malformed JSON"), r.text());
+        assertEquals("the body is not valid JSON: it ends too early at line 1 column 10", r.json().path("detail").asText());
         assertEquals(422, server.owner().post("/api/keys", "[1, 2]").status(), "valid JSON, not an object");
         assertEquals(400, server.owner().post("/api/keys", "{} {}").status());
         assertEquals(before, keyCount());
@@ -122,11 +122,36 @@ class ErrorsTest {
     }
 
     @Test
+    void wrongMethodsOnPublicPathsAre405WithOrWithoutACredential() {
+        for (scorebook.testing.Client c : new scorebook.testing.Client[] {server.owner(), server.client(null)}) {
+            for (String path : new String[] {"/health", "/", "/index.html", "/static/js/main.js", "/vendor/chart.js/x.js"}) {
+                for (String method : new String[] {"POST", "PUT", "DELETE", "PATCH"}) {
+                    Client.Response r = c.send(method, path, "{}");
+                    assertEquals(405, r.status(), method + " " + path + ": " + r.text());
+                    assertEquals("method_not_allowed", r.errorCode());
+                    assertEquals("GET, HEAD", r.header("Allow").orElseThrow());
+                }
+            }
+        }
+    }
+
+    @Test
+    void theRunnersWordsAreNotRunIds() {
+        for (String word : new String[] {"new", "rerun", "stop", "import"}) {
+            for (String method : new String[] {"PATCH", "DELETE", "GET", "PUT"}) {
+                Client.Response r = server.owner().send(method, "/api/runs/" + word, "{\"run_name\": \"x\"}");
+                assertEquals(405, r.status(), method + " " + word + ": " + r.text());
+                assertEquals("POST", r.header("Allow").orElseThrow());
+            }
+        }
+    }
+
+    @Test
     void aWrongMethodIs405JsonWithAllow() {
         Client.Response r = server.owner().put("/api/users", "{}");
         assertEquals(405, r.status());
         assertEquals("method_not_allowed", r.errorCode());
-        assertEquals("GET, POST", r.header("Allow").orElseThrow());
+        assertEquals("GET, HEAD, POST", r.header("Allow").orElseThrow());
         assertEquals(405, server.owner().get("/api/keys/1").status());
         assertEquals(405, server.owner().get("/logout").status());
     }
