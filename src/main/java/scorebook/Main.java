@@ -38,6 +38,8 @@ import scorebook.server.ServerConfig;
 import scorebook.server.StaticFiles;
 import scorebook.server.Training;
 import scorebook.store.Database;
+import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageService;
 
 /** The command line and the wiring: builds the store, the services and the web server. */
 public final class Main {
@@ -131,7 +133,7 @@ public final class Main {
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
     public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
-                        EvalRunner runner) {
+                        EvalRunner runner, UsageQueries usage) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db);
             RunEvents events = new RunEvents();
@@ -139,7 +141,7 @@ public final class Main {
             Devices devices = new Devices(db);
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
-            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner);
+            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner, new UsageQueries(db));
         }
     }
 
@@ -153,6 +155,7 @@ public final class Main {
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
+                .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new StaticFiles(config.webDir()));
     }
 

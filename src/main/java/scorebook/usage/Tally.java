@@ -2,7 +2,9 @@ package scorebook.usage;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -30,6 +32,9 @@ public final class Tally {
     final Histogram ttft = new Histogram();
     final Histogram tokS = new Histogram();
     final Map<String, Extra> extra = new TreeMap<>();
+    /** Devices and models seen (answers only; rollup cells leave them null). */
+    Set<String> devices;
+    Set<String> models;
 
     /** One extra metric: n, sum, min, max and its histogram. */
     static final class Extra {
@@ -119,6 +124,33 @@ public final class Tally {
         ttft.merge(o.ttft);
         tokS.merge(o.tokS);
         o.extra.forEach((label, e) -> extra.computeIfAbsent(label, k -> new Extra()).merge(e));
+        if (o.devices != null) {
+            seen(null, null);
+            devices.addAll(o.devices);
+            models.addAll(o.models);
+        }
+    }
+
+    /** Notes a device and model that served rows of this tally. */
+    void seen(String device, String model) {
+        if (devices == null) {
+            devices = new HashSet<>();
+            models = new HashSet<>();
+        }
+        if (device != null) {
+            devices.add(device);
+        }
+        if (model != null) {
+            models.add(model);
+        }
+    }
+
+    int devicesActive() {
+        return devices == null ? 0 : devices.size();
+    }
+
+    int modelsActive() {
+        return models == null ? 0 : models.size();
     }
 
     long errors() {

@@ -299,6 +299,34 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /** Stores rows in one transaction and answers how many were new; a dry run rolls it back (counts stay exact). */
+    public int insertAll(List<Row> rows, boolean dryRun) {
+        final class DryRun extends RuntimeException {
+            final int inserted;
+
+            DryRun(int inserted) {
+                super(null, null, false, false);
+                this.inserted = inserted;
+            }
+        }
+        try {
+            return db.write(h -> {
+                int n = 0;
+                for (boolean b : insert(h, rows)) {
+                    n += b ? 1 : 0;
+                }
+                if (dryRun) {
+                    throw new DryRun(n);
+                }
+                return n;
+            });
+        } catch (DryRun d) {
+            return d.inserted;
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
+        }
+    }
+
     /**
      * Inserts rows and adds them to their rollups, inside the caller's transaction. A row whose event (same user,
      * time and event key) is already stored is skipped; the answer says which rows were inserted. Plain JDBC:
