@@ -18,6 +18,9 @@ import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
 import scorebook.auth.UserCommands;
+import scorebook.datasets.DatasetService;
+import scorebook.datasets.DatasetStore;
+import scorebook.datasets.Datasets;
 import scorebook.devices.DeviceCommands;
 import scorebook.devices.DeviceService;
 import scorebook.devices.Devices;
@@ -133,7 +136,7 @@ public final class Main {
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
     public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
-                        EvalRunner runner, UsageQueries usage) {
+                        EvalRunner runner, UsageQueries usage, DatasetStore datasetStore, Datasets datasets) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db);
             RunEvents events = new RunEvents();
@@ -141,7 +144,10 @@ public final class Main {
             Devices devices = new Devices(db);
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
-            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner, new UsageQueries(db));
+            UsageQueries usage = new UsageQueries(db);
+            DatasetStore datasetStore = new DatasetStore(db);
+            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner, usage, datasetStore,
+                    new Datasets(datasetStore, usage, config.clock()));
         }
     }
 
@@ -156,6 +162,7 @@ public final class Main {
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
+                .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new StaticFiles(config.webDir()));
     }
 

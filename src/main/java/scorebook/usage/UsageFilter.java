@@ -123,6 +123,11 @@ public record UsageFilter(long fromMs, long toMs, Map<String, List<String>> dims
         };
     }
 
+    /** A whole number from 1 to {@code max}, or 422 naming the parameter. */
+    public static long positiveOrInvalid(String name, String text, long max) {
+        return positive(name, text, max);
+    }
+
     static long positive(String name, String text, long max) {
         try {
             long v = Long.parseLong(text);

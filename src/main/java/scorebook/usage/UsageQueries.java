@@ -236,6 +236,28 @@ public final class UsageQueries {
         return m;
     }
 
+    /** One usage row made from a dataset row: its time and numbers, extras by label. */
+    public interface DatasetRow {
+        void row(long tsMs, Long promptTokens, Long completionTokens, Double latencyMs, Double ttftMs,
+                 Map<String, Double> extra);
+    }
+
+    /** The usage rows an adapter made from a dataset in {@code [from, to)}, oldest first (dataset metrics). */
+    public void datasetRows(long userId, String dataset, long from, long to, DatasetRow sink) {
+        read(h -> {
+            query(h, """
+                    SELECT ts_ms, prompt_tokens, completion_tokens, latency_ms, ttft_ms, extra FROM usage_events
+                    WHERE user_id = ? AND ts_ms >= ? AND ts_ms < ? AND dataset = ? AND source_kind = 'dataset'
+                    ORDER BY ts_ms""", List.of(userId, from, to, dataset), rs -> {
+                String extra = rs.getString(6);
+                sink.row(rs.getLong(1), UsageStore.number(rs, 2, Long.class), UsageStore.number(rs, 3, Long.class),
+                        UsageStore.number(rs, 4, Double.class), UsageStore.number(rs, 5, Double.class),
+                        extra == null ? Map.of() : UsageStore.extras(extra));
+            });
+            return null;
+        });
+    }
+
     /** Everything matching {@code f} in one tally (the summary). */
     public Tally total(long userId, UsageFilter f, boolean histograms) {
         Tally t = new Tally();

@@ -1,6 +1,5 @@
 package scorebook.usage;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +29,7 @@ public final class UsageRows {
     public static final class Bad extends Exception {
         private final String field;
 
-        Bad(String field, String message) {
+        public Bad(String field, String message) {
             super(message, null, false, false);
             this.field = field;
         }
@@ -111,7 +110,7 @@ public final class UsageRows {
         return out.isEmpty() ? null : Json.text(out);
     }
 
-    static boolean absent(JsonNode n) {
+    public static boolean absent(JsonNode n) {
         return n == null || n.isNull() || n.isMissingNode() || (n.isTextual() && n.asText().isBlank());
     }
 
@@ -154,7 +153,7 @@ public final class UsageRows {
         return number(field, o.get(field));
     }
 
-    static Double nonNegative(String field, JsonNode n) throws Bad {
+    public static Double nonNegative(String field, JsonNode n) throws Bad {
         Double v = number(field, n);
         if (v != null && v < 0) {
             throw new Bad(field, "must not be negative");
@@ -167,7 +166,7 @@ public final class UsageRows {
     }
 
     /** A token count: a whole number from 0 to 2^31-1. */
-    static Integer tokens(String field, JsonNode n) throws Bad {
+    public static Integer tokens(String field, JsonNode n) throws Bad {
         Double v = nonNegative(field, n);
         if (v == null) {
             return null;
@@ -227,16 +226,5 @@ public final class UsageRows {
 
     private static String clip(String s, int max) {
         return s == null || s.length() <= max ? s : s.substring(0, max);
-    }
-
-    /** Field names of a row that are not JSON objects: which indexes of {@code rows} are not objects. */
-    static List<Integer> nonObjects(List<JsonNode> rows) {
-        List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            if (!rows.get(i).isObject()) {
-                out.add(i);
-            }
-        }
-        return out;
     }
 }

@@ -121,6 +121,13 @@ public final class UsageStore implements AutoCloseable {
                     latencyMs, ttftMs, tokS, ok, errorType, errorMessage, jobId, promptPreview, extra, null, null, null);
         }
 
+        /** The same row with another request id (its event id). */
+        public Row withRequestId(String id) {
+            return new Row(userId, apiKeyId, tsMs, sourceKind, id, device, model, tag, promptTokens, completionTokens,
+                    latencyMs, ttftMs, tokS, ok, errorType, errorMessage, jobId, promptPreview, extra, tenant, dataset,
+                    hardware);
+        }
+
         /** The start time as stored in {@code ts}: ISO-8601 UTC with milliseconds. */
         public String ts() {
             return iso(tsMs);

@@ -29,7 +29,7 @@ class UsageApiTest {
     private static final long HOUR = 3_600_000L;
 
     @AutoClose
-    final TestServer server = TestServer.start(ServerConfig.local(TestServer.tempDir(), TestServer.OWNER_TOKEN)
+    static final TestServer server = TestServer.start(ServerConfig.local(TestServer.tempDir(), TestServer.OWNER_TOKEN)
             .withClock(Clock.fixed(NOW, ZoneOffset.UTC)));
 
     /** n rows spread over the last {@code hours} hours; latencies 100..(100+n) ms in a shuffled order. */
