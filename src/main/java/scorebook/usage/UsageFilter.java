@@ -30,7 +30,7 @@ public record UsageFilter(long fromMs, long toMs, Map<String, List<String>> dims
     /** Dimensions that filter and group (ok groups too). */
     public static final List<String> DIMENSIONS = List.of("model", "device", "tag", "tenant", "dataset", "source_kind");
     static final Duration DEFAULT_WINDOW = Duration.ofHours(24);
-    private static final long MIN_MS = Instant.parse("2000-01-01T00:00:00Z").toEpochMilli();
+    static final long MIN_MS = Instant.parse("2000-01-01T00:00:00Z").toEpochMilli();
     private static final long MAX_MS = Instant.parse("9999-01-01T00:00:00Z").toEpochMilli();
 
     /** Warm-up calls are left out unless the source_kind filter names them. */

@@ -117,7 +117,7 @@ public final class UsageRows {
     /** An instant: epoch s/ms (number or numeric text) or ISO-8601, from 2000 to now + 1 h. */
     public static long time(String field, JsonNode n, long nowMs) throws Bad {
         Long ms = n.isNumber() ? UsageFilter.epochMs(n.asDouble()) : n.isTextual() ? UsageFilter.parseInstant(n.asText()) : null;
-        if (ms == null) {
+        if (ms == null || ms < UsageFilter.MIN_MS) {
             throw new Bad(field, "must be epoch seconds/ms or ISO-8601 (from 2000-01-01)");
         }
         if (ms > nowMs + FUTURE_SLACK_MS) {
