@@ -18,6 +18,7 @@ import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
 import scorebook.auth.UserCommands;
+import scorebook.datasets.DataCommands;
 import scorebook.datasets.DatasetService;
 import scorebook.datasets.DatasetStore;
 import scorebook.datasets.Datasets;
@@ -41,6 +42,7 @@ import scorebook.server.ServerConfig;
 import scorebook.server.StaticFiles;
 import scorebook.server.Training;
 import scorebook.store.Database;
+import scorebook.usage.UsageCommands;
 import scorebook.usage.UsageQueries;
 import scorebook.usage.UsageService;
 
@@ -55,6 +57,8 @@ public final class Main {
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
               device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
                 | device list | device remove SERIAL            [--user NAME] [--data DIR]
+              usage summary|export|import ...   (scorebook usage --help)        [--user NAME] [--data DIR]
+              data append DATASET FILE | data list                              [--user NAME] [--data DIR]
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
 
@@ -72,6 +76,8 @@ public final class Main {
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
                 case "run" -> System.exit(RunCommand.run(rest));
                 case "device" -> System.exit(DeviceCommands.run(rest));
+                case "usage" -> System.exit(UsageCommands.run(rest));
+                case "data" -> System.exit(DataCommands.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
