@@ -18,6 +18,10 @@ import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
 import scorebook.auth.UserCommands;
+import scorebook.datasets.DataCommands;
+import scorebook.datasets.DatasetService;
+import scorebook.datasets.DatasetStore;
+import scorebook.datasets.Datasets;
 import scorebook.devices.DeviceCommands;
 import scorebook.devices.DeviceService;
 import scorebook.devices.Devices;
@@ -42,6 +46,9 @@ import scorebook.server.StaticFiles;
 import scorebook.server.Training;
 import scorebook.store.DataLock;
 import scorebook.store.Database;
+import scorebook.usage.UsageCommands;
+import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageService;
 
 /** The command line and the wiring: builds the store, the services and the web server. */
 public final class Main {
@@ -54,6 +61,8 @@ public final class Main {
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
               device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
                          [--api-key K] | device list | device remove SERIAL            [--user NAME] [--data DIR]
+              usage summary|export|import ...   (scorebook usage --help)        [--user NAME] [--data DIR]
+              data append DATASET FILE | data list                              [--user NAME] [--data DIR]
             Paths are relative to the current folder; --data defaults to ./data, --evals to ./evals.
             """;
     private static final String SERVE_USAGE = """
@@ -94,6 +103,8 @@ public final class Main {
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
                 case "run" -> System.exit(RunCommand.run(rest));
                 case "device" -> System.exit(DeviceCommands.run(rest));
+                case "usage" -> System.exit(UsageCommands.run(rest));
+                case "data" -> System.exit(DataCommands.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -116,6 +127,8 @@ public final class Main {
             case "run" -> RunCommand.USAGE;
             case "user", "key" -> UserCommands.usage(command, verb);
             case "device" -> DeviceCommands.usage(verb);
+            case "usage" -> UsageCommands.USAGE;
+            case "data" -> DataCommands.USAGE;
             default -> USAGE;
         };
     }
@@ -188,7 +201,7 @@ public final class Main {
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
     public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
-                        EvalRunner runner) {
+                        EvalRunner runner, UsageQueries usage, DatasetStore datasetStore, Datasets datasets) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
@@ -196,7 +209,10 @@ public final class Main {
             Devices devices = new Devices(db, config.clock());
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
-            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner);
+            UsageQueries usage = new UsageQueries(db);
+            DatasetStore datasetStore = new DatasetStore(db);
+            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner, usage, datasetStore,
+                    new Datasets(datasetStore, usage, config.clock()));
         }
     }
 
@@ -213,6 +229,8 @@ public final class Main {
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
                 .register(new OpenApi())
+                .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
+                .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new StaticFiles(config.webDir()));
     }
 

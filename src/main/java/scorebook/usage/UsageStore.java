@@ -1,6 +1,7 @@
 package scorebook.usage;
 
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Duration;
@@ -8,7 +9,10 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -18,24 +22,65 @@ import java.util.logging.Logger;
 
 import org.jdbi.v3.core.Handle;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import scorebook.server.Json;
 import scorebook.store.Database;
 
 /**
- * Writes usage rows (the {@code usage_events} table). Model calls hand their row to
- * {@link #record} and go on: a background writer drains the queue in batched transactions, so the
- * hot path never waits for SQLite. {@link #flush} waits until every row recorded before it is
- * stored; {@link #close} flushes. Without a started writer (command line, tests of parts) rows are
- * written at once. Queries on these rows belong to the usage feature.
+ * Writes usage rows (the {@code usage_events} table) and keeps their rollups ({@code usage_rollups}: per minute,
+ * hour and day and per dimension, counts, sums and latency histograms) in the same transaction. Model calls
+ * hand their row to {@link #record} and go on: a background writer drains the queue in batched transactions,
+ * so the hot path never waits for SQLite. {@link #flush} waits until every row recorded before it is stored;
+ * {@link #close} flushes. Without a started writer (command line, tests of parts) rows are written at once.
+ * Imports and dataset appends write through {@link #insert(Handle, List)} inside their own transaction.
+ *
+ * <p>Loss window: a recorded row is committed within 100 ms. The queue holds at most {@value #MAX_QUEUE} rows
+ * (what the writer commits in well under 100 ms); when it is full {@link #record} writes the row itself
+ * before returning. The bound excludes time spent waiting for another write transaction (an import of
+ * 10,000 rows holds the database for about 100 ms).
  */
 public final class UsageStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageStore.class.getName());
-    private static final int MAX_QUEUE = 100_000;
+    static final int MAX_QUEUE = 5_000;
     private static final int BATCH = 1_000;
     private static final String INSERT = """
-            INSERT INTO usage_events (user_id, api_key_id, ts, ts_ms, source_kind, request_id, device, model, tag,
+            INSERT INTO usage_events (user_id, api_key_id, ts_ms, event_key, source_kind, request_id, device, model, tag,
                                       prompt_tokens, completion_tokens, latency_ms, ttft_ms, tok_s, ok, error_type,
-                                      error_message, job_id, prompt_preview, extra)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                                      error_message, job_id, prompt_preview, extra, tenant, dataset, prefill_tok_s,
+                                      decode_tok_s, load_ms, battery_start_pct, battery_end_pct, temp_max_c,
+                                      thermal_status_max)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING""";
+    /** The columns every usage answer adds up, in this order (see the usage_*_facts views). */
+    static final String FACTS = """
+            requests, ok_requests, prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
+            ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum, decode_n, decode_sum, latency_hist,
+            ttft_hist, tok_s_hist, extra""";
+    private static final String CELL_KEY = """
+            user_id = ? AND level = ? AND t = ? AND source_kind = ? AND model = ? AND device = ? AND tag = ?
+            AND tenant = ? AND dataset = ? AND ok = ?""";
+    private static final String CELL_READ = """
+            SELECT requests, CASE ok WHEN 1 THEN requests ELSE 0 END, prompt_tokens, completion_tokens, latency_n,
+                   latency_sum, latency_max, ttft_n, ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum,
+                   decode_n, decode_sum, latency_hist, ttft_hist, tok_s_hist, extra
+            FROM usage_rollups WHERE\s""" + CELL_KEY;
+    private static final String CELL_WRITE = """
+            INSERT INTO usage_rollups (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests,
+                                       prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
+                                       ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum, decode_n,
+                                       decode_sum, latency_hist, ttft_hist, tok_s_hist, extra)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok) DO UPDATE SET
+                requests = excluded.requests, prompt_tokens = excluded.prompt_tokens,
+                completion_tokens = excluded.completion_tokens, latency_n = excluded.latency_n,
+                latency_sum = excluded.latency_sum, latency_max = excluded.latency_max, ttft_n = excluded.ttft_n,
+                ttft_sum = excluded.ttft_sum, tok_s_n = excluded.tok_s_n, tok_s_sum = excluded.tok_s_sum,
+                tok_s_sq = excluded.tok_s_sq, prefill_n = excluded.prefill_n, prefill_sum = excluded.prefill_sum,
+                decode_n = excluded.decode_n, decode_sum = excluded.decode_sum, latency_hist = excluded.latency_hist,
+                ttft_hist = excluded.ttft_hist, tok_s_hist = excluded.tok_s_hist, extra = excluded.extra""";
+    /** Rollup levels: cell length in minutes (minute, hour, day). */
+    static final long[] LEVEL_MINUTES = {1, 60, 1440};
 
     /**
      * One usage row.
@@ -58,16 +103,50 @@ public final class UsageStore implements AutoCloseable {
      * @param errorMessage     for failures: what went wrong
      * @param jobId            the job the call ran for, or null
      * @param promptPreview    a truncated prompt, or null (the gateway stores none)
-     * @param extra            JSON object text of extra metrics, or null
+     * @param extra            JSON object text of extra metrics {label: number}, or null
+     * @param tenant           free label (Evalyard's tenant dimension), or null
+     * @param dataset          the dataset an adapter made the row from, or null
+     * @param hardware         device metrics (speeds, load time, battery, temperature), or null
      */
     public record Row(long userId, Long apiKeyId, long tsMs, String sourceKind, String requestId, String device,
                       String model, String tag, Integer promptTokens, Integer completionTokens, Double latencyMs,
                       Double ttftMs, Double tokS, boolean ok, String errorType, String errorMessage, String jobId,
-                      String promptPreview, String extra) {
+                      String promptPreview, String extra, String tenant, String dataset, Hardware hardware) {
+        /** A row without tenant, dataset and device metrics (what model calls record). */
+        public Row(long userId, Long apiKeyId, long tsMs, String sourceKind, String requestId, String device,
+                   String model, String tag, Integer promptTokens, Integer completionTokens, Double latencyMs,
+                   Double ttftMs, Double tokS, boolean ok, String errorType, String errorMessage, String jobId,
+                   String promptPreview, String extra) {
+            this(userId, apiKeyId, tsMs, sourceKind, requestId, device, model, tag, promptTokens, completionTokens,
+                    latencyMs, ttftMs, tokS, ok, errorType, errorMessage, jobId, promptPreview, extra, null, null, null);
+        }
+
+        /** The same row with another request id (its event id). */
+        public Row withRequestId(String id) {
+            return new Row(userId, apiKeyId, tsMs, sourceKind, id, device, model, tag, promptTokens, completionTokens,
+                    latencyMs, ttftMs, tokS, ok, errorType, errorMessage, jobId, promptPreview, extra, tenant, dataset,
+                    hardware);
+        }
+
         /** The start time as stored in {@code ts}: ISO-8601 UTC with milliseconds. */
         public String ts() {
             return iso(tsMs);
         }
+    }
+
+    /**
+     * Device metrics a row may carry (on-device runs, imports): all optional.
+     *
+     * @param prefillTokS      prompt processing speed, tokens/s
+     * @param decodeTokS       generation speed, tokens/s
+     * @param loadMs           model load time, ms
+     * @param batteryStartPct  battery at the start, %
+     * @param batteryEndPct    battery at the end, %
+     * @param tempMaxC         highest temperature seen, °C
+     * @param thermalStatusMax highest thermal status seen (Android's 0..6)
+     */
+    public record Hardware(Double prefillTokS, Double decodeTokS, Double loadMs, Double batteryStartPct,
+                           Double batteryEndPct, Double tempMaxC, Double thermalStatusMax) {
     }
 
     /** Always three fraction digits (Instant.toString drops them at .000), so the text sorts like the time. */
@@ -206,11 +285,11 @@ public final class UsageStore implements AutoCloseable {
     /** Inserts rows in one transaction; if that fails (a user deleted meanwhile), row by row, dropping bad ones. */
     private void insert(List<Row> rows) {
         try {
-            db.write(h -> batch(h, rows));
+            db.write(h -> insert(h, rows));
         } catch (RuntimeException | SQLException e) {
             for (Row r : rows) {
                 try {
-                    db.write(h -> batch(h, List.of(r)));
+                    db.write(h -> insert(h, List.of(r)));
                 } catch (RuntimeException | SQLException one) {
                     LOG.log(Level.WARNING, "usage row dropped (" + one.getMessage() + "): " + r);
                 }
@@ -218,34 +297,267 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    /** Plain JDBC: binding through JDBI's reflection cost more than the insert itself. */
-    private static int[] batch(Handle h, List<Row> rows) throws SQLException {
+    /** Inserts rows with their rollups in one transaction of its own; see {@link #insert(Handle, List)}. */
+    public boolean[] insertNow(List<Row> rows) {
+        try {
+            return db.write(h -> insert(h, rows));
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
+        }
+    }
+
+    /** Stores rows in one transaction and answers how many were new; a dry run rolls it back (counts stay exact). */
+    public int insertAll(List<Row> rows, boolean dryRun) {
+        final class DryRun extends RuntimeException {
+            final int inserted;
+
+            DryRun(int inserted) {
+                super(null, null, false, false);
+                this.inserted = inserted;
+            }
+        }
+        try {
+            return db.write(h -> {
+                int n = 0;
+                for (boolean b : insert(h, rows)) {
+                    n += b ? 1 : 0;
+                }
+                if (dryRun) {
+                    throw new DryRun(n);
+                }
+                return n;
+            });
+        } catch (DryRun d) {
+            return d.inserted;
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Inserts rows and adds them to their rollups, inside the caller's transaction. A row whose event (same user,
+     * time and event key) is already stored is skipped; the answer says which rows were inserted. Plain JDBC:
+     * binding through JDBI's reflection cost more than the insert itself.
+     */
+    public static boolean[] insert(Handle h, List<Row> rows) throws SQLException {
+        boolean[] inserted = new boolean[rows.size()];
+        Map<Cell, Tally> cells = new LinkedHashMap<>();
         try (PreparedStatement ps = h.getConnection().prepareStatement(INSERT)) {
             for (Row r : rows) {
-                ps.setLong(1, r.userId());
-                setLong(ps, 2, r.apiKeyId());
-                ps.setString(3, r.ts());
-                ps.setLong(4, r.tsMs());
-                ps.setString(5, r.sourceKind());
-                ps.setString(6, r.requestId());
-                ps.setString(7, r.device());
-                ps.setString(8, r.model());
-                ps.setString(9, r.tag());
-                setLong(ps, 10, r.promptTokens() == null ? null : r.promptTokens().longValue());
-                setLong(ps, 11, r.completionTokens() == null ? null : r.completionTokens().longValue());
-                setDouble(ps, 12, r.latencyMs());
-                setDouble(ps, 13, r.ttftMs());
-                setDouble(ps, 14, r.tokS());
-                ps.setInt(15, r.ok() ? 1 : 0);
-                ps.setString(16, r.errorType());
-                ps.setString(17, r.errorMessage());
-                ps.setString(18, r.jobId());
-                ps.setString(19, r.promptPreview());
-                ps.setString(20, r.extra());
+                bind(ps, r);
                 ps.addBatch();
             }
-            return ps.executeBatch();
+            int[] counts = ps.executeBatch();
+            for (int i = 0; i < counts.length; i++) {
+                inserted[i] = counts[i] > 0;
+            }
         }
+        Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
+        for (int i = 0; i < rows.size(); i++) {
+            if (!inserted[i]) {
+                continue;
+            }
+            Row r = rows.get(i);
+            Map<String, Double> extras = r.extra() == null ? null : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
+            long minute = Math.floorDiv(r.tsMs(), 60_000L);
+            for (int level = 0; level < LEVEL_MINUTES.length; level++) {
+                long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
+                cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
+            }
+        }
+        writeCells(h, cells);
+        return inserted;
+    }
+
+    /** One rollup cell's key; absent dimensions are ''. */
+    private record Cell(long userId, int level, long t, String sourceKind, String model, String device, String tag,
+                        String tenant, String dataset, int ok) {
+        static Cell of(Row r, int level, long t) {
+            return new Cell(r.userId(), level, t, orEmpty(r.sourceKind()), orEmpty(r.model()), orEmpty(r.device()),
+                    orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
+        }
+
+        int bindKey(PreparedStatement ps) throws SQLException {
+            ps.setLong(1, userId);
+            ps.setInt(2, level);
+            ps.setLong(3, t);
+            ps.setString(4, sourceKind);
+            ps.setString(5, model);
+            ps.setString(6, device);
+            ps.setString(7, tag);
+            ps.setString(8, tenant);
+            ps.setString(9, dataset);
+            ps.setInt(10, ok);
+            return 11;
+        }
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
+    }
+
+    /** Reads each touched cell, adds the new rows' tally and writes it back (one writer: no lost update). */
+    private static void writeCells(Handle h, Map<Cell, Tally> cells) throws SQLException {
+        if (cells.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement read = h.getConnection().prepareStatement(CELL_READ);
+             PreparedStatement write = h.getConnection().prepareStatement(CELL_WRITE)) {
+            for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
+                Cell c = e.getKey();
+                Tally t = e.getValue();
+                c.bindKey(read);
+                try (ResultSet rs = read.executeQuery()) {
+                    if (rs.next()) {
+                        addFacts(t, rs, 1, true);
+                    }
+                }
+                int i = c.bindKey(write);
+                write.setLong(i++, t.requests);
+                write.setLong(i++, t.promptTokens);
+                write.setLong(i++, t.completionTokens);
+                write.setLong(i++, t.latencyN);
+                write.setDouble(i++, t.latencySum);
+                setDouble(write, i++, t.latencyMax);
+                write.setLong(i++, t.ttftN);
+                write.setDouble(i++, t.ttftSum);
+                write.setLong(i++, t.tokSN);
+                write.setDouble(i++, t.tokSSum);
+                write.setDouble(i++, t.tokSSq);
+                write.setLong(i++, t.prefillN);
+                write.setDouble(i++, t.prefillSum);
+                write.setLong(i++, t.decodeN);
+                write.setDouble(i++, t.decodeSum);
+                write.setBytes(i++, t.latency.encode());
+                write.setBytes(i++, t.ttft.encode());
+                write.setBytes(i++, t.tokS.encode());
+                write.setBytes(i, t.encodeExtra());
+                write.addBatch();
+            }
+            write.executeBatch();
+        }
+    }
+
+    /**
+     * Adds one row of {@link #FACTS} (starting at column {@code col}) to a tally: a rollup cell, or a raw row
+     * (no histograms, its one value in the sums, extra as JSON). {@code histograms} false reads counts and sums only.
+     */
+    static void addFacts(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
+        Tally x = new Tally();
+        x.requests = rs.getLong(col);
+        x.okRequests = rs.getLong(col + 1);
+        x.promptTokens = rs.getLong(col + 2);
+        x.completionTokens = rs.getLong(col + 3);
+        x.latencyN = rs.getLong(col + 4);
+        x.latencySum = rs.getDouble(col + 5);
+        double max = rs.getDouble(col + 6);
+        x.latencyMax = rs.wasNull() ? null : max;
+        x.ttftN = rs.getLong(col + 7);
+        x.ttftSum = rs.getDouble(col + 8);
+        x.tokSN = rs.getLong(col + 9);
+        x.tokSSum = rs.getDouble(col + 10);
+        x.tokSSq = rs.getDouble(col + 11);
+        x.prefillN = rs.getLong(col + 12);
+        x.prefillSum = rs.getDouble(col + 13);
+        x.decodeN = rs.getLong(col + 14);
+        x.decodeSum = rs.getDouble(col + 15);
+        Object extra = rs.getObject(col + 19);
+        if (histograms) {
+            histogram(x.latency, rs.getBytes(col + 16), x.latencyN, x.latencySum);
+            histogram(x.ttft, rs.getBytes(col + 17), x.ttftN, x.ttftSum);
+            histogram(x.tokS, rs.getBytes(col + 18), x.tokSN, x.tokSSum);
+        }
+        if (extra instanceof byte[] b) {
+            x.mergeEncodedExtra(b, histograms);
+        } else if (extra instanceof String json) {
+            extras(json).forEach((label, v) -> x.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
+        }
+        t.merge(x);
+    }
+
+    private static void histogram(Histogram h, byte[] encoded, long n, double sum) {
+        if (encoded != null) {
+            h.mergeEncoded(encoded);
+        } else if (n == 1) {
+            h.add(sum);
+        }
+    }
+
+    /** The numbers of an extra object {label: number}; anything else in it is ignored. */
+    static Map<String, Double> extras(String json) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        try (JsonParser p = Json.MAPPER.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return out;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String label = p.currentName();
+                JsonToken v = p.nextToken();
+                if (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT) {
+                    double d = p.getDoubleValue();
+                    if (Double.isFinite(d)) {
+                        out.put(label, d);
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        } catch (java.io.IOException e) {
+            return out;
+        }
+        return out;
+    }
+
+    private static void bind(PreparedStatement ps, Row r) throws SQLException {
+        ps.setLong(1, r.userId());
+        setLong(ps, 2, r.apiKeyId());
+        ps.setLong(3, r.tsMs());
+        ps.setInt(4, eventKey(r));
+        ps.setString(5, r.sourceKind());
+        ps.setString(6, r.requestId());
+        ps.setString(7, r.device());
+        ps.setString(8, r.model());
+        ps.setString(9, r.tag());
+        setLong(ps, 10, r.promptTokens() == null ? null : r.promptTokens().longValue());
+        setLong(ps, 11, r.completionTokens() == null ? null : r.completionTokens().longValue());
+        setDouble(ps, 12, r.latencyMs());
+        setDouble(ps, 13, r.ttftMs());
+        setDouble(ps, 14, r.tokS());
+        ps.setInt(15, r.ok() ? 1 : 0);
+        ps.setString(16, r.errorType());
+        ps.setString(17, r.errorMessage());
+        ps.setString(18, r.jobId());
+        ps.setString(19, r.promptPreview());
+        ps.setString(20, r.extra());
+        ps.setString(21, r.tenant());
+        ps.setString(22, r.dataset());
+        Hardware hw = r.hardware();
+        setDouble(ps, 23, hw == null ? null : hw.prefillTokS());
+        setDouble(ps, 24, hw == null ? null : hw.decodeTokS());
+        setDouble(ps, 25, hw == null ? null : hw.loadMs());
+        setDouble(ps, 26, hw == null ? null : hw.batteryStartPct());
+        setDouble(ps, 27, hw == null ? null : hw.batteryEndPct());
+        setDouble(ps, 28, hw == null ? null : hw.tempMaxC());
+        setDouble(ps, 29, hw == null ? null : hw.thermalStatusMax());
+    }
+
+    /**
+     * The row's event key: a 32-bit hash of its event id (request_id), or of its content when it has none (the
+     * fields Mixpanel-style deduplication uses). Same user, time and key = the same event.
+     */
+    static int eventKey(Row r) {
+        String seed = r.requestId() != null ? "id|" + r.requestId()
+                : "c|" + r.device() + "|" + r.model() + "|" + r.jobId() + "|" + r.promptTokens() + "|"
+                + r.completionTokens() + "|" + r.latencyMs() + "|" + r.ttftMs() + "|" + r.sourceKind();
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < seed.length(); i++) {
+            h ^= seed.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        return (int) h;
     }
 
     private static void setLong(PreparedStatement ps, int i, Long v) throws SQLException {
@@ -269,8 +581,30 @@ public final class UsageStore implements AutoCloseable {
         return db.read(h -> h.createQuery("""
                         SELECT user_id, api_key_id, ts_ms, source_kind, request_id, device, model, tag, prompt_tokens,
                                completion_tokens, latency_ms, ttft_ms, tok_s, ok, error_type, error_message, job_id,
-                               prompt_preview, extra
+                               prompt_preview, extra, tenant, dataset
                         FROM usage_events WHERE user_id = ? ORDER BY ts_ms DESC, id DESC LIMIT ?""")
-                .bind(0, userId).bind(1, limit).mapTo(Row.class).list());
+                .bind(0, userId).bind(1, limit)
+                .map((rs, ctx) -> new Row(rs.getLong(1), number(rs, 2, Long.class), rs.getLong(3), rs.getString(4),
+                        rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8),
+                        number(rs, 9, Integer.class), number(rs, 10, Integer.class), number(rs, 11, Double.class),
+                        number(rs, 12, Double.class), number(rs, 13, Double.class), rs.getInt(14) == 1,
+                        rs.getString(15), rs.getString(16), rs.getString(17), rs.getString(18), rs.getString(19),
+                        rs.getString(20), rs.getString(21), null))
+                .list());
+    }
+
+    /** A nullable number column as Long, Integer or Double. */
+    static <T> T number(ResultSet rs, int col, Class<T> type) throws SQLException {
+        Object o = rs.getObject(col);
+        if (!(o instanceof Number n)) {
+            return null;
+        }
+        if (type == Long.class) {
+            return type.cast(n.longValue());
+        }
+        if (type == Integer.class) {
+            return type.cast(n.intValue());
+        }
+        return type.cast(n.doubleValue());
     }
 }

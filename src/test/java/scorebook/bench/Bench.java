@@ -15,7 +15,8 @@ public final class Bench {
             new EvalsBench(),
             new RunnerBench(),
             new GatewayBench(),
-            new CrashBench());
+            new CrashBench(),
+            new UsageBench());
 
     private Bench() {
     }

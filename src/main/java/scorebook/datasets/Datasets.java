@@ -1,0 +1,347 @@
+package scorebook.datasets;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageRows;
+import scorebook.usage.UsageStore;
+
+/**
+ * The datasets feature's rules, and the way other features append rows to a dataset ({@link #append}): names,
+ * the {@code _meta_*} fields, adapters turning rows into usage rows, and the per-field metrics.
+ */
+public final class Datasets {
+    /** Dataset names: a letter or digit, then up to 127 letters, digits, dots, underscores or dashes. */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    /** Rows per append. */
+    public static final int MAX_ROWS = 100_000;
+
+    private final DatasetStore store;
+    private final UsageQueries usage;
+    private final Clock clock;
+
+    public Datasets(DatasetStore store, UsageQueries usage, Clock clock) {
+        this.store = store;
+        this.usage = usage;
+        this.clock = clock;
+    }
+
+    /**
+     * A row that was stored without a usage row, and why.
+     *
+     * @param index  the row's place in the batch
+     * @param reason which field did not fit
+     */
+    public record Skipped(int index, String reason) {
+    }
+
+    /**
+     * What an append did.
+     *
+     * @param appended      rows stored
+     * @param usageRecorded usage rows recorded from them
+     * @param skipped       rows stored without a usage row
+     */
+    public record Appended(int appended, int usageRecorded, List<Skipped> skipped) {
+    }
+
+    /** The name, or 422 naming {@code field} when it breaks the rule (path characters included). */
+    public static String checkName(String field, JsonNode value) {
+        if (value == null || value.isNull()) {
+            throw ApiException.invalid("'" + field + "' is required");
+        }
+        if (!value.isTextual() || !NAME.matcher(value.asText()).matches()) {
+            throw ApiException.invalid("'" + field + "' must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}, not "
+                    + (value.isTextual() ? "'" + value.asText() + "'" : value.getNodeType().toString().toLowerCase()));
+        }
+        return value.asText();
+    }
+
+    /** Whether the user has a dataset of this name. */
+    public boolean exists(long userId, String dataset) {
+        return store.find(userId, dataset).isPresent();
+    }
+
+    /**
+     * Appends rows to a dataset (created when new), adding {@code _meta_user_id}, {@code _meta_dataset} and
+     * {@code _meta_ts} to each given object. With {@code recordUsage} and an enabled adapter, each row that fits
+     * also becomes a usage row (source_kind dataset), in the same transaction; the others are listed as skipped.
+     * A row that is not a JSON object, a number too large for a double, or a bad name is a 422 and stores nothing.
+     */
+    public Appended append(long userId, String dataset, List<? extends JsonNode> rows, boolean recordUsage) {
+        checkName("dataset", Json.MAPPER.getNodeFactory().textNode(dataset));
+        if (rows.size() > MAX_ROWS) {
+            throw new ApiException(io.helidon.http.Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
+                    "at most " + MAX_ROWS + " rows per append; split them into several requests");
+        }
+        for (int i = 0; i < rows.size(); i++) {
+            if (!rows.get(i).isObject()) {
+                throw ApiException.invalid("'rows[" + i + "]' must be a JSON object, not "
+                        + rows.get(i).getNodeType().toString().toLowerCase());
+            }
+            requireFinite(rows.get(i), "rows[" + i + "]");
+        }
+        Adapter adapter = recordUsage ? adapter(userId, dataset).filter(Adapter::enabled).orElse(null) : null;
+        long now = clock.millis();
+        String nowIso = UsageStore.iso(now);
+        List<String> texts = new ArrayList<>(rows.size());
+        List<UsageStore.Row> events = new ArrayList<>(adapter == null ? 0 : rows.size());
+        List<Skipped> skipped = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) {
+            ObjectNode row = (ObjectNode) rows.get(i);
+            if (adapter != null) {
+                try {
+                    events.add(usageRow(userId, dataset, row, adapter, now));
+                } catch (UsageRows.Bad b) {
+                    events.add(null);
+                    skipped.add(new Skipped(i, "'" + b.field() + "' " + b.getMessage()));
+                }
+            }
+            row.put("_meta_user_id", userId).put("_meta_dataset", dataset).put("_meta_ts", nowIso);
+            try {
+                texts.add(Json.MAPPER.writeValueAsString(row));
+            } catch (JsonProcessingException e) {
+                throw ApiException.invalid("'rows[" + i + "]' cannot be stored as JSON: " + e.getOriginalMessage());
+            }
+        }
+        int recorded = store.append(userId, dataset, nowIso, texts, events);
+        return new Appended(rows.size(), recorded, skipped);
+    }
+
+    /** A number too large for a double (1e400) would be stored as Infinity, which is not JSON. */
+    private static void requireFinite(JsonNode n, String path) {
+        if (n.isFloatingPointNumber() && !Double.isFinite(n.asDouble())) {
+            throw ApiException.invalid("'" + path + "' is too large a number");
+        }
+        if (n.isContainerNode()) {
+            if (n.isArray()) {
+                for (int i = 0; i < n.size(); i++) {
+                    requireFinite(n.get(i), path + "[" + i + "]");
+                }
+            } else {
+                for (Map.Entry<String, JsonNode> e : n.properties()) {
+                    requireFinite(e.getValue(), path + "." + e.getKey());
+                }
+            }
+        }
+    }
+
+    /** The usage row an adapter makes from one dataset row, or which field does not fit. */
+    static UsageStore.Row usageRow(long userId, String dataset, ObjectNode row, Adapter a, long nowMs) throws UsageRows.Bad {
+        long ts = nowMs;
+        if (a.xField() != null) {
+            JsonNode x = row.get(a.xField());
+            if (UsageRows.absent(x)) {
+                throw new UsageRows.Bad(a.xField(), "is missing (the adapter's x_field, the row's time)");
+            }
+            ts = UsageRows.time(a.xField(), x, nowMs);
+        }
+        Integer pt = a.promptTokensField() == null ? null : UsageRows.tokens(a.promptTokensField(), row.get(a.promptTokensField()));
+        Integer ct = a.completionTokensField() == null ? null
+                : UsageRows.tokens(a.completionTokensField(), row.get(a.completionTokensField()));
+        Double latency = a.latencyMsField() == null ? null : UsageRows.nonNegative(a.latencyMsField(), row.get(a.latencyMsField()));
+        Double ttft = a.ttftMsField() == null ? null : UsageRows.nonNegative(a.ttftMsField(), row.get(a.ttftMsField()));
+        Map<String, Double> extra = new LinkedHashMap<>();
+        for (Adapter.ExtraField e : a.extraFields()) {
+            Double v = UsageRows.number(e.field(), row.get(e.field()));
+            if (v != null) {
+                extra.put(e.label(), v);
+            }
+        }
+        Double tokS = ct != null && latency != null && latency > 0 ? ct / (latency / 1000.0) : null;
+        return new UsageStore.Row(userId, null, ts, "dataset", null, name(row, a.deviceField()), name(row, a.modelField()),
+                null, pt, ct, latency, ttft, tokS, true, null, null, null, null, extra.isEmpty() ? null : Json.text(extra),
+                null, dataset, null);
+    }
+
+    /** A name-like field: text, or a number written as text; at most 128 characters. */
+    private static String name(ObjectNode row, String field) throws UsageRows.Bad {
+        if (field == null) {
+            return null;
+        }
+        JsonNode v = row.get(field);
+        if (UsageRows.absent(v)) {
+            return null;
+        }
+        if (!v.isTextual() && !v.isNumber()) {
+            throw new UsageRows.Bad(field, "must be a string");
+        }
+        String s = v.asText();
+        if (s.length() > 128) {
+            throw new UsageRows.Bad(field, "must be at most 128 characters");
+        }
+        return s;
+    }
+
+    public Optional<Adapter> adapter(long userId, String dataset) {
+        return store.find(userId, dataset).map(DatasetStore.Dataset::adapter).filter(a -> a != null)
+                .map(Adapter::fromJson);
+    }
+
+    /** Saves (replaces) the adapter in a save_adapter body. */
+    public Adapter saveAdapter(long userId, ObjectNode body) {
+        String dataset = checkName("dataset", body.get("dataset"));
+        Adapter a = Adapter.parse(dataset, body);
+        store.saveAdapter(userId, dataset, Json.text(a.toJson()), UsageStore.iso(clock.millis()));
+        return a;
+    }
+
+    /**
+     * Per numeric field the adapter maps (standard fields by name, extras by label): count, avg, min, max, p50,
+     * p95 (nearest rank, exact) and a series per bucket, over the dataset's usage rows in {@code [from, to)}
+     * (null: the dataset's whole span).
+     */
+    public Map<String, Object> metrics(long userId, DatasetStore.Dataset ds, Long from, Long to, String bucket) {
+        Adapter a = ds.adapter() == null ? null : Adapter.fromJson(ds.adapter());
+        Map<String, String> fields = new LinkedHashMap<>();
+        if (a != null) {
+            put(fields, "prompt_tokens", a.promptTokensField());
+            put(fields, "completion_tokens", a.completionTokensField());
+            put(fields, "latency_ms", a.latencyMsField());
+            put(fields, "ttft_ms", a.ttftMsField());
+            a.extraFields().forEach(e -> fields.put(e.label(), e.field()));
+        }
+        List<long[]> times = new ArrayList<>();
+        Map<String, List<double[]>> values = new LinkedHashMap<>();
+        fields.keySet().forEach(k -> values.put(k, new ArrayList<>()));
+        long lo = from == null ? 0 : from;
+        long hi = to == null ? Long.MAX_VALUE : to;
+        usage.datasetRows(userId, ds.name(), lo, hi, (ts, pt, ct, lat, ttft, extra) -> {
+            times.add(new long[] {ts});
+            add(values, "prompt_tokens", ts, pt == null ? null : pt.doubleValue());
+            add(values, "completion_tokens", ts, ct == null ? null : ct.doubleValue());
+            add(values, "latency_ms", ts, lat);
+            add(values, "ttft_ms", ts, ttft);
+            if (a != null) {
+                a.extraFields().forEach(e -> add(values, e.label(), ts, extra.get(e.label())));
+            }
+        });
+        long start = from != null ? from : times.isEmpty() ? clock.millis() - 86_400_000L : times.getFirst()[0];
+        long end = to != null ? to : times.isEmpty() ? clock.millis() : times.getLast()[0] + 1;
+        Metrics.Buckets buckets = Metrics.buckets(start, end, bucket);
+        Map<String, Object> out = new LinkedHashMap<>();
+        values.forEach((name, list) -> out.put(name, Metrics.field(fields.get(name), list, buckets)));
+        return Json.fields("dataset", ds.name(), "from", UsageStore.iso(start), "to", UsageStore.iso(end),
+                "bucket", buckets.name(), "rows", ds.rows(), "usage_rows", times.size(), "fields", out);
+    }
+
+    private static void put(Map<String, String> fields, String name, String field) {
+        if (field != null) {
+            fields.put(name, field);
+        }
+    }
+
+    private static void add(Map<String, List<double[]>> values, String name, long ts, Double v) {
+        List<double[]> list = values.get(name);
+        if (list != null && v != null) {
+            list.add(new double[] {ts, v});
+        }
+    }
+
+    /** Exact statistics of a field's values. */
+    static final class Metrics {
+        private Metrics() {
+        }
+
+        /**
+         * A series' buckets.
+         *
+         * @param name  the bucket (1m ... 1d)
+         * @param size  its length, ms
+         * @param start the first bucket's aligned start
+         * @param count how many
+         */
+        record Buckets(String name, long size, long start, int count) {
+        }
+
+        static Buckets buckets(long from, long to, String asked) {
+            Map<String, Long> sizes = new LinkedHashMap<>();
+            sizes.put("1m", 60_000L);
+            sizes.put("5m", 300_000L);
+            sizes.put("15m", 900_000L);
+            sizes.put("1h", 3_600_000L);
+            sizes.put("6h", 21_600_000L);
+            sizes.put("1d", 86_400_000L);
+            String name = asked;
+            if (name == null || name.equals("auto")) {
+                name = "1d";
+                for (Map.Entry<String, Long> e : sizes.entrySet()) {
+                    if ((to - from) / e.getValue() < 200) {
+                        name = e.getKey();
+                        break;
+                    }
+                }
+            }
+            Long size = sizes.get(name);
+            if (size == null) {
+                throw ApiException.invalid("'bucket' must be one of auto, 1m, 5m, 15m, 1h, 6h, 1d, not '" + asked + "'");
+            }
+            long start = Math.floorDiv(from, size) * size;
+            long count = Math.max(1, (to - start + size - 1) / size);
+            if (count > 10_000) {
+                throw ApiException.invalid("'bucket' is too small for the range: more than 10000 buckets");
+            }
+            return new Buckets(name, size, start, (int) count);
+        }
+
+        static Map<String, Object> field(String field, List<double[]> tsValues, Buckets b) {
+            double[] all = new double[tsValues.size()];
+            List<List<Double>> per = new ArrayList<>();
+            for (int i = 0; i < b.count(); i++) {
+                per.add(new ArrayList<>());
+            }
+            for (int i = 0; i < all.length; i++) {
+                all[i] = tsValues.get(i)[1];
+                int k = (int) Math.floorDiv((long) tsValues.get(i)[0] - b.start(), b.size());
+                if (k >= 0 && k < per.size()) {
+                    per.get(k).add(all[i]);
+                }
+            }
+            Map<String, Object> m = stats(all);
+            m.put("field", field);
+            List<Object> series = new ArrayList<>();
+            for (int i = 0; i < per.size(); i++) {
+                double[] v = per.get(i).stream().mapToDouble(Double::doubleValue).toArray();
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("t", UsageStore.iso(b.start() + i * b.size()));
+                p.putAll(stats(v));
+                series.add(p);
+            }
+            m.put("series", series);
+            return m;
+        }
+
+        static Map<String, Object> stats(double[] v) {
+            double[] s = v.clone();
+            Arrays.sort(s);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("count", s.length);
+            m.put("avg", s.length == 0 ? null : Arrays.stream(s).sum() / s.length);
+            m.put("min", s.length == 0 ? null : s[0]);
+            m.put("max", s.length == 0 ? null : s[s.length - 1]);
+            m.put("p50", rank(s, 50));
+            m.put("p95", rank(s, 95));
+            return m;
+        }
+
+        private static Double rank(double[] sorted, double p) {
+            if (sorted.length == 0) {
+                return null;
+            }
+            int r = (int) Math.ceil(p / 100 * sorted.length);
+            return sorted[Math.max(0, Math.min(sorted.length - 1, r - 1))];
+        }
+    }
+}

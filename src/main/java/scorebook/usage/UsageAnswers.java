@@ -1,0 +1,249 @@
+package scorebook.usage;
+
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+
+/** The JSON shapes of usage answers, made from tallies: summary KPIs, series points, breakdown rows, deltas. */
+final class UsageAnswers {
+    static final Map<String, Long> BUCKETS = Map.of("1m", 60_000L, "5m", 300_000L, "15m", 900_000L, "1h", 3_600_000L,
+            "6h", 21_600_000L, "1d", 86_400_000L);
+    private static final List<String> BUCKET_ORDER = List.of("1m", "5m", "15m", "1h", "6h", "1d");
+    private static final int AUTO_MAX = 200;
+    private static final int MAX_BUCKETS = 10_000;
+
+    private UsageAnswers() {
+    }
+
+    /** The §3.9 KPIs of a tally over a window of {@code windowMs}. */
+    static Map<String, Object> summary(Tally t, long windowMs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("requests", t.requests);
+        m.put("ok", t.okRequests);
+        m.put("errors", t.errors());
+        m.put("error_rate", t.requests == 0 ? 0.0 : round(t.errors() / (double) t.requests, 6));
+        m.put("prompt_tokens", t.promptTokens);
+        m.put("completion_tokens", t.completionTokens);
+        m.put("total_tokens", t.promptTokens + t.completionTokens);
+        Map<String, Object> latency = new LinkedHashMap<>();
+        latency.put("n", t.latencyN);
+        latency.put("avg", avg(t.latencySum, t.latencyN));
+        latency.put("p50", pct(t.latency, 50, t.latencyMax));
+        latency.put("p90", pct(t.latency, 90, t.latencyMax));
+        latency.put("p95", pct(t.latency, 95, t.latencyMax));
+        latency.put("p99", pct(t.latency, 99, t.latencyMax));
+        latency.put("max", t.latencyMax == null ? null : round(t.latencyMax, 3));
+        m.put("latency_ms", latency);
+        Map<String, Object> ttft = new LinkedHashMap<>();
+        ttft.put("n", t.ttftN);
+        ttft.put("avg", avg(t.ttftSum, t.ttftN));
+        ttft.put("p50", pct(t.ttft, 50, null));
+        ttft.put("p90", pct(t.ttft, 90, null));
+        ttft.put("p95", pct(t.ttft, 95, null));
+        ttft.put("p99", pct(t.ttft, 99, null));
+        m.put("ttft_ms", ttft);
+        Map<String, Object> tokS = new LinkedHashMap<>();
+        tokS.put("n", t.tokSN);
+        tokS.put("avg", avg(t.tokSSum, t.tokSN));
+        tokS.put("p50", pct(t.tokS, 50, null));
+        tokS.put("p05", pct(t.tokS, 5, null));
+        tokS.put("cv", cv(t));
+        m.put("tok_s", tokS);
+        m.put("decode_tok_s", Json.fields("n", t.decodeN, "avg", avg(t.decodeSum, t.decodeN)));
+        m.put("prefill_tok_s", Json.fields("n", t.prefillN, "avg", avg(t.prefillSum, t.prefillN)));
+        m.put("throughput_tok_per_min", round(t.completionTokens / (windowMs / 60_000.0), 3));
+        m.put("devices_active", t.devicesActive());
+        m.put("models", t.modelsActive());
+        m.put("extra", extra(t, false));
+        m.put("cost", null);
+        return m;
+    }
+
+    /** Per extra label {avg, min, max, n}, with p50 and p95 too when {@code percentiles}. */
+    static Map<String, Object> extra(Tally t, boolean percentiles) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        t.extra.forEach((label, x) -> {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("avg", avg(x.sum, x.n));
+            e.put("min", x.n == 0 ? null : x.min);
+            e.put("max", x.n == 0 ? null : x.max);
+            e.put("n", x.n);
+            if (percentiles) {
+                e.put("p50", clamp(x.hist.percentile(50), x.min, x.max));
+                e.put("p95", clamp(x.hist.percentile(95), x.min, x.max));
+            }
+            out.put(label, e);
+        });
+        return out;
+    }
+
+    /** One point of a series. */
+    static Map<String, Object> point(long t, Tally x) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("t", UsageStore.iso(t));
+        m.put("requests", x.requests);
+        m.put("ok", x.okRequests);
+        m.put("errors", x.errors());
+        m.put("prompt_tokens", x.promptTokens);
+        m.put("completion_tokens", x.completionTokens);
+        m.put("total_tokens", x.promptTokens + x.completionTokens);
+        m.put("latency_avg_ms", avg(x.latencySum, x.latencyN));
+        m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
+        m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));
+        m.put("ttft_p50_ms", pct(x.ttft, 50, null));
+        m.put("tok_s_avg", avg(x.tokSSum, x.tokSN));
+        if (!x.extra.isEmpty()) {
+            m.put("extra", extra(x, false));
+        }
+        return m;
+    }
+
+    /** One row of a breakdown. */
+    static Map<String, Object> breakdownRow(Map<String, Object> key, Tally x) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("key", key);
+        m.put("requests", x.requests);
+        m.put("ok", x.okRequests);
+        m.put("errors", x.errors());
+        m.put("error_rate", x.requests == 0 ? 0.0 : round(x.errors() / (double) x.requests, 6));
+        m.put("prompt_tokens", x.promptTokens);
+        m.put("completion_tokens", x.completionTokens);
+        m.put("total_tokens", x.promptTokens + x.completionTokens);
+        m.put("latency_avg_ms", avg(x.latencySum, x.latencyN));
+        m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
+        m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));
+        m.put("latency_p99_ms", pct(x.latency, 99, x.latencyMax));
+        m.put("ttft_p50_ms", pct(x.ttft, 50, null));
+        m.put("ttft_p95_ms", pct(x.ttft, 95, null));
+        m.put("tok_s_avg", avg(x.tokSSum, x.tokSN));
+        m.put("devices_active", x.devicesActive());
+        m.put("models", x.modelsActive());
+        m.put("extra", extra(x, false));
+        return m;
+    }
+
+    /** {abs, pct, better} per metric between two summaries; {@code metrics} maps a path to "lower"/"higher"/null. */
+    static Map<String, Object> delta(Map<String, Object> a, Map<String, Object> b, Map<String, String> metrics) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        metrics.forEach((metric, betterWhen) -> {
+            Double va = number(a, metric);
+            Double vb = number(b, metric);
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("a", va);
+            d.put("b", vb);
+            d.put("abs", va == null || vb == null ? null : round(vb - va, 6));
+            d.put("pct", va == null || vb == null || va == 0 ? null : round((vb - va) / Math.abs(va) * 100, 3));
+            String better = null;
+            if (betterWhen != null && va != null && vb != null) {
+                better = va.equals(vb) ? "same" : (vb < va) == betterWhen.equals("lower") ? "b" : "a";
+            }
+            d.put("better", better);
+            out.put(metric, d);
+        });
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Double number(Map<String, Object> summary, String path) {
+        Object v = summary;
+        for (String part : path.split("\\.")) {
+            if (!(v instanceof Map<?, ?> m)) {
+                return null;
+            }
+            v = ((Map<String, Object>) m).get(part);
+        }
+        return v instanceof Number n ? n.doubleValue() : null;
+    }
+
+    /**
+     * The bucket edges of a series over {@code [from, to)}: epoch multiples of the bucket (1d: midnights in
+     * {@code zone}); the first and last are from and to. {@code starts} gets each bucket's aligned start.
+     */
+    static long[] edges(long from, long to, String bucket, ZoneId zone, List<Long> starts) {
+        List<Long> edges = new ArrayList<>();
+        edges.add(from);
+        if (bucket.equals("1d")) {
+            ZonedDateTime day = Instant.ofEpochMilli(from).atZone(zone).truncatedTo(ChronoUnit.DAYS);
+            starts.add(day.toInstant().toEpochMilli());
+            for (ZonedDateTime d = day.plusDays(1); d.toInstant().toEpochMilli() < to; d = d.plusDays(1)) {
+                edges.add(d.toInstant().toEpochMilli());
+                starts.add(d.toInstant().toEpochMilli());
+                guard(edges.size());
+            }
+        } else {
+            long size = BUCKETS.get(bucket);
+            long start = Math.floorDiv(from, size) * size;
+            starts.add(start);
+            for (long e = start + size; e < to; e += size) {
+                edges.add(e);
+                starts.add(e);
+                guard(edges.size());
+            }
+        }
+        edges.add(to);
+        return edges.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static void guard(int n) {
+        if (n > MAX_BUCKETS) {
+            throw ApiException.invalid("'bucket' is too small for the range: more than " + MAX_BUCKETS + " buckets");
+        }
+    }
+
+    /** The bucket asked for; auto (or none) picks the smallest giving at most 200 buckets over the window. */
+    static String bucket(String asked, long windowMs) {
+        if (asked == null || asked.equals("auto")) {
+            for (String b : BUCKET_ORDER) {
+                if (Math.ceil(windowMs / (double) BUCKETS.get(b)) <= AUTO_MAX) {
+                    return b;
+                }
+            }
+            return "1d";
+        }
+        if (!BUCKETS.containsKey(asked)) {
+            throw ApiException.invalid("'bucket' must be one of auto, 1m, 5m, 15m, 1h, 6h, 1d, not '" + asked + "'");
+        }
+        return asked;
+    }
+
+    static Double avg(double sum, long n) {
+        return n == 0 ? null : round(sum / n, 3);
+    }
+
+    private static Double cv(Tally t) {
+        if (t.tokSN < 2) {
+            return null;
+        }
+        double mean = t.tokSSum / t.tokSN;
+        double var = Math.max(0, t.tokSSq / t.tokSN - mean * mean);
+        return mean == 0 ? null : round(Math.sqrt(var) / mean, 4);
+    }
+
+    private static Double pct(Histogram h, double p, Double max) {
+        Double v = h.percentile(p);
+        if (v == null) {
+            return null;
+        }
+        if (max != null && v > max) {
+            v = max;
+        }
+        return round(v, 3);
+    }
+
+    private static Double clamp(Double v, double min, double max) {
+        return v == null ? null : round(Math.max(min, Math.min(max, v)), 6);
+    }
+
+    static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+}

@@ -1,0 +1,144 @@
+package scorebook.usage;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.helidon.http.Status;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import scorebook.server.ApiException;
+import scorebook.server.Json;
+
+/**
+ * {@code POST /usage/import}: reads the body (Evalyard's JSON array, NDJSON, or our CSV), checks every row and
+ * stores the valid ones in one transaction, skipping events already stored. Errors name the row's index (0-based),
+ * its line in the body, its event_id and the field.
+ */
+final class UsageImport {
+    /** Reads one element of an array at a time (the mapper's trailing-token check is for whole bodies). */
+    static final ObjectReader ELEMENT = Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private UsageImport() {
+    }
+
+    /**
+     * What an import did.
+     *
+     * @param imported   rows stored
+     * @param duplicates valid rows already stored (skipped)
+     * @param failed     invalid rows
+     * @param errors     one per invalid row: index, line, event_id, field, message
+     */
+    record Result(int imported, int duplicates, int failed, List<Map<String, Object>> errors) {
+    }
+
+    /** The body's rows; the format from the content type, else from the first character. */
+    static List<UsageCsv.Parsed> parse(String body, String contentType, int maxRows) {
+        String t = body.stripLeading();
+        if (contentType.contains("csv")) {
+            return UsageCsv.read(body, maxRows);
+        }
+        if (contentType.contains("ndjson") || contentType.contains("jsonl")) {
+            return ndjson(body, maxRows);
+        }
+        if (t.startsWith("[")) {
+            return array(body, maxRows);
+        }
+        if (t.startsWith("{")) {
+            return ndjson(body, maxRows);
+        }
+        if (t.isEmpty()) {
+            throw ApiException.invalid("the body is empty: send a JSON array of usage rows, NDJSON, or the export's CSV");
+        }
+        return UsageCsv.read(body, maxRows);
+    }
+
+    private static List<UsageCsv.Parsed> array(String body, int maxRows) {
+        List<UsageCsv.Parsed> out = new ArrayList<>();
+        try (JsonParser p = Json.MAPPER.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_ARRAY) {
+                throw ApiException.invalid("a JSON import must be an array of usage rows");
+            }
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+                tooMany(out.size(), maxRows);
+                long line = p.currentTokenLocation().getLineNr();
+                JsonNode n = ELEMENT.readTree(p);
+                out.add(n instanceof ObjectNode o ? new UsageCsv.Parsed(out.size(), line, o, null)
+                        : new UsageCsv.Parsed(out.size(), line, null, "row must be a JSON object"));
+            }
+            if (p.nextToken() != null) {
+                throw ApiException.badRequest("malformed JSON: text after the array");
+            }
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage() + " at line "
+                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+        } catch (IOException e) {
+            throw ApiException.badRequest("malformed JSON: " + e.getMessage());
+        }
+        return out;
+    }
+
+    private static List<UsageCsv.Parsed> ndjson(String body, int maxRows) {
+        List<UsageCsv.Parsed> out = new ArrayList<>();
+        String[] lines = body.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            tooMany(out.size(), maxRows);
+            try {
+                JsonNode n = Json.MAPPER.readTree(line);
+                out.add(n instanceof ObjectNode o ? new UsageCsv.Parsed(out.size(), i + 1, o, null)
+                        : new UsageCsv.Parsed(out.size(), i + 1, null, "row must be a JSON object"));
+            } catch (JsonProcessingException e) {
+                out.add(new UsageCsv.Parsed(out.size(), i + 1, null, "malformed JSON: " + e.getOriginalMessage()));
+            }
+        }
+        return out;
+    }
+
+    private static void tooMany(int n, int maxRows) {
+        if (n >= maxRows) {
+            throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
+                    "at most " + maxRows + " rows per import; split the rows into several requests");
+        }
+    }
+
+    /** Checks the rows and stores the valid ones (none under strict when any is invalid; none at all on a dry run). */
+    static Result run(UsageStore store, long userId, List<UsageCsv.Parsed> parsed, String source, long nowMs,
+                      boolean strict, boolean dryRun) {
+        List<UsageStore.Row> rows = new ArrayList<>(parsed.size());
+        List<Map<String, Object>> errors = new ArrayList<>();
+        for (UsageCsv.Parsed p : parsed) {
+            if (p.error() != null) {
+                errors.add(error(p, null, p.error()));
+                continue;
+            }
+            try {
+                rows.add(UsageRows.parse(userId, p.row(), source, nowMs));
+            } catch (UsageRows.Bad b) {
+                errors.add(error(p, b.field(), "'" + b.field() + "' " + b.getMessage()));
+            }
+        }
+        if (strict && !errors.isEmpty()) {
+            return new Result(0, 0, errors.size(), errors);
+        }
+        int imported = rows.isEmpty() ? 0 : store.insertAll(rows, dryRun);
+        return new Result(imported, rows.size() - imported, errors.size(), errors);
+    }
+
+    private static Map<String, Object> error(UsageCsv.Parsed p, String field, String message) {
+        JsonNode id = p.row() == null ? null : p.row().get("event_id");
+        return Json.fields("index", p.index(), "line", p.line(), "event_id", id == null || id.isNull() ? null : id.asText(),
+                "field", field, "message", message);
+    }
+}

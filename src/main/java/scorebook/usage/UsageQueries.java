@@ -1,0 +1,403 @@
+package scorebook.usage;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jdbi.v3.core.Handle;
+
+import scorebook.store.Database;
+
+/**
+ * Reads usage answers from the rollups: a range is cut into whole days, hours and minutes (the coarsest cells
+ * that fit, aligned to the answer's buckets) plus the sub-minute edges, which are read from raw rows; a job_id
+ * filter reads raw rows of those jobs. Everything is added up into {@link Tally}s per group and bucket. Plain
+ * JDBC over the {@code usage_rollup_facts} / {@code usage_event_facts} views: this is the measured read path.
+ */
+public final class UsageQueries {
+    /** Group keys that answers may be grouped by. */
+    public static final List<String> GROUPS = List.of("device", "model", "tag", "dataset", "source_kind", "tenant", "ok");
+    private static final String OTHER = "other";
+    private static final int COL_FACTS = 10;
+    private static final String SELECT = "SELECT t, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, "
+            + UsageStore.FACTS.replace('\n', ' ');
+
+    private final Database db;
+
+    public UsageQueries(Database db) {
+        this.db = db;
+    }
+
+    /**
+     * One group of an answer.
+     *
+     * @param key     group_by key → value (empty without group_by)
+     * @param buckets one tally per bucket (one in all without buckets)
+     * @param total   the whole range
+     */
+    public record Group(Map<String, Object> key, Tally[] buckets, Tally total) {
+    }
+
+    /**
+     * Adds up a user's rows matching {@code f}, per group of {@code groupBy} and per bucket between {@code edges}
+     * (epoch ms, ascending, first = from and last = to; null for none). At most {@code top} groups, the rest
+     * become one "other" group. {@code histograms} false skips percentiles (counts and sums only).
+     */
+    public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms) {
+        long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
+        Map<List<Object>, Tally[]> groups = new HashMap<>();
+        Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
+        read(h -> {
+            Sink sink = (rs, tsMs) -> {
+                int b = bucket(e, tsMs);
+                if (b < 0) {
+                    return;
+                }
+                List<Object> key = new ArrayList<>(groupBy.size());
+                for (String g : groupBy) {
+                    key.add(value(rs, g));
+                }
+                Tally[] buckets = groups.computeIfAbsent(key, k -> {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    for (int i = 0; i < groupBy.size(); i++) {
+                        m.put(groupBy.get(i), k.get(i));
+                    }
+                    keys.put(k, m);
+                    return new Tally[e.length - 1];
+                });
+                if (buckets[b] == null) {
+                    buckets[b] = new Tally();
+                }
+                Tally t = buckets[b];
+                UsageStore.addFacts(t, rs, COL_FACTS, histograms);
+                t.seen(rs.getString(5), rs.getString(4));
+            };
+            if (!f.jobIds().isEmpty()) {
+                raw(h, userId, f, f.fromMs(), f.toMs(), sink);
+            } else {
+                for (Segment s : segments(e)) {
+                    if (s.level < 0) {
+                        raw(h, userId, f, s.from, s.to, sink);
+                    } else {
+                        cells(h, userId, f, s, sink);
+                    }
+                }
+            }
+            return null;
+        });
+        List<Group> out = new ArrayList<>();
+        for (Map.Entry<List<Object>, Map<String, Object>> k : keys.entrySet()) {
+            Tally[] buckets = groups.get(k.getKey());
+            Tally total = new Tally();
+            for (int i = 0; i < buckets.length; i++) {
+                if (buckets[i] == null) {
+                    buckets[i] = new Tally();
+                }
+                total.merge(buckets[i]);
+            }
+            out.add(new Group(k.getValue(), buckets, total));
+        }
+        out.sort(Comparator.comparingLong((Group g) -> -g.total().requests)
+                .thenComparing(g -> String.valueOf(g.key().values())));
+        if (out.size() > top) {
+            Map<String, Object> otherKey = new LinkedHashMap<>();
+            groupBy.forEach(g -> otherKey.put(g, OTHER));
+            Tally[] buckets = new Tally[e.length - 1];
+            Arrays.setAll(buckets, i -> new Tally());
+            Tally total = new Tally();
+            for (Group g : out.subList(top, out.size())) {
+                for (int i = 0; i < buckets.length; i++) {
+                    buckets[i].merge(g.buckets()[i]);
+                }
+                total.merge(g.total());
+            }
+            out = new ArrayList<>(out.subList(0, top));
+            out.add(new Group(otherKey, buckets, total));
+        }
+        return out;
+    }
+
+    private <R> R read(org.jdbi.v3.core.HandleCallback<R, SQLException> callback) {
+        try {
+            return db.read(callback);
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage query failed: " + e.getMessage(), e);
+        }
+    }
+
+    public Database db() {
+        return db;
+    }
+
+    /** The metrics /usage/compare reports and which way is better (the usage_compare_metrics view). */
+    public Map<String, String> compareMetrics() {
+        Map<String, String> m = new LinkedHashMap<>();
+        db.read(h -> h.createQuery("SELECT metric, better_when FROM usage_compare_metrics").map((rs, ctx) -> {
+            m.put(rs.getString(1), rs.getString(2));
+            return null;
+        }).list());
+        return m;
+    }
+
+    /**
+     * A page of raw rows, newest first.
+     *
+     * @param events     the rows
+     * @param nextCursor where the next page starts, or null at the end
+     */
+    public record Page(List<Map<String, Object>> events, String nextCursor) {
+    }
+
+    /** Raw rows matching {@code f}, newest first, {@code limit} at a time from {@code cursor} (null: the newest). */
+    public Page raw(long userId, UsageFilter f, int limit, String cursor) {
+        List<Object> args = new ArrayList<>(List.of(userId, f.fromMs(), f.toMs()));
+        StringBuilder sql = new StringBuilder("""
+                SELECT id, request_id, ts_ms, source_kind, device, model, tag, tenant, dataset, job_id, ok, error_type,
+                       error_message, prompt_tokens, completion_tokens, latency_ms, ttft_ms, tok_s, prefill_tok_s,
+                       decode_tok_s, load_ms, battery_start_pct, battery_end_pct, temp_max_c, thermal_status_max,
+                       prompt_preview, extra
+                FROM usage_events WHERE user_id = ? AND ts_ms >= ? AND ts_ms < ?""").append(where(f, args));
+        if (!f.jobIds().isEmpty()) {
+            sql.append(" AND job_id IN (").append("?,".repeat(f.jobIds().size() - 1)).append("?)");
+            args.addAll(f.jobIds());
+        }
+        if (cursor != null) {
+            long[] c = cursor(cursor);
+            sql.append(" AND (ts_ms < ? OR (ts_ms = ? AND id < ?))");
+            args.addAll(List.of(c[0], c[0], c[1]));
+        }
+        sql.append(" ORDER BY ts_ms DESC, id DESC LIMIT ?");
+        args.add(limit + 1);
+        List<Map<String, Object>> events = new ArrayList<>();
+        long[] last = new long[2];
+        read(h -> {
+            query(h, sql.toString(), args, rs -> {
+                if (events.size() == limit) {
+                    events.add(null);
+                    return;
+                }
+                last[0] = rs.getLong(3);
+                last[1] = rs.getLong(1);
+                events.add(event(rs));
+            });
+            return null;
+        });
+        boolean more = events.size() > limit;
+        if (more) {
+            events.removeLast();
+        }
+        return new Page(events, more ? java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString((last[0] + ":" + last[1]).getBytes(java.nio.charset.StandardCharsets.UTF_8)) : null);
+    }
+
+    private static long[] cursor(String cursor) {
+        try {
+            String[] parts = new String(java.util.Base64.getUrlDecoder().decode(cursor),
+                    java.nio.charset.StandardCharsets.UTF_8).split(":");
+            return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+            throw scorebook.server.ApiException.invalid("'cursor' is not one this server gave out");
+        }
+    }
+
+    private static Map<String, Object> event(ResultSet rs) throws SQLException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("event_id", rs.getString(2));
+        long ts = rs.getLong(3);
+        m.put("ts", UsageStore.iso(ts));
+        m.put("ts_ms", ts);
+        String[] text = {"source_kind", "device", "model", "tag", "tenant", "dataset", "job_id"};
+        for (int i = 0; i < text.length; i++) {
+            m.put(text[i], rs.getString(4 + i));
+        }
+        m.put("ok", rs.getInt(11) == 1);
+        m.put("error_type", rs.getString(12));
+        m.put("error_message", rs.getString(13));
+        Long pt = UsageStore.number(rs, 14, Long.class);
+        Long ct = UsageStore.number(rs, 15, Long.class);
+        m.put("prompt_tokens", pt);
+        m.put("completion_tokens", ct);
+        m.put("total_tokens", pt == null && ct == null ? null : (pt == null ? 0 : pt) + (ct == null ? 0 : ct));
+        String[] numbers = {"latency_ms", "ttft_ms", "tok_s", "prefill_tok_s", "decode_tok_s", "load_ms",
+            "battery_start_pct", "battery_end_pct", "temp_max_c", "thermal_status_max"};
+        for (int i = 0; i < numbers.length; i++) {
+            m.put(numbers[i], UsageStore.number(rs, 16 + i, Double.class));
+        }
+        m.put("prompt_preview", rs.getString(26));
+        String extra = rs.getString(27);
+        m.put("extra", extra == null ? Map.of() : UsageStore.extras(extra));
+        return m;
+    }
+
+    /** One usage row made from a dataset row: its time and numbers, extras by label. */
+    public interface DatasetRow {
+        void row(long tsMs, Long promptTokens, Long completionTokens, Double latencyMs, Double ttftMs,
+                 Map<String, Double> extra);
+    }
+
+    /** The usage rows an adapter made from a dataset in {@code [from, to)}, oldest first (dataset metrics). */
+    public void datasetRows(long userId, String dataset, long from, long to, DatasetRow sink) {
+        read(h -> {
+            query(h, """
+                    SELECT ts_ms, prompt_tokens, completion_tokens, latency_ms, ttft_ms, extra FROM usage_events
+                    WHERE user_id = ? AND ts_ms >= ? AND ts_ms < ? AND dataset = ? AND source_kind = 'dataset'
+                    ORDER BY ts_ms""", List.of(userId, from, to, dataset), rs -> {
+                String extra = rs.getString(6);
+                sink.row(rs.getLong(1), UsageStore.number(rs, 2, Long.class), UsageStore.number(rs, 3, Long.class),
+                        UsageStore.number(rs, 4, Double.class), UsageStore.number(rs, 5, Double.class),
+                        extra == null ? Map.of() : UsageStore.extras(extra));
+            });
+            return null;
+        });
+    }
+
+    /** Everything matching {@code f} in one tally (the summary). */
+    public Tally total(long userId, UsageFilter f, boolean histograms) {
+        Tally t = new Tally();
+        tally(userId, f, List.of(), null, Integer.MAX_VALUE, histograms).forEach(g -> t.merge(g.total()));
+        return t;
+    }
+
+    private interface Sink {
+        void row(ResultSet rs, long tsMs) throws SQLException;
+    }
+
+    private static Object value(ResultSet rs, String group) throws SQLException {
+        return switch (group) {
+            case "source_kind" -> rs.getString(3);
+            case "model" -> rs.getString(4);
+            case "device" -> rs.getString(5);
+            case "tag" -> rs.getString(6);
+            case "tenant" -> rs.getString(7);
+            case "dataset" -> rs.getString(8);
+            case "ok" -> rs.getInt(9) == 1;
+            default -> throw new IllegalArgumentException(group);
+        };
+    }
+
+    /** The bucket holding {@code tsMs}, or -1 outside the edges. */
+    private static int bucket(long[] edges, long tsMs) {
+        if (tsMs < edges[0] || tsMs >= edges[edges.length - 1]) {
+            return -1;
+        }
+        int i = Arrays.binarySearch(edges, tsMs);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    /** A piece of the range: rollup cells of one level {@code [from, to)} in epoch minutes, or raw rows (level -1) in ms. */
+    record Segment(int level, long from, long to) {
+    }
+
+    /** The coarsest cells covering each bucket, merged where they touch. */
+    static List<Segment> segments(long[] edges) {
+        List<Segment> pieces = new ArrayList<>();
+        for (int i = 0; i + 1 < edges.length; i++) {
+            long a = edges[i];
+            long b = edges[i + 1];
+            long m0 = Math.floorDiv(a + 59_999, 60_000);
+            long m1 = Math.floorDiv(b, 60_000);
+            if (m0 >= m1) {
+                pieces.add(new Segment(-1, a, b));
+                continue;
+            }
+            if (a < m0 * 60_000) {
+                pieces.add(new Segment(-1, a, m0 * 60_000));
+            }
+            cover(pieces, m0, m1, UsageStore.LEVEL_MINUTES.length - 1);
+            if (m1 * 60_000 < b) {
+                pieces.add(new Segment(-1, m1 * 60_000, b));
+            }
+        }
+        // merge touching pieces of one level (an hourly series over a month is one range of hour cells)
+        pieces.sort(Comparator.comparingInt(Segment::level).thenComparingLong(Segment::from));
+        List<Segment> merged = new ArrayList<>();
+        for (Segment s : pieces) {
+            Segment last = merged.isEmpty() ? null : merged.getLast();
+            if (last != null && last.level == s.level && last.to == s.from) {
+                merged.set(merged.size() - 1, new Segment(s.level, last.from, s.to));
+            } else {
+                merged.add(s);
+            }
+        }
+        return merged;
+    }
+
+    private static void cover(List<Segment> out, long lo, long hi, int level) {
+        if (lo >= hi) {
+            return;
+        }
+        if (level == 0) {
+            out.add(new Segment(0, lo, hi));
+            return;
+        }
+        long size = UsageStore.LEVEL_MINUTES[level];
+        long c0 = Math.floorDiv(lo + size - 1, size) * size;
+        long c1 = Math.floorDiv(hi, size) * size;
+        if (c0 >= c1) {
+            cover(out, lo, hi, level - 1);
+            return;
+        }
+        cover(out, lo, c0, level - 1);
+        out.add(new Segment(level, c0, c1));
+        cover(out, c1, hi, level - 1);
+    }
+
+    private static void cells(Handle h, long userId, UsageFilter f, Segment s, Sink sink) throws SQLException {
+        List<Object> args = new ArrayList<>(List.of(userId, s.level, s.from, s.to));
+        String sql = SELECT + " FROM usage_rollup_facts WHERE user_id = ? AND level = ? AND t >= ? AND t < ?"
+                + where(f, args);
+        query(h, sql, args, rs -> sink.row(rs, rs.getLong(1) * 60_000));
+    }
+
+    private static void raw(Handle h, long userId, UsageFilter f, long from, long to, Sink sink) throws SQLException {
+        List<Object> args = new ArrayList<>(List.of(userId, from, to));
+        StringBuilder sql = new StringBuilder(SELECT).append(
+                " FROM usage_event_facts WHERE user_id = ? AND ts_ms >= ? AND ts_ms < ?").append(where(f, args));
+        if (!f.jobIds().isEmpty()) {
+            sql.append(" AND job_id IN (").append("?,".repeat(f.jobIds().size() - 1)).append("?)");
+            args.addAll(f.jobIds());
+        }
+        query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(2)));
+    }
+
+    /** The dimension filters as SQL, their values appended to {@code args}. */
+    static String where(UsageFilter f, List<Object> args) {
+        StringBuilder w = new StringBuilder();
+        f.dims().forEach((dim, values) -> {
+            w.append(" AND ").append(dim).append(" IN (").append("?,".repeat(values.size() - 1)).append("?)");
+            args.addAll(values);
+        });
+        if (f.excludesWarmup()) {
+            w.append(" AND source_kind <> 'warmup'");
+        }
+        if (f.ok() != null) {
+            w.append(" AND ok = ?");
+            args.add(f.ok() ? 1 : 0);
+        }
+        return w.toString();
+    }
+
+    private interface RowHandler {
+        void row(ResultSet rs) throws SQLException;
+    }
+
+    private static void query(Handle h, String sql, List<Object> args, RowHandler handler) throws SQLException {
+        try (PreparedStatement ps = h.getConnection().prepareStatement(sql)) {
+            for (int i = 0; i < args.size(); i++) {
+                ps.setObject(i + 1, args.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    handler.row(rs);
+                }
+            }
+        }
+    }
+}

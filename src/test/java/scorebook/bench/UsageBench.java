@@ -1,0 +1,391 @@
+package scorebook.bench;
+
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.PreparedStatement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
+import scorebook.store.Database;
+import scorebook.testing.Tenant;
+import scorebook.testing.TestServer;
+import scorebook.usage.UsageStore;
+
+/**
+ * Usage and datasets at scale (issue 10). append_jsonl with an enabled adapter from 4 clients in 1,000-row
+ * batches against a plain batched insert of the same rows; N usage rows over 30 days (default 1,000,000; set
+ * USAGE_BENCH_ROWS=10000000 for the issue's size; the generated database is kept under target/ and reused)
+ * queried through /usage/summary, /usage hourly by model and /usage/compare, percentiles against exact
+ * nearest-rank; CSV export of 1,000,000 rows; import rate; bytes on disk per usage row.
+ */
+public final class UsageBench implements Benchmark {
+    private static final String ADAPTER = """
+            {"dataset": "srv", "enabled": true, "x_field": "ts", "device_field": "device", "model_field": "model",
+             "prompt_tokens_field": "prompt_tokens", "completion_tokens_field": "completion_tokens",
+             "latency_ms_field": "latency_ms", "ttft_ms_field": "ttft_ms",
+             "extra_fields": [{"label": "GPU power (W)", "field": "gpu_power_w", "kind": "number"},
+                              {"label": "CPU usage (%)", "field": "cpu_usage_pct", "kind": "number"}]}""";
+    private static final long DAY = 86_400_000L;
+    private static final String[] MODELS = {"llama3-8b", "qwen2.5-7b", "phi3-mini", "gemma2-9b"};
+    private static final String[] DEVICES = {"gpu-1", "gpu-2", "phone-R58N"};
+    private static final String[] TAGS = {"prod", "nightly"};
+
+    private final HttpClient http = HttpClient.newHttpClient();
+    private String base;
+    private String token;
+
+    @Override
+    public String name() {
+        return "usage";
+    }
+
+    @Override
+    public List<Row> run() throws Exception {
+        List<Row> rows = new ArrayList<>();
+        int n = Integer.parseInt(System.getenv().getOrDefault("USAGE_BENCH_ROWS", "1000000"));
+        try (TestServer server = TestServer.start()) {
+            rows.addAll(append(server));
+            rows.addAll(importRate(server));
+        }
+        rows.addAll(queries(n));
+        return rows;
+    }
+
+    /** append_jsonl with an adapter, 4 clients × 1,000-row batches, against a plain insert of the same rows. */
+    private List<Row> append(TestServer server) throws Exception {
+        Tenant t = Tenant.create(server);
+        base = server.base();
+        token = t.token();
+        post("/user/data/save_adapter", ADAPTER);
+        int clients = 4;
+        int batchesPerClient = 40;
+        List<String> bodies = new ArrayList<>();
+        Random r = new Random(7);
+        long start = System.currentTimeMillis() - 12 * DAY;
+        for (int b = 0; b < 20; b++) {
+            StringBuilder s = new StringBuilder(1000 * 220).append("{\"dataset\": \"srv\", \"rows\": [");
+            for (int i = 0; i < 1000; i++) {
+                s.append(i == 0 ? "" : ",").append("{\"ts\": ").append((start + r.nextInt(1_000_000_000)) / 1000.0)
+                        .append(", \"device\": \"").append(DEVICES[r.nextInt(3)]).append("\", \"model\": \"")
+                        .append(MODELS[r.nextInt(4)]).append("\", \"prompt_tokens\": ").append(20 + r.nextInt(200))
+                        .append(", \"completion_tokens\": ").append(50 + r.nextInt(400)).append(", \"latency_ms\": ")
+                        .append(300 + r.nextInt(5000)).append(", \"ttft_ms\": ").append(50 + r.nextInt(250))
+                        .append(", \"gpu_power_w\": ").append(40 + r.nextInt(50)).append(".5, \"cpu_usage_pct\": ")
+                        .append(r.nextInt(100)).append('}');
+            }
+            bodies.add(s.append("]}").toString());
+        }
+        // warm-up
+        for (int i = 0; i < 30; i++) {
+            post("/user/data/append_jsonl", bodies.get(i % bodies.size()));
+        }
+        double[] batchMs = new double[clients * batchesPerClient];
+        AtomicLong k = new AtomicLong();
+        long t0 = System.nanoTime();
+        try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                int client = c;
+                fs.add(pool.submit(() -> {
+                    for (int b = 0; b < batchesPerClient; b++) {
+                        long s = System.nanoTime();
+                        String answer = post("/user/data/append_jsonl", bodies.get((client * 7 + b) % bodies.size()));
+                        if (!answer.contains("\"usage_recorded\":1000")) {
+                            throw new IllegalStateException("append did not record 1000 usage rows: " + answer.substring(0, 200));
+                        }
+                        batchMs[(int) k.getAndIncrement()] = ms(s);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double rate = clients * batchesPerClient * 1000 / seconds;
+        double plain = plainInsert(bodies);
+        return List.of(
+                new Row("append_jsonl + adapter, 4 clients", "160 × 1,000 rows", Stats.median(batchMs),
+                        Stats.percentile(batchMs, 95), "ms", String.format(Locale.ROOT, "%,.0f rows/s", rate),
+                        "≥ 150,000 rows/s", rate >= 150_000),
+                new Row("  vs plain batched insert of the rows", String.format(Locale.ROOT, "%,.0f rows/s plain", plain),
+                        rate / plain * 100, rate / plain * 100, "%", "", "≥ 60 %", rate / plain >= 0.6));
+    }
+
+    /** The same rows' JSON texts inserted with a JDBC batch per 1,000 rows into a table of their own. */
+    private static double plainInsert(List<String> bodies) throws Exception {
+        Path dir = TestServer.tempDir();
+        try (Database db = Database.open(dir)) {
+            db.write(h -> h.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, data TEXT NOT NULL)"));
+            List<List<String>> batches = new ArrayList<>();
+            for (String body : bodies) {
+                List<String> texts = new ArrayList<>();
+                for (JsonNode row : Json.MAPPER.readTree(body).path("rows")) {
+                    texts.add(row.toString());
+                }
+                batches.add(texts);
+            }
+            long rows = 0;
+            long t0 = System.nanoTime();
+            for (int round = 0; round < 8; round++) {
+                for (List<String> texts : batches) {
+                    db.write(h -> {
+                        try (PreparedStatement ps = h.getConnection().prepareStatement("INSERT INTO plain (data) VALUES (?)")) {
+                            for (String s : texts) {
+                                ps.setString(1, s);
+                                ps.addBatch();
+                            }
+                            return ps.executeBatch();
+                        }
+                    });
+                    rows += texts.size();
+                }
+            }
+            return rows / ((System.nanoTime() - t0) / 1e9);
+        } finally {
+            TestServer.deleteTree(dir);
+        }
+    }
+
+    /** POST /usage/import of 10,000-row JSON arrays. */
+    private List<Row> importRate(TestServer server) throws Exception {
+        Tenant t = Tenant.create(server);
+        token = t.token();
+        Random r = new Random(3);
+        long now = System.currentTimeMillis();
+        List<String> bodies = new ArrayList<>();
+        for (int b = 0; b < 12; b++) {
+            StringBuilder s = new StringBuilder(10_000 * 200).append('[');
+            for (int i = 0; i < 10_000; i++) {
+                s.append(i == 0 ? "" : ",").append("{\"ts\": ").append((now - r.nextInt(1_000_000_000)) / 1000.0)
+                        .append(", \"device\": \"").append(DEVICES[r.nextInt(3)]).append("\", \"model\": \"")
+                        .append(MODELS[r.nextInt(4)]).append("\", \"tag\": \"prod\", \"prompt_tokens\": ")
+                        .append(20 + r.nextInt(200)).append(", \"completion_tokens\": ").append(50 + r.nextInt(400))
+                        .append(", \"latency_ms\": ").append(300 + r.nextInt(5000)).append(", \"ttft_ms\": ")
+                        .append(50 + r.nextInt(250)).append(", \"ok\": true, \"event_id\": \"b").append(b).append('-')
+                        .append(i).append("\"}");
+            }
+            bodies.add(s.append(']').toString());
+        }
+        post("/usage/import?dry_run=1", bodies.get(0));
+        post("/usage/import?dry_run=1", bodies.get(1));
+        double[] ms = new double[10];
+        for (int i = 0; i < ms.length; i++) {
+            long s = System.nanoTime();
+            String answer = post("/usage/import", bodies.get(i + 2));
+            ms[i] = ms(s);
+            if (!answer.contains("\"imported\":10000")) {
+                throw new IllegalStateException("import: " + answer.substring(0, Math.min(300, answer.length())));
+            }
+        }
+        double rate = 10_000 / (Stats.median(ms) / 1000);
+        return List.of(new Row("POST /usage/import (JSON, 10,000 rows)", "10 requests", Stats.median(ms),
+                Stats.percentile(ms, 95), "ms", String.format(Locale.ROOT, "%,.0f rows/s", rate), "≥ 100,000 rows/s",
+                rate >= 100_000));
+    }
+
+    /** N rows over 30 days (generated once, kept under target/), then the dashboard queries. */
+    private List<Row> queries(int n) throws Exception {
+        Path dir = Path.of("target", "usage-bench-" + n).toAbsolutePath();
+        Path done = dir.resolve("generated");
+        double genSeconds = -1;
+        if (!Files.exists(done)) {
+            TestServer.deleteTree(dir);
+            Files.createDirectories(dir);
+            try (TestServer server = TestServer.startOn(dir)) {
+                genSeconds = generate(server, n);
+            }
+            Files.writeString(done, "rows " + n + "\n");
+        }
+        List<Row> out = new ArrayList<>();
+        try (TestServer server = TestServer.startOn(dir)) {
+            base = server.base();
+            token = TestServer.OWNER_TOKEN;
+            Database db = server.running().db();
+            long[] span = db.read(h -> h.createQuery("SELECT min(ts_ms), max(ts_ms) FROM usage_events").map((rs, c) ->
+                    new long[] {rs.getLong(1), rs.getLong(2)}).one());
+            long from = span[0] - span[0] % 60_000;
+            long to = span[1] + 1;
+            String all = "from=" + from + "&to=" + to;
+            String day = "from=" + (to - DAY) + "&to=" + to;
+            String work = String.format(Locale.ROOT, "%,d rows / 30 d", n);
+            // warm-up
+            for (int i = 0; i < 20; i++) {
+                get("/usage/summary?" + all);
+                get("/usage?bucket=1h&group_by=model&" + all);
+            }
+            out.add(timed("GET /usage/summary (24 h)", work, "/usage/summary?" + day, 20));
+            out.add(timed("GET /usage/summary (30 d)", work, "/usage/summary?" + all, 20));
+            out.add(timed("GET /usage hourly by model (24 h)", work, "/usage?bucket=1h&group_by=model&" + day, 20));
+            out.add(timed("GET /usage hourly by model (30 d)", work, "/usage?bucket=1h&group_by=model&" + all, 20));
+            String week = "a_from=" + (to - 7 * DAY) + "&a_to=" + to + "&b_from=" + (to - 14 * DAY) + "&b_to=" + (to - 7 * DAY);
+            out.add(timed("GET /usage/compare (week vs week)", work, "/usage/compare?" + week, 40));
+            out.add(timed("GET /usage/compare (2 models, 30 d, by device)", work,
+                    "/usage/compare?a_model=llama3-8b&b_model=qwen2.5-7b&group_by=device&" + all, 40));
+            out.add(percentileError(db, all, work));
+            out.add(export(db, to, work));
+            out.add(bytesPerRow(db, n, genSeconds));
+        }
+        return out;
+    }
+
+    private Row timed(String name, String work, String path, double target) throws Exception {
+        double[] ms = new double[30];
+        for (int i = 0; i < ms.length; i++) {
+            long s = System.nanoTime();
+            get(path);
+            ms[i] = ms(s);
+        }
+        return new Row(name, work, Stats.median(ms), Stats.percentile(ms, 95), "ms", "", "p50 ≤ " + (int) target + " ms",
+                Stats.median(ms) <= target);
+    }
+
+    /** Largest relative error of latency p50/p95/p99 and TTFT p50/p95 from the summary against exact nearest rank. */
+    private Row percentileError(Database db, String range, String work) throws Exception {
+        JsonNode s = Json.MAPPER.readTree(get("/usage/summary?" + range));
+        double worst = 0;
+        for (String col : new String[] {"latency_ms", "ttft_ms"}) {
+            double[] v = db.read(h -> h.createQuery("SELECT " + col + " FROM usage_events WHERE " + col
+                    + " IS NOT NULL AND source_kind <> 'warmup'").mapTo(double.class).list())
+                    .stream().mapToDouble(Double::doubleValue).toArray();
+            Arrays.sort(v);
+            for (int p : new int[] {50, 95, 99}) {
+                double exact = v[Math.max(0, (int) Math.ceil(p / 100.0 * v.length) - 1)];
+                double got = s.path(col).path("p" + p).asDouble();
+                worst = Math.max(worst, Math.abs(got - exact) / exact * 100);
+            }
+        }
+        return new Row("percentiles vs exact nearest rank (max error)", work, worst, worst, "%", "", "≤ 1 %", worst <= 1);
+    }
+
+    /** CSV export of the newest ~1,000,000 rows, timed to the last byte; heap growth sampled meanwhile. */
+    private Row export(Database db, long to, String work) throws Exception {
+        long total = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events").mapTo(long.class).one());
+        long want = Math.min(1_000_000, total);
+        long from = db.read(h -> h.createQuery("SELECT ts_ms FROM usage_events ORDER BY ts_ms DESC LIMIT 1 OFFSET ?")
+                .bind(0, want - 1).mapTo(long.class).one());
+        MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
+        double[] ms = new double[3];
+        long rows = 0;
+        long peak = 0;
+        for (int i = 0; i < ms.length; i++) {
+            System.gc();
+            long before = mem.getHeapMemoryUsage().getUsed();
+            long s = System.nanoTime();
+            HttpResponse<InputStream> r = http.send(request("/usage/export.csv?from=" + from + "&to=" + to).GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            byte[] buf = new byte[1 << 16];
+            long lines = 0;
+            try (InputStream in = r.body()) {
+                int k;
+                while ((k = in.read(buf)) > 0) {
+                    for (int j = 0; j < k; j++) {
+                        if (buf[j] == '\n') {
+                            lines++;
+                        }
+                    }
+                    peak = Math.max(peak, mem.getHeapMemoryUsage().getUsed() - before);
+                }
+            }
+            ms[i] = ms(s);
+            rows = lines - 1;
+        }
+        return new Row("GET /usage/export.csv", String.format(Locale.ROOT, "%,d rows, heap +%d MB", rows, peak >> 20),
+                Stats.median(ms), Stats.percentile(ms, 95), "ms",
+                String.format(Locale.ROOT, "%,.0f rows/s", rows / (Stats.median(ms) / 1000)), "≤ 4000 ms",
+                Stats.median(ms) <= 4000);
+    }
+
+    private Row bytesPerRow(Database db, int n, double genSeconds) {
+        db.write(h -> h.execute("PRAGMA wal_checkpoint(TRUNCATE)"));
+        long bytes = db.read(h -> h.createQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), "
+                + "pragma_freelist_count(), pragma_page_size()").mapTo(long.class).one());
+        double perRow = bytes / (double) n;
+        return new Row("bytes on disk per usage row (rollups incl.)",
+                String.format(Locale.ROOT, "%,d MB%s", bytes >> 20, genSeconds < 0 ? ", cached"
+                        : String.format(Locale.ROOT, ", generated in %.0f s", genSeconds)),
+                perRow, perRow, "B", "", "≤ 250 B", perRow <= 250);
+    }
+
+    /** N gateway-like rows over the last 30 days through UsageStore.insertNow, in time order, 5,000 per transaction. */
+    private static double generate(TestServer server, int n) {
+        long userId = server.running().db().read(h -> h.createQuery("SELECT id FROM users WHERE name = 'owner'")
+                .mapTo(long.class).one());
+        UsageStore store = server.running().parts().devices().usage();
+        Random r = new Random(11);
+        long end = System.currentTimeMillis();
+        long start = end - 30 * DAY;
+        double step = (end - start) / (double) n;
+        HexFormat hex = HexFormat.of();
+        long t0 = System.nanoTime();
+        List<UsageStore.Row> batch = new ArrayList<>(5000);
+        for (int i = 0; i < n; i++) {
+            long ts = start + (long) (i * step);
+            boolean ok = r.nextInt(50) != 0;
+            double latency = Math.exp(7 + 0.6 * r.nextGaussian());
+            double ttft = Math.min(latency, Math.exp(5 + 0.5 * r.nextGaussian()));
+            int ct = ok ? 50 + r.nextInt(400) : 0;
+            batch.add(new UsageStore.Row(userId, null, ts, "gateway", "req_" + hex.toHexDigits(r.nextLong()),
+                    DEVICES[r.nextInt(3)], MODELS[r.nextInt(4)], TAGS[r.nextInt(2)], ok ? 20 + r.nextInt(300) : null,
+                    ok ? ct : null, latency, ok ? ttft : null, ok ? ct / (latency / 1000) : null, ok,
+                    ok ? null : "upstream_error", ok ? null : "device answered 500", null, null, null));
+            if (batch.size() == 5000) {
+                store.insertNow(batch);
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            store.insertNow(batch);
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(base + path)).header("X-User-Token", token);
+    }
+
+    private String post(String path, String body) throws Exception {
+        HttpResponse<String> r = http.send(request(path).POST(HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw new IllegalStateException("POST " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    private String get(String path) throws Exception {
+        HttpResponse<String> r = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    private static double ms(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,148 @@
+package scorebook.usage;
+
+import java.time.Clock;
+import java.time.ZoneOffset;
+
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
+import scorebook.server.ServerConfig;
+import scorebook.testing.Client;
+import scorebook.testing.Tenant;
+import scorebook.testing.TestServer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** POST /usage/import and GET /usage/export.csv: formats, per-row errors with lines, strict, dry runs, the round trip. */
+class UsageImportExportTest {
+    @AutoClose
+    static final TestServer server = TestServer.start(ServerConfig.local(TestServer.tempDir(), TestServer.OWNER_TOKEN)
+            .withClock(Clock.fixed(UsageApiTest.NOW, ZoneOffset.UTC)));
+
+    private static final long TS = UsageApiTest.NOW.getEpochSecond() - 600;
+
+    static String line(int i, String extra) {
+        return "{\"ts\": " + (TS + i) + ", \"device\": \"server-1\", \"model\": \"llama3-8b\", \"tag\": \"prod\", "
+                + "\"prompt_tokens\": 50, \"completion_tokens\": 120, \"latency_ms\": " + (900 + i) + ", \"ttft_ms\": 220"
+                + ", \"ok\": true, \"job_id\": \"job_" + i + "\"" + extra + "}";
+    }
+
+    @Test
+    void exportThenImportRoundTripsAndReimportSkipsDuplicates() {
+        Tenant a = Tenant.create(server);
+        StringBuilder rows = new StringBuilder("[");
+        for (int i = 0; i < 30; i++) {
+            rows.append(i == 0 ? "" : ",").append(line(i, ", \"extra\": {\"GPU power (W)\": " + (40 + i) + "}"
+                    + (i == 3 ? ", \"ok\": false, \"error_type\": \"upstream_error\"" : "")
+                    + (i == 4 ? ", \"prompt_preview\": \"=HYPERLINK(\\\"x\\\")\", \"event_id\": \"evt-4\"" : "")));
+        }
+        rows.append(",{\"ts\": ").append(TS).append(", \"model\": \"other\", \"decode_tok_s\": 31.5, \"load_ms\": 12}]");
+        Client.Response imp = a.user().post("/usage/import", rows.toString());
+        assertEquals(200, imp.status(), imp.text());
+        assertEquals(31, imp.json().path("imported").asInt());
+        Client.Response csv = a.user().get("/usage/export.csv");
+        assertEquals(200, csv.status());
+        assertTrue(csv.header("content-type").orElseThrow().startsWith("text/csv"));
+        assertTrue(csv.header("content-disposition").orElseThrow().contains("usage_"));
+        String[] lines = csv.text().split("\r\n");
+        assertEquals(32, lines.length);
+        assertEquals(String.join(",", UsageCsv.COLUMNS) + ",extra.GPU power (W)", lines[0]);
+        assertTrue(csv.text().contains("\"'=HYPERLINK(\"\"x\"\")\""), "formula neutralised: " + csv.text());
+        assertTrue(csv.text().contains("evt-4,"));
+        // into another user: the same numbers come out
+        Tenant b = Tenant.create(server);
+        Client.Response back = b.user().post("/usage/import", csv.text(), "Content-Type", "text/csv");
+        assertEquals(200, back.status(), back.text());
+        assertEquals(31, back.json().path("imported").asInt(), back.text());
+        JsonNode sa = a.user().get("/usage/summary").json();
+        JsonNode sb = b.user().get("/usage/summary").json();
+        for (String k : new String[] {"requests", "errors", "total_tokens"}) {
+            assertEquals(sa.path(k).asLong(), sb.path(k).asLong(), k);
+        }
+        assertEquals(sa.path("latency_ms"), sb.path("latency_ms"));
+        assertEquals(sa.path("extra"), sb.path("extra"));
+        assertEquals(sa.path("decode_tok_s"), sb.path("decode_tok_s"));
+        assertEquals(csv.text(), b.user().get("/usage/export.csv").text());
+        // again into the first: every row is a duplicate
+        JsonNode again = a.user().post("/usage/import", csv.text(), "Content-Type", "text/csv").json();
+        assertEquals(0, again.path("imported").asInt());
+        assertEquals(31, again.path("duplicates").asInt());
+        assertEquals(31, a.user().get("/usage/summary").json().path("requests").asInt());
+    }
+
+    @Test
+    void rowErrorsNameIndexLineAndFieldAndValidRowsAreKept() {
+        Tenant t = Tenant.create(server);
+        String ndjson = line(0, "") + "\n" + line(1, "") + "\n"
+                + "{\"ts\": \"yesterday\", \"model\": \"m\"}\n"
+                + "\n"
+                + "{\"ts\": " + TS + ", \"latency_ms\": 10, \"ttft_ms\": 20}\n"
+                + "{not json\n"
+                + "[1]\n"
+                + "{\"ts\": " + TS + ", \"prompt_tokens\": -1}\n"
+                + "{\"ts\": " + TS + ", \"prompt_tokens\": 1.5}\n"
+                + "{\"ts\": " + TS + ", \"ok\": \"maybe\"}\n"
+                + "{\"ts\": 946684799}\n"
+                + "{\"ts\": " + (TS + 7200) + "}\n"
+                + "{\"ts\": " + TS + ", \"model\": \"" + "m".repeat(200) + "\"}\n"
+                + "{\"ts\": " + TS + ", \"extra\": {\"x\": \"hot\"}}\n"
+                + "{\"ts\": " + TS + ", \"latency_ms\": 1e400}\n";
+        Client.Response r = t.user().post("/usage/import", ndjson, "Content-Type", "application/x-ndjson");
+        assertEquals(200, r.status(), r.text());
+        JsonNode j = r.json();
+        assertEquals(14, j.path("received").asInt());
+        assertEquals(2, j.path("imported").asInt(), j.toString());
+        assertEquals(12, j.path("failed").asInt());
+        JsonNode first = j.path("errors").get(0);
+        assertEquals(2, first.path("index").asInt());
+        assertEquals(3, first.path("line").asInt());
+        assertEquals("ts", first.path("field").asText());
+        assertEquals(5, j.path("errors").get(1).path("line").asInt());
+        assertEquals("ttft_ms", j.path("errors").get(1).path("field").asText());
+        assertEquals(6, j.path("errors").get(2).path("line").asInt());
+        String fields = j.path("errors").toString();
+        for (String f : new String[] {"prompt_tokens", "ok", "model", "extra.x", "latency_ms"}) {
+            assertTrue(fields.contains("\"field\":\"" + f + "\""), f + " in " + fields);
+        }
+        // CSV errors carry the CSV line
+        String csv = String.join(",", UsageCsv.COLUMNS) + "\r\n"
+                + "e1," + TS + ",,import,d,m,,,,,true,,1,2,3,100,10,,,,,,,,,\r\n"
+                + "e2,soon,,import,d,m,,,,,true,,1,2,3,100,10,,,,,,,,,\r\n";
+        JsonNode c = t.user().post("/usage/import", csv, "Content-Type", "text/csv").json();
+        assertEquals(1, c.path("imported").asInt(), c.toString());
+        assertEquals(3, c.path("errors").get(0).path("line").asInt());
+        assertEquals("e2", c.path("errors").get(0).path("event_id").asText());
+        // a JSON array: the line each element starts on
+        JsonNode arr = t.user().post("/usage/import", "[\n" + line(50, "") + ",\n{\"ts\": null}\n]").json();
+        assertEquals(3, arr.path("errors").get(0).path("line").asInt());
+        assertEquals(1, arr.path("errors").get(0).path("index").asInt());
+    }
+
+    @Test
+    void strictIsAllOrNothingAndDryRunStoresNothing() {
+        Tenant t = Tenant.create(server);
+        String body = "[" + line(0, "") + ",{\"ts\": \"bad\"}]";
+        Client.Response strict = t.user().post("/usage/import?strict=1", body);
+        assertEquals(422, strict.status());
+        assertEquals("invalid", strict.errorCode());
+        assertEquals(0, strict.json().path("imported").asInt());
+        assertEquals(1, strict.json().path("failed").asInt());
+        assertEquals(0, t.user().get("/usage/summary").json().path("requests").asInt());
+        JsonNode dry = t.user().post("/usage/import?dry_run=1", "[" + line(0, "") + "," + line(1, "") + "]").json();
+        assertTrue(dry.path("dry_run").asBoolean());
+        assertEquals(2, dry.path("imported").asInt());
+        assertEquals(0, t.user().get("/usage/summary").json().path("requests").asInt());
+        assertEquals(400, t.user().post("/usage/import", "[{\"ts\": 1,]").status());
+        assertEquals(422, t.user().post("/usage/import", "").status());
+        StringBuilder many = new StringBuilder("[");
+        for (int i = 0; i <= UsageService.MAX_IMPORT_ROWS; i++) {
+            many.append(i == 0 ? "" : ",").append("{\"ts\":").append(TS).append('}');
+        }
+        assertEquals(413, t.user().post("/usage/import", many.append(']').toString()).status());
+        assertEquals(0, t.user().get("/usage/summary").json().path("requests").asInt());
+        assertEquals(Json.text(java.util.List.of()), t.user().get("/usage?view=raw").json().path("events").toString());
+    }
+}
