@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
@@ -25,6 +27,11 @@ import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
 import scorebook.evals.EvalStore;
 import scorebook.gateway.GatewayService;
+import scorebook.jobs.JobAgent;
+import scorebook.jobs.JobCommands;
+import scorebook.jobs.Jobs;
+import scorebook.jobs.JobsHttp;
+import scorebook.jobs.MetricsSink;
 import scorebook.runner.EvalRunner;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
@@ -44,14 +51,20 @@ public final class Main {
     private static final String USAGE = """
             usage: scorebook COMMAND [options]
               serve [--host H] [--port P] [--data DIR] [--evals PATH] [--web-dir DIR] [--max-body-mb N]
+                    [--allow-private-callbacks]
               run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D] [--label L]
                        [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
               key add [--user NAME] [--name N] | key list [--user NAME] | key revoke ID [--user NAME]   [--data DIR]
               device add --serial S --kind ollama|openai|agent [--url U] [--model M]... [--weight W] [--concurrency C]
                 | device list | device remove SERIAL            [--user NAME] [--data DIR]
+              job add --prompt P [--model M] [--priority N] [--tag T] [--device S] | job list [--state S]
+                | job show ID | job cancel ID                  [--user NAME] [--data DIR]
+              dlq list | dlq requeue ID | dlq delete ID          [--user NAME] [--data DIR]
+              agent --server URL --token T --model M [--upstream URL] [--kind ollama|openai] [--serial S] [--tag T]
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb");
+    private static final String ALLOW_PRIVATE_CALLBACKS = "allow-private-callbacks";
 
     private Main() {
     }
@@ -63,10 +76,12 @@ public final class Main {
         List<String> rest = words.isEmpty() ? List.of() : words.subList(1, words.size());
         try {
             switch (command) {
-                case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
+                case "serve" -> serve(rest);
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
                 case "run" -> System.exit(RunCommand.run(rest));
                 case "device" -> System.exit(DeviceCommands.run(rest));
+                case "job", "dlq" -> System.exit(JobCommands.run(command, rest));
+                case "agent" -> System.exit(JobAgent.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -81,7 +96,11 @@ public final class Main {
         }
     }
 
-    private static void serve(Options o) {
+    private static void serve(List<String> args) {
+        // a flag without a value
+        boolean allowPrivateCallbacks = args.contains("--" + ALLOW_PRIVATE_CALLBACKS);
+        Options o = Options.parse(args.stream().filter(a -> !a.equals("--" + ALLOW_PRIVATE_CALLBACKS)).toList(),
+                SERVE_OPTIONS);
         Path data = Path.of(o.get("data", "data")).toAbsolutePath();
         ServerConfig config = new ServerConfig(
                 o.get("host", "127.0.0.1"),
@@ -91,7 +110,8 @@ public final class Main {
                 o.has("web-dir") ? Path.of(o.get("web-dir", "web")).toAbsolutePath() : null,
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
                 System.getenv("SCOREBOOK_TOKEN"),
-                Clock.systemUTC());
+                Clock.systemUTC(),
+                allowPrivateCallbacks);
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
@@ -119,6 +139,7 @@ public final class Main {
                     .routing(routing -> routing(routing, db, config, parts))
                     .build()
                     .start();
+            parts.jobs().start(parts.scheduler());
             return new Running(server, db, loginToken, parts);
         } catch (RuntimeException e) {
             db.close();
@@ -130,8 +151,14 @@ public final class Main {
      * The features' long-lived pieces, made once per server and shared by its services. {@code clock} is the
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
-    public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
-                        EvalRunner runner) {
+    public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals, RunEvents events,
+                        Devices devices, EvalRunner runner, Jobs jobs) {
+        /**
+         * Placeholder until the datasets feature is merged: no user has a dataset, so a job's
+         * {@code adapter_id} is refused. The lead replaces it with the datasets feature's sink.
+         */
+        static final MetricsSink DATASETS = MetricsSink.NONE;
+
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db);
             RunEvents events = new RunEvents();
@@ -139,7 +166,10 @@ public final class Main {
             Devices devices = new Devices(db);
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
-            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner);
+            ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().daemon().name("scheduler").factory());
+            Jobs jobs = new Jobs(db, devices, DATASETS, config.clock(), config.allowPrivateCallbacks());
+            return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, jobs);
         }
     }
 
@@ -153,6 +183,7 @@ public final class Main {
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
+                .register(new JobsHttp(parts.jobs().service()))
                 .register(new StaticFiles(config.webDir()));
     }
 
@@ -175,6 +206,8 @@ public final class Main {
         public void close() {
             parts.events().close();
             parts.runner().shutdown();
+            parts.jobs().close();
+            parts.scheduler().shutdownNow();
             server.stop();
             db.close();
         }

@@ -29,7 +29,9 @@ import scorebook.server.Names;
  * GET    /devices                 {object:"list", data:[device with health]}
  *   curl -H "X-User-Token: $T" http://127.0.0.1:8080/devices
  * GET    /devices/{serial}        one device with health
- * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?}
+ * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?,
+ *                                 queue_tags? (["default"])}; an agent's answer carries its device_token, once (each
+ *                                 registration rotates it)
  *   curl -H "X-User-Token: $T" -d '{"serial":"gpu1","kind":"ollama","base_url":"http://127.0.0.1:11434","models":["llama3.2"]}' \
  *        http://127.0.0.1:8080/devices/register
  * POST   /devices/reload          re-reads devices, checks push devices now (closing circuits that pass)
@@ -91,11 +93,17 @@ public final class DeviceService implements HttpService {
                 text(body, "base_url", false),
                 models(body),
                 integer(body, "weight"),
-                integer(body, "max_concurrency"));
+                integer(body, "max_concurrency"),
+                strings(body, "queue_tags"));
         DeviceStore.Saved saved = devices.register(p.userId(), r);
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), r.serial()).orElseThrow();
-        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200,
-                Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s)));
+        Map<String, Object> answer = Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s));
+        if (!saved.device().push()) {
+            answer.put("device_id", saved.device().id());
+            answer.put("serial", saved.device().serial());
+            answer.put("device_token", devices.store().rotateToken(saved.device().id()));
+        }
+        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200, answer);
     }
 
     private void reload(ServerRequest req, ServerResponse res) {
@@ -113,13 +121,20 @@ public final class DeviceService implements HttpService {
         return Json.fields("ok", true, "object", "list", "data", snapshots.stream().map(DeviceRegistry::view).toList());
     }
 
+    /** A registration taking jobs from the default queue. */
+    public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
+                                                        List<String> models, Integer weight, Integer maxConcurrency) {
+        return registration(serial, kind, name, baseUrl, models, weight, maxConcurrency, null);
+    }
+
     /**
      * Validates a registration (the API and the command line share the rules).
      *
      * @throws ApiException 422 naming the field
      */
     public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
-                                                        List<String> models, Integer weight, Integer maxConcurrency) {
+                                                        List<String> models, Integer weight, Integer maxConcurrency,
+                                                        List<String> queueTags) {
         serial = Names.check("serial", serial);
         if (!SERIAL.matcher(serial).matches()) {
             throw ApiException.invalid("'serial' may hold letters, digits and . _ : @ - (at most 100, starting with a letter or digit)");
@@ -147,7 +162,9 @@ public final class DeviceService implements HttpService {
         if (c < 1 || c > 1024) {
             throw ApiException.invalid("'max_concurrency' must be a whole number from 1 to 1024");
         }
-        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c);
+        List<String> tags = queueTags == null || queueTags.isEmpty() ? Device.DEFAULT_TAGS
+                : List.copyOf(new LinkedHashSet<>(queueTags.stream().map(t -> Names.check("queue_tags", t)).toList()));
+        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c, tags);
     }
 
     private static String baseUrl(String raw, String kind) {
@@ -200,17 +217,23 @@ public final class DeviceService implements HttpService {
     }
 
     private static List<String> models(ObjectNode body) {
-        JsonNode v = body.get("models");
+        List<String> names = strings(body, "models");
+        return names == null ? List.of() : names;
+    }
+
+    /** A list of strings in {@code field}, or null when absent. */
+    private static List<String> strings(ObjectNode body, String field) {
+        JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
-            return List.of();
+            return null;
         }
         if (!v.isArray()) {
-            throw ApiException.invalid("'models' must be a list of model names");
+            throw ApiException.invalid("'" + field + "' must be a list of names");
         }
         List<String> out = new ArrayList<>();
         for (JsonNode m : v) {
             if (!m.isTextual()) {
-                throw ApiException.invalid("'models' must be a list of model names (strings)");
+                throw ApiException.invalid("'" + field + "' must be a list of names (strings)");
             }
             out.add(m.asText());
         }

@@ -7,6 +7,7 @@ import org.jdbi.v3.core.Handle;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
+import scorebook.auth.Tokens;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 import scorebook.store.Database;
@@ -15,12 +16,15 @@ import scorebook.usage.UsageStore;
 /** SQL for devices. Every query is scoped to one user except {@link #all}, which loads the registry. */
 public final class DeviceStore {
     private static final String COLUMNS = """
-            id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at""";
+            id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at,
+            queue_tags""";
 
     /** What a registration asks for (validated by the caller). */
     public record Registration(String serial, String kind, String name, String baseUrl, List<String> models, int weight,
-                               int maxConcurrency) {
+                               int maxConcurrency, List<String> queueTags) {
     }
+
+
 
     /** The stored device and whether the registration created it (else it updated it). */
     public record Saved(Device device, boolean created) {
@@ -39,16 +43,17 @@ public final class DeviceStore {
             Optional<Device> before = find(h, userId, r.serial());
             h.createUpdate("""
                             INSERT INTO devices (user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency,
-                                                 created_at, updated_at)
-                            VALUES (:user, :serial, :kind, :mode, :name, :url, :models, :weight, :conc, :now, :now)
+                                                 created_at, updated_at, queue_tags)
+                            VALUES (:user, :serial, :kind, :mode, :name, :url, :models, :weight, :conc, :now, :now, :tags)
                             ON CONFLICT (user_id, serial) DO UPDATE SET
                                 kind = excluded.kind, mode = excluded.mode, name = excluded.name, base_url = excluded.base_url,
                                 models = excluded.models, weight = excluded.weight,
-                                max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at""")
+                                max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at,
+                                queue_tags = excluded.queue_tags""")
                     .bind("user", userId).bind("serial", r.serial()).bind("kind", r.kind())
                     .bind("mode", Device.modeOf(r.kind())).bind("name", r.name()).bind("url", r.baseUrl())
                     .bind("models", Json.text(r.models())).bind("weight", r.weight()).bind("conc", r.maxConcurrency())
-                    .bind("now", now).execute();
+                    .bind("tags", Json.text(r.queueTags())).bind("now", now).execute();
             return new Saved(find(h, userId, r.serial()).orElseThrow(), before.isEmpty());
         });
     }
@@ -72,6 +77,41 @@ public final class DeviceStore {
         });
     }
 
+    /**
+     * Gives an agent a new device token (the old one stops working); only its hash is kept.
+     *
+     * @return the token, to show once
+     */
+    public String rotateToken(long deviceId) {
+        String token = Tokens.generate("sbd_");
+        db.write(h -> h.createUpdate("UPDATE devices SET token_hash = ? WHERE id = ?")
+                .bind(0, Tokens.hash(token)).bind(1, deviceId).execute());
+        return token;
+    }
+
+    /** The agent holding this device token. */
+    public Optional<Device> byToken(String token) {
+        return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM devices WHERE token_hash = ? AND kind = 'agent'")
+                .bind(0, Tokens.hash(token)).map((rs, ctx) -> row(rs)).findOne());
+    }
+
+    /** Stores an agent's last heartbeat (JSON object text) and when it came. */
+    public void heartbeat(long deviceId, String status, String at) {
+        db.write(h -> h.createUpdate("UPDATE devices SET agent_status = ?, last_seen_at = ? WHERE id = ?")
+                .bind(0, status).bind(1, at).bind(2, deviceId).execute());
+    }
+
+    /** Every agent's last heartbeat by device id: (status JSON, last seen), for the registry after a start. */
+    public List<Heartbeat> heartbeats() {
+        return db.read(h -> h.createQuery("""
+                        SELECT id, agent_status, last_seen_at FROM devices WHERE last_seen_at IS NOT NULL""")
+                .map((rs, ctx) -> new Heartbeat(rs.getLong(1), rs.getString(2), rs.getString(3))).list());
+    }
+
+    /** An agent's stored heartbeat. */
+    public record Heartbeat(long deviceId, String status, String lastSeenAt) {
+    }
+
     static ApiException notFound(String serial) {
         return ApiException.notFound("no device with serial '" + serial + "'");
     }
@@ -82,14 +122,17 @@ public final class DeviceStore {
     }
 
     private static Device row(java.sql.ResultSet rs) throws java.sql.SQLException {
-        List<String> models;
-        try {
-            models = Json.MAPPER.readValue(rs.getString("models"), new TypeReference<List<String>>() { });
-        } catch (JsonProcessingException e) {
-            models = List.of();
-        }
         return new Device(rs.getLong("id"), rs.getLong("user_id"), rs.getString("serial"), rs.getString("kind"),
-                rs.getString("mode"), rs.getString("name"), rs.getString("base_url"), List.copyOf(models),
-                rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"));
+                rs.getString("mode"), rs.getString("name"), rs.getString("base_url"), names(rs.getString("models")),
+                rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"),
+                names(rs.getString("queue_tags")));
+    }
+
+    private static List<String> names(String json) {
+        try {
+            return json == null ? List.of() : List.copyOf(Json.MAPPER.readValue(json, new TypeReference<List<String>>() { }));
+        } catch (JsonProcessingException e) {
+            return List.of();
+        }
     }
 }
