@@ -1,7 +1,9 @@
 package scorebook.devices;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.jdbi.v3.core.Handle;
 
@@ -38,6 +40,7 @@ public final class DeviceStore {
 
     /** Creates the device, or updates the one with the same serial (registering again changes it). */
     public Saved register(long userId, Registration r) {
+        agents.clear();
         String now = UsageStore.iso(System.currentTimeMillis());
         return db.write(h -> {
             Optional<Device> before = find(h, userId, r.serial());
@@ -70,11 +73,15 @@ public final class DeviceStore {
 
     /** Removes one of the user's devices; 404 when the user has none by that serial. */
     public Device remove(long userId, String serial) {
-        return db.write(h -> {
-            Device d = find(h, userId, serial).orElseThrow(() -> notFound(serial));
-            h.createUpdate("DELETE FROM devices WHERE id = ?").bind(0, d.id()).execute();
-            return d;
-        });
+        try {
+            return db.write(h -> {
+                Device d = find(h, userId, serial).orElseThrow(() -> notFound(serial));
+                h.createUpdate("DELETE FROM devices WHERE id = ?").bind(0, d.id()).execute();
+                return d;
+            });
+        } finally {
+            agents.clear(); // after the commit: a lookup racing with it cannot keep the device
+        }
     }
 
     /**
@@ -84,15 +91,42 @@ public final class DeviceStore {
      */
     public String rotateToken(long deviceId) {
         String token = Tokens.generate("sbd_");
-        db.write(h -> h.createUpdate("UPDATE devices SET token_hash = ? WHERE id = ?")
-                .bind(0, Tokens.hash(token)).bind(1, deviceId).execute());
+        try {
+            db.write(h -> h.createUpdate("UPDATE devices SET token_hash = ? WHERE id = ?")
+                    .bind(0, Tokens.hash(token)).bind(1, deviceId).execute());
+        } finally {
+            agents.clear();
+        }
         return token;
     }
 
-    /** The agent holding this device token. */
+    /**
+     * The agent holding this device token. Found agents are kept for {@link #TOKEN_CACHE} (a worker calls
+     * three times per job); registering or removing here clears them, another process's change lands
+     * within that time.
+     */
     public Optional<Device> byToken(String token) {
-        return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM devices WHERE token_hash = ? AND kind = 'agent'")
+        long nowNs = System.nanoTime();
+        CachedAgent hit = agents.get(token);
+        if (hit != null && hit.untilNs() - nowNs > 0) {
+            return Optional.of(hit.device());
+        }
+        Optional<Device> found = db.read(h -> h.createQuery("SELECT " + COLUMNS
+                        + " FROM devices WHERE token_hash = ? AND kind = 'agent'")
                 .bind(0, Tokens.hash(token)).map((rs, ctx) -> row(rs)).findOne());
+        if (found.isPresent()) {
+            if (agents.size() > 10_000) {
+                agents.clear();
+            }
+            agents.put(token, new CachedAgent(found.get(), nowNs + TOKEN_CACHE.toNanos()));
+        }
+        return found;
+    }
+
+    private static final Duration TOKEN_CACHE = Duration.ofSeconds(2);
+    private final ConcurrentHashMap<String, CachedAgent> agents = new ConcurrentHashMap<>();
+
+    private record CachedAgent(Device device, long untilNs) {
     }
 
     /** Stores an agent's last heartbeat (JSON object text) and when it came. */

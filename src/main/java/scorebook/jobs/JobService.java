@@ -385,18 +385,19 @@ public final class JobService {
         return devices.registry().state(d.id()).map(DeviceRegistry.State::served).orElse(d.models());
     }
 
-    /** A lease-holding call's job: another user's is 404. */
-    private Job agentsJob(Device agent, String jobId) {
-        Job j = store.find(jobId).orElseThrow(() -> notFound(jobId));
-        if (j.userId() != agent.userId()) {
+    /**
+     * A lease-holding call's answer: another user's job is 404. The lease id is a random secret that only
+     * the claiming agent was given, so the move itself needs no read before it.
+     */
+    private static JobStore.Move mine(Device agent, String jobId, java.util.Optional<JobStore.Move> m) {
+        if (m.isEmpty() || m.get().job().userId() != agent.userId()) {
             throw notFound(jobId);
         }
-        return j;
+        return m.get();
     }
 
     public Job heartbeat(Device agent, String jobId, String leaseId) {
-        agentsJob(agent, jobId);
-        JobStore.Move m = store.extend(jobId, leaseId, now()).orElseThrow(() -> notFound(jobId));
+        JobStore.Move m = mine(agent, jobId, store.extend(jobId, leaseId, now()));
         if (!m.moved()) {
             throw stale(m.job());
         }
@@ -405,11 +406,9 @@ public final class JobService {
 
     /** An agent's result: done; a repeat with the same lease answers the stored outcome. */
     public Job complete(Device agent, String jobId, String leaseId, JsonNode output, JsonNode metrics, JsonNode raw) {
-        agentsJob(agent, jobId);
         String outputJson = Json.text(output);
-        JobStore.Move m = store.finish(jobId, leaseId, now(), j -> new JobStore.Ending(Job.DONE, null, outputJson,
-                        JobText.text(metrics), JobText.text(raw), j.runAtMs(), "done"))
-                .orElseThrow(() -> notFound(jobId));
+        JobStore.Move m = mine(agent, jobId, store.finish(jobId, leaseId, now(), j -> new JobStore.Ending(Job.DONE, null,
+                outputJson, JobText.text(metrics), JobText.text(raw), j.runAtMs(), "done")));
         if (!m.moved()) {
             if (leaseId.equals(m.job().leaseId()) && Job.DONE.equals(m.job().state())) {
                 return m.job();
@@ -423,10 +422,9 @@ public final class JobService {
     /** An agent's failure: retried after a backoff when retryable and attempts remain, else failed. */
     public Job fail(Device agent, String jobId, String leaseId, String type, String message, Boolean retryable,
                     JsonNode metrics) {
-        agentsJob(agent, jobId);
         boolean retry = retryable != null ? retryable : RETRYABLE.contains(type);
-        JobStore.Move m = store.finish(jobId, leaseId, now(), j -> failure(j, type, message, retry, metrics))
-                .orElseThrow(() -> notFound(jobId));
+        JobStore.Move m = mine(agent, jobId, store.finish(jobId, leaseId, now(), j -> failure(j, type, message, retry,
+                metrics)));
         if (!m.moved()) {
             if (leaseId.equals(m.job().leaseId()) && !Job.RUNNING.equals(m.job().state())
                     && !Job.DONE.equals(m.job().state()) && m.job().attempt() > 0) {

@@ -182,8 +182,13 @@ public final class JobsHttp implements HttpService {
 
     // ---- workers ----
 
+    /** The agent of the device token: X-Device-Token, or Authorization: Bearer on the worker endpoints. */
     private Device agent(ServerRequest req) {
-        return jobs.agent(req.headers().first(HeaderNames.create(DEVICE_TOKEN)).orElse(null));
+        String token = req.headers().first(HeaderNames.create(DEVICE_TOKEN))
+                .or(() -> req.headers().first(HeaderNames.AUTHORIZATION)
+                        .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7)))
+                .orElse(null);
+        return jobs.agent(token);
     }
 
     private void claim(ServerRequest req, ServerResponse res) {

@@ -65,10 +65,12 @@ final class PushDispatcher implements AutoCloseable {
 
     /** Interrupts cancelled calls, then fills every push device's free slots. */
     void tick() {
-        for (String id : jobs.store().cancelRequested(true)) {
-            Thread t = running.get(id);
-            if (t != null) {
-                t.interrupt();
+        if (!running.isEmpty()) {
+            for (String id : jobs.store().cancelRequested(true)) {
+                Thread t = running.get(id);
+                if (t != null) {
+                    t.interrupt();
+                }
             }
         }
         DeviceRegistry registry = devices.registry();

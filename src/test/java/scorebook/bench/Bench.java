@@ -14,7 +14,8 @@ public final class Bench {
             new StartupBench(),
             new EvalsBench(),
             new RunnerBench(),
-            new GatewayBench());
+            new GatewayBench(),
+            new JobsBench());
 
     private Bench() {
     }
