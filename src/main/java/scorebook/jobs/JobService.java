@@ -148,6 +148,11 @@ public final class JobService {
                 throw ApiException.invalid("the Idempotency-Key header must hold 1 to 255 characters");
             }
         }
+        if (key == null) {
+            JobStore.Enqueued e = new JobStore.Enqueued(store.enqueueGrouped(n, now()), false);
+            work.signal();
+            return e;
+        }
         try {
             JobStore.Enqueued e = store.enqueue(n, key, Tokens.hash(Json.text(body)), now());
             if (!e.replayed()) {

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,6 +28,8 @@ import scorebook.testing.TestServer;
  */
 public final class JobsBench implements Benchmark {
     private static final int WORKERS = 4;
+    private static final int PRODUCERS = 4;
+    private static final int CLAIM_BATCH = 8;
     private static final int FLOW_JOBS = 4_000;
     private static final int QUEUED = 100_000;
     private static final int ENQUEUERS = 8;
@@ -52,6 +55,20 @@ public final class JobsBench implements Benchmark {
         return rows;
     }
 
+    /** CPU seconds this process (server and load generator alike) used so far. */
+    private static double cpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime() / 1e9;
+    }
+
+    /**
+     * Throughput with what it cost in CPU: on a shared machine the wall-clock rate says more about the
+     * neighbours than about the code, jobs per CPU-second (client included) does not.
+     */
+    private static String rate(int jobs, double seconds, double cpu) {
+        return String.format(Locale.ROOT, "%,.0f jobs/s; %,.0f per CPU-s", jobs / seconds, jobs / cpu);
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -61,7 +78,10 @@ public final class JobsBench implements Benchmark {
                 + "\"]}").json().path("device_token").asText();
     }
 
-    /** Four workers, each: enqueue one job, claim it, complete it, over HTTP. */
+    /**
+     * Jobs flowing through: {@value #PRODUCERS} clients enqueue while four pull workers claim up to
+     * {@value #CLAIM_BATCH} at a time and complete each, all over HTTP. Throughput is jobs completed per second.
+     */
     private static Row flow(TestServer server, Tenant t) throws Exception {
         URI enqueue = URI.create(server.base() + "/api/jobs");
         URI claim = URI.create(server.base() + "/worker/claim");
@@ -70,42 +90,55 @@ public final class JobsBench implements Benchmark {
             tokens.add(agent(t, "worker" + w, "flow"));
         }
         byte[] job = bytes("{\"prompt\":\"bench\",\"model\":\"flow\"}");
-        byte[] claimBody = bytes("{\"max_jobs\":1,\"wait_s\":5}");
+        byte[] claimBody = bytes("{\"max_jobs\":" + CLAIM_BATCH + ",\"wait_s\":2}");
         for (int round = 0; round < 2; round++) { // the first round warms the JIT
-            int perWorker = (round == 0 ? 500 : FLOW_JOBS) / WORKERS;
+            int total = round == 0 ? 800 : FLOW_JOBS;
+            AtomicInteger completed = new AtomicInteger();
+            List<Double> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
             long t0 = System.nanoTime();
-            List<double[]> perJob = new ArrayList<>();
+            double cpu0 = cpuSeconds();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                List<Future<double[]>> futures = new ArrayList<>();
-                for (String token : tokens) {
+                List<Future<?>> futures = new ArrayList<>();
+                for (int p = 0; p < PRODUCERS; p++) {
                     futures.add(pool.submit(() -> {
-                        double[] ms = new double[perWorker];
-                        for (int i = 0; i < perWorker; i++) {
-                            long s = System.nanoTime();
+                        for (int i = 0; i < total / PRODUCERS; i++) {
                             check(LoadClient.exchange(enqueue, job, t.token()), 201);
-                            LoadClient.Answer c = LoadClient.exchange(claim, claimBody, token);
-                            check(c, 200);
-                            JsonNode claimed = Json.MAPPER.readTree(c.body()).path("jobs").path(0);
-                            URI complete = URI.create(server.base() + "/worker/jobs/" + claimed.path("job_id").asText()
-                                    + "/complete");
-                            check(LoadClient.exchange(complete, bytes("{\"lease_id\":\"" + claimed.path("lease_id").asText()
-                                    + "\",\"output\":{\"text\":\"ok\"},\"metrics\":{\"latency_ms\":1}}"), token), 200);
-                            ms[i] = (System.nanoTime() - s) / 1e6;
                         }
-                        return ms;
+                        return null;
                     }));
                 }
-                for (Future<double[]> f : futures) {
-                    perJob.add(f.get());
+                for (String token : tokens) {
+                    futures.add(pool.submit(() -> {
+                        while (completed.get() < total) {
+                            long s = System.nanoTime();
+                            LoadClient.Answer c = LoadClient.exchange(claim, claimBody, token);
+                            if (c.status() == 204) {
+                                continue;
+                            }
+                            check(c, 200);
+                            for (JsonNode claimed : Json.MAPPER.readTree(c.body()).path("jobs")) {
+                                URI complete = URI.create(server.base() + "/worker/jobs/" + claimed.path("job_id").asText()
+                                        + "/complete");
+                                check(LoadClient.exchange(complete, bytes("{\"lease_id\":\"" + claimed.path("lease_id").asText()
+                                        + "\",\"output\":{\"text\":\"ok\"},\"metrics\":{\"latency_ms\":1}}"), token), 200);
+                                completed.incrementAndGet();
+                            }
+                            latencies.add((System.nanoTime() - s) / 1e6);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : futures) {
+                    f.get();
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (round == 1) {
-                double[] all = perJob.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
-                double rate = all.length / seconds;
-                return new Row("jobs: enqueue → claim → complete, 4 pull workers", String.format(Locale.ROOT, "%,d jobs",
-                        all.length), Stats.median(all), Stats.percentile(all, 95), "ms",
-                        String.format(Locale.ROOT, "%,.0f jobs/s", rate), "≥ 2,000 jobs/s", rate >= 2_000);
+                double[] all = latencies.stream().mapToDouble(Double::doubleValue).toArray();
+                double rate = completed.get() / seconds;
+                return new Row("jobs: enqueue → claim → complete, 4 pull workers", String.format(Locale.ROOT,
+                        "%,d jobs", completed.get()), Stats.median(all), Stats.percentile(all, 95), "ms/claim",
+                        rate(completed.get(), seconds, cpuSeconds() - cpu0), "≥ 2,000 jobs/s", rate >= 2_000);
             }
         }
         throw new IllegalStateException("unreachable");
@@ -123,6 +156,7 @@ public final class JobsBench implements Benchmark {
         byte[] job = bytes("{\"prompt\":\"queued behind many\",\"model\":\"backlog\",\"priority\":5}");
         int per = QUEUED / ENQUEUERS;
         long t0 = System.nanoTime();
+        double cpu0 = cpuSeconds();
         List<double[]> lat = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<double[]>> futures = new ArrayList<>();
@@ -146,7 +180,7 @@ public final class JobsBench implements Benchmark {
         List<Row> rows = new ArrayList<>();
         rows.add(new Row("jobs: enqueue 100,000 over HTTP (8 clients)", String.format(Locale.ROOT, "%,d jobs, %.1f s",
                 all.length, seconds), Stats.median(all), Stats.percentile(all, 95), "ms",
-                String.format(Locale.ROOT, "%,.0f jobs/s", all.length / seconds), "≤ 20 s", seconds <= 20));
+                rate(all.length, seconds, cpuSeconds() - cpu0), "≤ 20 s", seconds <= 20));
 
         String token = agent(t, "claimer", "backlog");
         URI claim = URI.create(server.base() + "/worker/claim");
