@@ -36,31 +36,16 @@ final class PushDispatcher implements AutoCloseable {
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
     private final Map<Long, AtomicInteger> perDevice = new ConcurrentHashMap<>();
     private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
-    private volatile boolean stopping;
-    private Thread loop;
+    private final Loop loop;
 
     PushDispatcher(JobService jobs, Devices devices) {
         this.jobs = jobs;
         this.devices = devices;
+        this.loop = new Loop("job-dispatcher", jobs.work(), TICK, this::tick);
     }
 
-    synchronized void start() {
-        if (loop == null) {
-            stopping = false;
-            loop = Thread.ofPlatform().daemon().name("job-dispatcher").start(this::run);
-        }
-    }
-
-    private void run() {
-        while (!stopping) {
-            long seen = jobs.work().generation();
-            try {
-                tick();
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "job dispatch failed; trying again", e);
-            }
-            jobs.work().await(seen, TICK);
-        }
+    void start() {
+        loop.start();
     }
 
     /** Interrupts cancelled calls, then fills every push device's free slots. */
@@ -75,7 +60,7 @@ final class PushDispatcher implements AutoCloseable {
         }
         DeviceRegistry registry = devices.registry();
         for (DeviceRegistry.State s : registry.push()) {
-            if (stopping || !registry.available(s)) {
+            if (loop.stopping() || !registry.available(s)) {
                 continue;
             }
             Device d = s.device();
@@ -131,20 +116,7 @@ final class PushDispatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        Thread t;
-        synchronized (this) {
-            stopping = true;
-            t = loop;
-            loop = null;
-        }
-        if (t != null) {
-            jobs.work().signal();
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
         running.values().forEach(Thread::interrupt);
         calls.shutdown();
     }

@@ -46,34 +46,24 @@ final class WebhookSender implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER).executor(senders).build();
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
-    private volatile boolean stopping;
-    private Thread loop;
+    private final Loop loop;
 
     WebhookSender(JobService jobs, boolean allowPrivate) {
         this.jobs = jobs;
         this.allowPrivate = allowPrivate;
+        this.loop = new Loop("webhook-sender", jobs.callbacks(), TICK, this::sendDue);
     }
 
-    synchronized void start() {
-        if (loop == null) {
-            stopping = false;
-            loop = Thread.ofPlatform().daemon().name("webhook-sender").start(this::run);
-        }
+    void start() {
+        loop.start();
     }
 
-    private void run() {
-        while (!stopping) {
-            long seen = jobs.callbacks().generation();
-            try {
-                for (WebhookStore.Delivery d : jobs.webhooks().due(jobs.now(), 100)) {
-                    if (inFlight.add(d.id())) {
-                        senders.submit(() -> send(d));
-                    }
-                }
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "webhook delivery failed; trying again", e);
+    /** Starts a send for every delivery that is due and not already on its way. */
+    private void sendDue() {
+        for (WebhookStore.Delivery d : jobs.webhooks().due(jobs.now(), 100)) {
+            if (inFlight.add(d.id())) {
+                senders.submit(() -> send(d));
             }
-            jobs.callbacks().await(seen, TICK);
         }
     }
 
@@ -182,20 +172,7 @@ final class WebhookSender implements AutoCloseable {
 
     @Override
     public void close() {
-        Thread t;
-        synchronized (this) {
-            stopping = true;
-            t = loop;
-            loop = null;
-        }
-        if (t != null) {
-            jobs.callbacks().signal();
-            try {
-                t.join(5_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
         senders.shutdownNow();
         http.close();
     }
