@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
@@ -22,6 +24,7 @@ import scorebook.datasets.DataCommands;
 import scorebook.datasets.DatasetService;
 import scorebook.datasets.DatasetStore;
 import scorebook.datasets.Datasets;
+import scorebook.datasets.JobMetricsSink;
 import scorebook.devices.DeviceCommands;
 import scorebook.devices.DeviceService;
 import scorebook.devices.Devices;
@@ -29,6 +32,10 @@ import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalService;
 import scorebook.evals.EvalStore;
 import scorebook.gateway.GatewayService;
+import scorebook.jobs.JobAgent;
+import scorebook.jobs.JobCommands;
+import scorebook.jobs.Jobs;
+import scorebook.jobs.JobsHttp;
 import scorebook.runner.EvalRunner;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
@@ -55,6 +62,7 @@ public final class Main {
     private static final String USAGE = """
             usage: scorebook COMMAND [options]        (scorebook COMMAND --help: that command's usage)
               serve [--host H] [--port P] [--data DIR] [--evals PATH] [--public-url URL] [--web-dir DIR] [--max-body-mb N]
+                    [--allow-private-callbacks]
               run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D] [--label L]
                        [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
@@ -63,6 +71,10 @@ public final class Main {
                          [--api-key K] | device list | device remove SERIAL            [--user NAME] [--data DIR]
               usage summary|export|import ...   (scorebook usage --help)        [--user NAME] [--data DIR]
               data append DATASET FILE | data list                              [--user NAME] [--data DIR]
+              job add --prompt P [--model M] [--priority N] [--tag T] [--device S] | job list [--state S]
+                | job show ID | job cancel ID                  [--user NAME] [--data DIR]
+              dlq list | dlq requeue ID | dlq delete ID          [--user NAME] [--data DIR]
+              agent --server URL --token T --model M [--upstream URL] [--kind ollama|openai] [--serial S] [--tag T]
             Paths are relative to the current folder; --data defaults to ./data, --evals to ./evals.
             """;
     private static final String SERVE_USAGE = """
@@ -76,10 +88,12 @@ public final class Main {
                                 the login link uses it and dashboard writes from it are accepted
               --web-dir DIR     serve the dashboard from this folder instead of the jar (for its development)
               --max-body-mb N   largest request body in MiB (default 32)
+              --allow-private-callbacks  job callback_url may point at loopback, link-local and private addresses
             Environment SCOREBOOK_TOKEN: the owner's token when the data folder is new.
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb",
             "public-url");
+    private static final String ALLOW_PRIVATE_CALLBACKS = "allow-private-callbacks";
 
     private Main() {
     }
@@ -99,12 +113,14 @@ public final class Main {
                 return;
             }
             switch (command) {
-                case "serve" -> serve(Options.parse(rest, SERVE_OPTIONS));
+                case "serve" -> serve(rest);
                 case "user", "key" -> System.exit(UserCommands.run(command, rest));
                 case "run" -> System.exit(RunCommand.run(rest));
                 case "device" -> System.exit(DeviceCommands.run(rest));
                 case "usage" -> System.exit(UsageCommands.run(rest));
                 case "data" -> System.exit(DataCommands.run(rest));
+                case "job", "dlq" -> System.exit(JobCommands.run(command, rest));
+                case "agent" -> System.exit(JobAgent.run(rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -133,7 +149,11 @@ public final class Main {
         };
     }
 
-    private static void serve(Options o) {
+    private static void serve(List<String> args) {
+        // a flag without a value
+        boolean allowPrivateCallbacks = args.contains("--" + ALLOW_PRIVATE_CALLBACKS);
+        Options o = Options.parse(args.stream().filter(a -> !a.equals("--" + ALLOW_PRIVATE_CALLBACKS)).toList(),
+                SERVE_OPTIONS);
         Path data = Path.of(o.get("data", "data")).toAbsolutePath().normalize();
         ServerConfig config = new ServerConfig(
                 o.get("host", "127.0.0.1"),
@@ -144,7 +164,8 @@ public final class Main {
                 o.integer("max-body-mb", 32, 1, 4096) * 1024L * 1024L,
                 System.getenv("SCOREBOOK_TOKEN"),
                 Clock.systemUTC(),
-                o.has("public-url") ? ServerConfig.checkPublicUrl(o.get("public-url", "")) : null);
+                o.has("public-url") ? ServerConfig.checkPublicUrl(o.get("public-url", "")) : null,
+                allowPrivateCallbacks);
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
@@ -188,6 +209,7 @@ public final class Main {
                 server.stop();
                 throw Ports.inUse(config.host(), config.port());
             }
+            parts.jobs().start(parts.scheduler());
             return new Running(server, db, loginToken, parts, lock);
         } catch (RuntimeException e) {
             db.close();
@@ -200,8 +222,9 @@ public final class Main {
      * The features' long-lived pieces, made once per server and shared by its services. {@code clock} is the
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
-    public record Parts(Clock clock, AuthStore auth, EvalStore evals, RunEvents events, Devices devices,
-                        EvalRunner runner, UsageQueries usage, DatasetStore datasetStore, Datasets datasets) {
+    public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals,
+                        RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage,
+                        DatasetStore datasetStore, Datasets datasets, Jobs jobs) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
@@ -211,8 +234,13 @@ public final class Main {
                     config.evalPath());
             UsageQueries usage = new UsageQueries(db);
             DatasetStore datasetStore = new DatasetStore(db);
-            return new Parts(config.clock(), new AuthStore(db), evals, events, devices, runner, usage, datasetStore,
-                    new Datasets(datasetStore, usage, config.clock()));
+            Datasets datasets = new Datasets(datasetStore, usage, config.clock());
+            ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().daemon().name("scheduler").factory());
+            Jobs jobs = new Jobs(db, devices, new JobMetricsSink(datasets), config.clock(),
+                    config.allowPrivateCallbacks());
+            return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, usage,
+                    datasetStore, datasets, jobs);
         }
     }
 
@@ -231,6 +259,7 @@ public final class Main {
                 .register(new OpenApi())
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
+                .register(new JobsHttp(parts.jobs().service()))
                 .register(new StaticFiles(config.webDir()));
     }
 
@@ -254,6 +283,8 @@ public final class Main {
         public void close() {
             parts.events().close();
             parts.runner().shutdown();
+            parts.jobs().close();
+            parts.scheduler().shutdownNow();
             server.stop();
             db.close();
             lock.close();

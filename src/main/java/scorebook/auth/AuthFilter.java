@@ -44,7 +44,7 @@ public final class AuthFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         String path = req.path().path();
         try {
-            if (!isPublic(path)) {
+            if (!isPublic(path) && !isDevice(path)) {
                 Principal p = isGateway(path) ? apiKey(req) : user(req);
                 req.context().register(Principal.class, p);
             }
@@ -65,6 +65,12 @@ public final class AuthFilter implements Filter {
     static boolean isPublic(String path) {
         return path.equals("/health") || path.equals("/openapi.json") || path.equals("/") || path.equals("/index.html")
                 || path.equals("/favicon.ico") || path.startsWith("/static/") || path.startsWith("/vendor/");
+    }
+
+    /** Agents' calls: the jobs feature checks their device token (X-Device-Token) itself. */
+    static boolean isDevice(String path) {
+        return path.startsWith("/worker/") || path.startsWith("/devices/") && path.endsWith("/heartbeat")
+                && path.indexOf('/', "/devices/".length()) == path.length() - "/heartbeat".length();
     }
 
     static boolean isGateway(String path) {

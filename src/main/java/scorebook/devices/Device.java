@@ -19,11 +19,13 @@ import java.util.List;
  * @param createdAt      ISO-8601
  * @param updatedAt      ISO-8601
  * @param apiKey         push devices: sent upstream as {@code Authorization: Bearer}, or null; never shown
+ * @param queueTags      the job queues it takes jobs from (default {@code ["default"]})
  */
 public record Device(long id, long userId, String serial, String kind, String mode, String name, String baseUrl,
                      List<String> models, int weight, int maxConcurrency, String createdAt, String updatedAt,
-                     String apiKey) {
+                     String apiKey, List<String> queueTags) {
     public static final List<String> KINDS = List.of("ollama", "openai", "agent");
+    public static final List<String> DEFAULT_TAGS = List.of("default");
 
     public boolean push() {
         return "push".equals(mode);

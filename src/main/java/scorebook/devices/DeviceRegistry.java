@@ -15,6 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import io.helidon.http.Status;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import scorebook.server.ApiException;
 import scorebook.usage.UsageStore;
 
@@ -41,6 +43,8 @@ public final class DeviceRegistry {
         private volatile long lastOkMs;
         private volatile long lastErrorMs;
         private volatile String lastError;
+        private volatile JsonNode agentStatus;
+        private volatile long lastSeenMs;
         private int inflight;
         private int failures;
         private long openUntilMs;
@@ -69,7 +73,7 @@ public final class DeviceRegistry {
     /** A live view of one device for listings. */
     public record Snapshot(Device device, boolean healthy, String reason, int inflight, String openUntil,
                            List<String> served, List<String> reported, String lastOkAt, String lastErrorAt,
-                           String lastError, int consecutiveFailures) {
+                           String lastError, int consecutiveFailures, JsonNode agentStatus, long lastSeenMs) {
         /** The model a call naming none runs on this device (as routing picks it), or null. */
         public String defaultModel() {
             return served.isEmpty() ? null : served.getFirst();
@@ -203,7 +207,8 @@ public final class DeviceRegistry {
     private static Snapshot snapshot(State s, long now) {
         String openUntil = s.openUntilMs > now ? iso(s.openUntilMs) : null;
         return new Snapshot(s.device, s.healthy, openUntil != null ? "circuit open: " + s.reason : s.reason, s.inflight,
-                openUntil, s.served(), s.reported, isoOrNull(s.lastOkMs), isoOrNull(s.lastErrorMs), s.lastError, s.failures);
+                openUntil, s.served(), s.reported, isoOrNull(s.lastOkMs), isoOrNull(s.lastErrorMs), s.lastError, s.failures,
+                s.agentStatus, s.lastSeenMs);
     }
 
     /**
@@ -382,6 +387,57 @@ public final class DeviceRegistry {
         }
     }
 
+    /**
+     * An agent's heartbeat: what it reports ({@code ready}, battery, temperature, ...) and, when it
+     * lists them, the models it serves now.
+     */
+    public void heartbeat(long deviceId, JsonNode status, List<String> models, long atMs) {
+        State s;
+        lock.lock();
+        try {
+            s = byId.get(deviceId);
+        } finally {
+            lock.unlock();
+        }
+        if (s != null) {
+            s.agentStatus = status;
+            s.lastSeenMs = atMs;
+            if (models != null) {
+                s.reported = List.copyOf(models);
+            }
+        }
+    }
+
+    /** The live state of one device, if loaded. */
+    public java.util.Optional<State> state(long deviceId) {
+        lock.lock();
+        try {
+            return java.util.Optional.ofNullable(byId.get(deviceId));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Calls in flight on the device (gateway and jobs alike). */
+    public int inflight(State s) {
+        lock.lock();
+        try {
+            return s.inflight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the device may take calls now: healthy and its circuit closed. */
+    public boolean available(State s) {
+        lock.lock();
+        try {
+            return s.healthy && s.openUntilMs <= System.currentTimeMillis();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A health check passed: the device is healthy; {@code reset} also closes its circuit (reload). */
     void checked(State s, List<String> models, boolean reset) {
         s.reported = List.copyOf(models);
@@ -415,6 +471,17 @@ public final class DeviceRegistry {
         return UsageStore.iso(epochMs);
     }
 
+    /** An agent that sent a heartbeat within this long is present. */
+    static final Duration PRESENT = Duration.ofSeconds(45);
+    /** What an agent's heartbeat may report, shown by the listings. */
+    public static final List<String> AGENT_FIELDS = List.of("battery_pct", "charging", "temp_c", "thermal_status",
+            "free_mem_mb");
+
+    private static JsonNode field(JsonNode status, String name) {
+        JsonNode v = status.get(name);
+        return v == null || v.isNull() ? null : v;
+    }
+
     /** For listings: a snapshot as JSON-ready fields. */
     static Map<String, Object> view(Snapshot s) {
         Device d = s.device();
@@ -434,6 +501,17 @@ public final class DeviceRegistry {
         m.put("max_concurrency", d.maxConcurrency());
         m.put("healthy", d.push() ? s.healthy() : null);
         m.put("reason", d.push() ? s.reason() : "agents report through the jobs protocol");
+        m.put("queue_tags", d.queueTags());
+        if (!d.push()) {
+            JsonNode a = s.agentStatus();
+            boolean present = s.lastSeenMs() > 0 && System.currentTimeMillis() - s.lastSeenMs() < PRESENT.toMillis();
+            m.put("present", present);
+            m.put("ready", a == null ? null : field(a, "ready"));
+            for (String f : AGENT_FIELDS) {
+                m.put(f, a == null ? null : field(a, f));
+            }
+            m.put("last_seen_at", isoOrNull(s.lastSeenMs()));
+        }
         m.put("inflight", s.inflight());
         m.put("open_until", s.openUntil());
         m.put("consecutive_failures", s.consecutiveFailures());

@@ -30,8 +30,9 @@ import scorebook.server.Names;
  *   curl -H "X-User-Token: $T" http://127.0.0.1:8080/devices
  * GET    /devices/{serial}        one device with health
  * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?,
- *                                  api_key?}  api_key: sent upstream as Authorization: Bearer; absent keeps the stored
- *                                  one, "" removes it; never returned (the device shows has_api_key)
+ *                                  api_key?, queue_tags? (["default"])}  api_key: sent upstream as Authorization: Bearer;
+ *                                  absent keeps the stored one, "" removes it; never returned (the device shows has_api_key).
+ *                                  An agent's answer carries its device_token, once (each registration rotates it)
  *   curl -H "X-User-Token: $T" -d '{"serial":"gpu1","kind":"ollama","base_url":"http://127.0.0.1:11434","models":["llama3.2"]}' \
  *        http://127.0.0.1:8080/devices/register
  * POST   /devices/reload          re-reads devices, checks push devices now (closing circuits that pass)
@@ -94,11 +95,17 @@ public final class DeviceService implements HttpService {
                 models(body),
                 integer(body, "weight"),
                 integer(body, "max_concurrency"),
-                text(body, "api_key", false));
+                text(body, "api_key", false),
+                strings(body, "queue_tags"));
         DeviceStore.Saved saved = devices.register(p.userId(), r);
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), r.serial()).orElseThrow();
-        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200,
-                Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s)));
+        Map<String, Object> answer = Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s));
+        if (!saved.device().push()) {
+            answer.put("device_id", saved.device().id());
+            answer.put("serial", saved.device().serial());
+            answer.put("device_token", devices.store().rotateToken(saved.device().id()));
+        }
+        Json.send(res, saved.created() ? Status.CREATED_201 : Status.OK_200, answer);
     }
 
     private void reload(ServerRequest req, ServerResponse res) {
@@ -123,13 +130,13 @@ public final class DeviceService implements HttpService {
      */
     public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
                                                         List<String> models, Integer weight, Integer maxConcurrency) {
-        return registration(serial, kind, name, baseUrl, models, weight, maxConcurrency, null);
+        return registration(serial, kind, name, baseUrl, models, weight, maxConcurrency, null, null);
     }
 
-    /** As above, with the upstream API key (null keeps the stored one, "" removes it). */
+    /** As above, with the upstream API key (null keeps the stored one, "" removes it) and the job queue tags. */
     public static DeviceStore.Registration registration(String serial, String kind, String name, String baseUrl,
                                                         List<String> models, Integer weight, Integer maxConcurrency,
-                                                        String apiKey) {
+                                                        String apiKey, List<String> queueTags) {
         serial = Names.check("serial", serial);
         if (!SERIAL.matcher(serial).matches()) {
             throw ApiException.invalid("'serial' may hold letters, digits and . _ : @ - (at most 100, starting with a letter or digit)");
@@ -157,7 +164,9 @@ public final class DeviceService implements HttpService {
         if (c < 1 || c > 1024) {
             throw ApiException.invalid("'max_concurrency' must be a whole number from 1 to 1024");
         }
-        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c, apiKey(apiKey, kind));
+        List<String> tags = queueTags == null || queueTags.isEmpty() ? Device.DEFAULT_TAGS
+                : List.copyOf(new LinkedHashSet<>(queueTags.stream().map(t -> Names.check("queue_tags", t)).toList()));
+        return new DeviceStore.Registration(serial, kind, name, url, List.copyOf(checked), w, c, apiKey(apiKey, kind), tags);
     }
 
     /** A header value: visible ASCII only (no spaces or line breaks that could end the header), at most 4096. */
@@ -225,17 +234,23 @@ public final class DeviceService implements HttpService {
     }
 
     private static List<String> models(ObjectNode body) {
-        JsonNode v = body.get("models");
+        List<String> names = strings(body, "models");
+        return names == null ? List.of() : names;
+    }
+
+    /** A list of strings in {@code field}, or null when absent. */
+    private static List<String> strings(ObjectNode body, String field) {
+        JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
-            return List.of();
+            return null;
         }
         if (!v.isArray()) {
-            throw ApiException.invalid("'models' must be a list of model names");
+            throw ApiException.invalid("'" + field + "' must be a list of names");
         }
         List<String> out = new ArrayList<>();
         for (JsonNode m : v) {
             if (!m.isTextual()) {
-                throw ApiException.invalid("'models' must be a list of model names (strings)");
+                throw ApiException.invalid("'" + field + "' must be a list of names (strings)");
             }
             out.add(m.asText());
         }

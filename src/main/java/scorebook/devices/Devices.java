@@ -1,8 +1,13 @@
 package scorebook.devices;
 
+import java.io.IOException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import scorebook.server.Json;
 import scorebook.store.Database;
 import scorebook.usage.UsageStore;
 
@@ -30,6 +35,17 @@ public final class Devices implements AutoCloseable {
         this.health = new HealthLoop(registry, store::all);
         this.models = new Models(registry, usage);
         registry.load(store.all());
+        for (DeviceStore.Heartbeat h : store.heartbeats()) {
+            registry.heartbeat(h.deviceId(), parse(h.status()), null, Instant.parse(h.lastSeenAt()).toEpochMilli());
+        }
+    }
+
+    private static JsonNode parse(String json) {
+        try {
+            return json == null ? null : Json.MAPPER.readTree(json);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** Starts the usage writer and the health loop. */

@@ -19,9 +19,10 @@ import java.util.Locale;
  * @param clock        the one source of time for the server's features (tests pass a clock they move)
  * @param publicUrl    the address users reach the server at behind a reverse proxy (scheme://host[:port]),
  *                     or null; the dashboard's Origin check accepts it and the login link uses it
+ * @param allowPrivateCallbacks job callbacks may target loopback, link-local and private addresses
  */
 public record ServerConfig(String host, int port, Path dataDir, Path evalPath, Path webDir, long maxBodyBytes,
-                           String ownerToken, Clock clock, String publicUrl) {
+                           String ownerToken, Clock clock, String publicUrl, boolean allowPrivateCallbacks) {
     public static final long DEFAULT_MAX_BODY = 32L * 1024 * 1024;
 
     /**
@@ -30,23 +31,27 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
      */
     public static ServerConfig local(Path dataDir, String ownerToken) {
         return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken,
-                Clock.systemUTC(), null);
+                Clock.systemUTC(), null, false);
     }
 
     public ServerConfig withEvalPath(Path path) {
-        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock, publicUrl);
+        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allowPrivateCallbacks);
     }
 
     public ServerConfig withMaxBodyBytes(long bytes) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock, publicUrl);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock, publicUrl, allowPrivateCallbacks);
     }
 
     public ServerConfig withClock(Clock c) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c, publicUrl);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c, publicUrl, allowPrivateCallbacks);
     }
 
     public ServerConfig withPublicUrl(String url) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, url);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, url, allowPrivateCallbacks);
+    }
+
+    public ServerConfig withAllowPrivateCallbacks(boolean allow) {
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allow);
     }
 
     /** The origin of {@link #publicUrl} (scheme://host[:port], no path), or null. */

@@ -16,7 +16,8 @@ public final class Bench {
             new RunnerBench(),
             new GatewayBench(),
             new CrashBench(),
-            new UsageBench());
+            new UsageBench(),
+            new JobsBench());
 
     private Bench() {
     }

@@ -28,4 +28,21 @@ public final class LoadClient {
             throw new IOException(e.getMessage(), e);
         }
     }
+
+    /** A status and the answer's text. */
+    public record Answer(int status, String body) {
+    }
+
+    /** POSTs JSON and returns the status and the whole answer. */
+    public static Answer exchange(URI uri, byte[] json, String bearer) throws IOException {
+        try {
+            Http11.Response r = Http11.exchange("POST", uri, json, bearer == null ? null : "Bearer " + bearer,
+                    System.nanoTime() + 60_000_000_000L);
+            try (InputStream in = r.body()) {
+                return new Answer(r.status(), new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (UpstreamException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
 }

@@ -5,28 +5,38 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** A clock the test moves by hand (pass it with {@code ServerConfig.withClock}), so time passes without waiting. */
+/** A clock the test moves by hand ({@link #advance}), for leases, backoff and expiry without waiting. */
 public final class TestClock extends Clock {
-    private volatile Instant now;
+    private final AtomicLong millis;
 
     public TestClock(Instant start) {
-        this.now = start;
+        this.millis = new AtomicLong(start.toEpochMilli());
     }
 
-    /** Starts at the real time now, so stored times still look recent. */
+    /** Starts at the real time now, so times it gives look ordinary. */
+    public static TestClock now() {
+        return new TestClock(Instant.ofEpochMilli(System.currentTimeMillis()));
+    }
+
+    /** The same as {@link #now()}. */
     public static TestClock atSystemTime() {
-        return new TestClock(Instant.now());
+        return now();
     }
 
-    /** Moves the clock forward. */
     public void advance(Duration d) {
-        now = now.plus(d);
+        millis.addAndGet(d.toMillis());
+    }
+
+    @Override
+    public long millis() {
+        return millis.get();
     }
 
     @Override
     public Instant instant() {
-        return now;
+        return Instant.ofEpochMilli(millis.get());
     }
 
     @Override

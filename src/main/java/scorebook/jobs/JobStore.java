@@ -1,0 +1,529 @@
+package scorebook.jobs;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.mapper.Mappers;
+import org.jdbi.v3.core.mapper.RowMapper;
+
+import scorebook.store.Database;
+import scorebook.usage.UsageStore;
+
+/**
+ * SQL for the job queue. Every state move is one {@code UPDATE ... WHERE state = ... RETURNING}
+ * inside a write transaction, so two movers never both win; a job's end queues its callback in
+ * the same transaction. Times come in as epoch milliseconds from the caller's clock.
+ */
+public final class JobStore {
+    static final String COLUMNS = """
+            id, job_id, user_id, state, priority, queue_tag, model, device_serial, device, prompt, system, options,
+            adapter_id, callback_url, attempt, max_attempts, backoff_s, cancel_requested, run_at_ms, lease_id, lease_s,
+            lease_expires_ms, pushed, error, output, metrics, raw, enqueued_at, started_at, finished_at""";
+    static final Duration IDEMPOTENCY = Duration.ofHours(24);
+
+    /** A job to enqueue (validated by the service). */
+    public record NewJob(long userId, String prompt, String system, String model, String options, int priority,
+                         String queueTag, String deviceSerial, String adapterId, String callbackUrl, int maxAttempts,
+                         double backoffS) {
+    }
+
+    /** An enqueue's answer: the job, and whether an earlier enqueue with the same key made it. */
+    public record Enqueued(Job job, boolean replayed) {
+    }
+
+    /** The same Idempotency-Key came with another body. */
+    public static final class KeyReused extends RuntimeException {
+        KeyReused() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * The end of an attempt, as the rules decide it from the job: the state it moves to and what is
+     * kept. {@code runAtMs} matters for {@code retrying}.
+     */
+    public record Ending(String state, String errorJson, String output, String metrics, String raw, long runAtMs,
+                         String outcome) {
+    }
+
+    /** What a lease-holding call found: the job after the move, or as it was when nothing moved. */
+    public record Move(Job job, boolean moved) {
+    }
+
+    /** A list query; null fields do not filter. {@code userId} null lists every user's (the owner's DLQ). */
+    public record Query(Long userId, String state, String model, String device, String queueTag, Long beforeId, int limit) {
+    }
+
+    /** An attempt of a job. */
+    public record Attempt(int attempt, String device, String leaseId, String startedAt, String endedAt, String outcome,
+                          String errorType, String errorMessage) {
+    }
+
+    /** A listed job with its owner's name (the owner's dead-letter view). */
+    public record Listed(Job job, String userName) {
+    }
+
+    private final Database db;
+    private final WebhookStore webhooks;
+
+    public JobStore(Database db, WebhookStore webhooks) {
+        this.db = db;
+        this.webhooks = webhooks;
+    }
+
+    /** Enqueues a job; with a key, the same key and body within 24 h give back the first job. */
+    public Enqueued enqueue(NewJob n, String idempotencyKey, String bodyHash, long nowMs) {
+        return db.write(h -> {
+            if (idempotencyKey != null) {
+                Optional<Map<String, Object>> seen = h.createQuery("""
+                                SELECT body_hash, job_id FROM job_idempotency
+                                WHERE user_id = :user AND key = :key AND created_ms > :since""")
+                        .bind("user", n.userId()).bind("key", idempotencyKey).bind("since", nowMs - IDEMPOTENCY.toMillis())
+                        .mapToMap().findOne();
+                if (seen.isPresent()) {
+                    if (!bodyHash.equals(seen.get().get("body_hash"))) {
+                        throw new KeyReused();
+                    }
+                    Optional<Job> first = find(h, n.userId(), (String) seen.get().get("job_id"));
+                    if (first.isPresent()) {
+                        return new Enqueued(first.get(), true);
+                    }
+                }
+            }
+            Job job = insert(h, n, nowMs);
+            if (idempotencyKey != null) {
+                h.createUpdate("""
+                                INSERT INTO job_idempotency (user_id, key, body_hash, job_id, created_ms)
+                                VALUES (:user, :key, :hash, :job, :now)
+                                ON CONFLICT (user_id, key) DO UPDATE SET body_hash = excluded.body_hash,
+                                    job_id = excluded.job_id, created_ms = excluded.created_ms""")
+                        .bind("user", n.userId()).bind("key", idempotencyKey).bind("hash", bodyHash)
+                        .bind("job", job.jobId()).bind("now", nowMs).execute();
+            }
+            return new Enqueued(job, false);
+        });
+    }
+
+    /** An enqueue waiting for the next group commit. */
+    private record Pending(NewJob job, long nowMs, CompletableFuture<Job> done) {
+    }
+
+    private final ReentrantLock batchLock = new ReentrantLock();
+    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    private boolean flushing;
+
+    /**
+     * Enqueues a job without an idempotency key through a group commit: the first caller writes its
+     * job and every job that arrived while it wrote, in one transaction per batch, so concurrent
+     * enqueues share commits instead of queueing on the writer one by one.
+     */
+    public Job enqueueGrouped(NewJob n, long nowMs) {
+        Pending mine = new Pending(n, nowMs, new CompletableFuture<>());
+        boolean lead;
+        batchLock.lock();
+        try {
+            waiting.add(mine);
+            lead = !flushing;
+            flushing = true;
+        } finally {
+            batchLock.unlock();
+        }
+        if (lead) {
+            while (true) {
+                List<Pending> batch = new ArrayList<>();
+                batchLock.lock();
+                try {
+                    while (!waiting.isEmpty() && batch.size() < GROUP) {
+                        batch.add(waiting.poll());
+                    }
+                    if (batch.isEmpty()) {
+                        flushing = false;
+                        break;
+                    }
+                } finally {
+                    batchLock.unlock();
+                }
+                insertGroup(batch);
+            }
+        }
+        try {
+            return mine.done().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    private static final int GROUP = 500;
+
+    private void insertGroup(List<Pending> batch) {
+        try {
+            List<Job> jobs = db.write(h -> {
+                List<Job> out = new ArrayList<>(batch.size());
+                for (Pending p : batch) {
+                    out.add(insert(h, p.job(), p.nowMs()));
+                }
+                return out;
+            });
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).done().complete(jobs.get(i));
+            }
+        } catch (RuntimeException e) {
+            for (Pending p : batch) { // one bad job (its user deleted meanwhile) must not fail the others
+                try {
+                    p.done().complete(db.write(h -> insert(h, p.job(), p.nowMs())));
+                } catch (RuntimeException one) {
+                    p.done().completeExceptionally(one);
+                }
+            }
+        }
+    }
+
+    /** Enqueues many jobs in one transaction (benchmarks, bulk loads). */
+    public List<Job> enqueueAll(List<NewJob> jobs, long nowMs) {
+        return db.write(h -> {
+            List<Job> out = new ArrayList<>(jobs.size());
+            for (NewJob n : jobs) {
+                out.add(insert(h, n, nowMs));
+            }
+            return out;
+        });
+    }
+
+    private static Job insert(Handle h, NewJob n, long nowMs) {
+        return h.createQuery("""
+                        INSERT INTO jobs (job_id, user_id, state, priority, queue_tag, model, device_serial, prompt, system,
+                                          options, adapter_id, callback_url, max_attempts, backoff_s, run_at_ms, enqueued_at)
+                        VALUES ('job_' || lower(hex(randomblob(10))), :user, 'queued', :priority, :tag, :model, :serial,
+                                :prompt, :system, :options, :adapter, :callback, :max, :backoff, :now, :nowIso)
+                        RETURNING\s""" + COLUMNS)
+                .bind("user", n.userId()).bind("priority", n.priority()).bind("tag", n.queueTag())
+                .bind("model", n.model()).bind("serial", n.deviceSerial()).bind("prompt", n.prompt())
+                .bind("system", n.system()).bind("options", n.options()).bind("adapter", n.adapterId())
+                .bind("callback", n.callbackUrl()).bind("max", n.maxAttempts()).bind("backoff", n.backoffS())
+                .bind("now", nowMs).bind("nowIso", UsageStore.iso(nowMs))
+                .mapTo(Job.class).one();
+    }
+
+    public Optional<Job> find(long userId, String jobId) {
+        return db.read(h -> find(h, userId, jobId));
+    }
+
+    /** A job of any user (the owner's dead-letter actions, agents' calls). */
+    public Optional<Job> find(String jobId) {
+        return db.read(h -> h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE job_id = ?").bind(0, jobId)
+                .mapTo(Job.class).findOne());
+    }
+
+    private static Optional<Job> find(Handle h, long userId, String jobId) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE job_id = ? AND user_id = ?")
+                .bind(0, jobId).bind(1, userId).mapTo(Job.class).findOne();
+    }
+
+    /** Jobs newest first, after the cursor. */
+    public List<Listed> list(Query q) {
+        StringBuilder sql = new StringBuilder("SELECT ").append(prefixed()).append(", u.name AS user_name")
+                .append(" FROM jobs j JOIN users u ON u.id = j.user_id WHERE 1 = 1");
+        if (q.userId() != null) {
+            sql.append(" AND j.user_id = :user");
+        }
+        if (q.state() != null) {
+            sql.append(" AND j.state = :state");
+        }
+        if (q.model() != null) {
+            sql.append(" AND j.model = :model");
+        }
+        if (q.device() != null) {
+            sql.append(" AND (j.device = :device OR j.device_serial = :device)");
+        }
+        if (q.queueTag() != null) {
+            sql.append(" AND j.queue_tag = :tag");
+        }
+        if (q.beforeId() != null) {
+            sql.append(" AND j.id < :before");
+        }
+        sql.append(" ORDER BY j.id DESC LIMIT :limit");
+        return db.read(h -> {
+            var query = h.createQuery(sql.toString()).bind("limit", q.limit());
+            if (q.userId() != null) {
+                query.bind("user", q.userId());
+            }
+            if (q.state() != null) {
+                query.bind("state", q.state());
+            }
+            if (q.model() != null) {
+                query.bind("model", q.model());
+            }
+            if (q.device() != null) {
+                query.bind("device", q.device());
+            }
+            if (q.queueTag() != null) {
+                query.bind("tag", q.queueTag());
+            }
+            if (q.beforeId() != null) {
+                query.bind("before", q.beforeId());
+            }
+            RowMapper<Job> jobs = h.getConfig(Mappers.class).findFor(Job.class).orElseThrow();
+            return query.map((rs, ctx) -> new Listed(jobs.map(rs, ctx), rs.getString("user_name"))).list();
+        });
+    }
+
+    private static String prefixed() {
+        return String.join(", ", Arrays.stream(COLUMNS.split(",")).map(c -> "j." + c.strip()).toList());
+    }
+
+    /**
+     * Claims up to {@code max} jobs for a device: queued or retrying and due, of the device's user, one
+     * of its queue tags, a model it serves (or none named), pinned to it or to no device; most urgent
+     * first, FIFO within a priority. Each gets a new lease and an attempt row.
+     */
+    public List<Job> claim(long userId, String serial, String tagsJson, String modelsJson, int max, int leaseS,
+                           boolean pushed, long nowMs) {
+        return db.write(h -> {
+            List<Job> claimed = new ArrayList<>(h.createQuery("""
+                            UPDATE jobs SET state = 'running', attempt = attempt + 1, device = :serial,
+                                lease_id = 'ls_' || lower(hex(randomblob(12))), lease_s = :leaseS,
+                                lease_expires_ms = :expires, pushed = :pushed, started_at = :nowIso, error = NULL
+                            WHERE id IN (
+                                SELECT id FROM jobs
+                                WHERE user_id = :user AND state IN ('queued', 'retrying') AND run_at_ms <= :now
+                                  AND queue_tag IN (SELECT value FROM json_each(:tags))
+                                  AND (model IS NULL OR model IN (SELECT value FROM json_each(:models)))
+                                  AND (device_serial IS NULL OR device_serial = :serial)
+                                ORDER BY priority, id LIMIT :max)
+                            RETURNING\s""" + COLUMNS)
+                    .bind("serial", serial).bind("leaseS", leaseS).bind("expires", nowMs + leaseS * 1000L)
+                    .bind("pushed", pushed).bind("nowIso", UsageStore.iso(nowMs)).bind("user", userId)
+                    .bind("now", nowMs).bind("tags", tagsJson).bind("models", modelsJson).bind("max", max)
+                    .mapTo(Job.class).list());
+            claimed.sort(Comparator.comparingInt(Job::priority).thenComparingLong(Job::id));
+            var batch = h.prepareBatch("""
+                    INSERT INTO job_attempts (job_row, attempt, device, lease_id, started_at)
+                    VALUES (:row, :attempt, :device, :lease, :at)""");
+            for (Job j : claimed) {
+                batch.bind("row", j.id()).bind("attempt", j.attempt()).bind("device", serial).bind("lease", j.leaseId())
+                        .bind("at", j.startedAt()).add();
+            }
+            if (!claimed.isEmpty()) {
+                batch.execute();
+            }
+            return claimed;
+        });
+    }
+
+    /**
+     * Extends a running job's lease by its {@code lease_s}, if {@code leaseId} is its current lease.
+     *
+     * @return empty for an unknown job; else the job and whether the lease was extended
+     */
+    public Optional<Move> extend(String jobId, String leaseId, long nowMs) {
+        return db.write(h -> {
+            Optional<Job> moved = h.createQuery("""
+                            UPDATE jobs SET lease_expires_ms = :now + lease_s * 1000
+                            WHERE job_id = :job AND lease_id = :lease AND state = 'running'
+                            RETURNING\s""" + COLUMNS)
+                    .bind("now", nowMs).bind("job", jobId).bind("lease", leaseId).mapTo(Job.class).findOne();
+            if (moved.isPresent()) {
+                return Optional.of(new Move(moved.get(), true));
+            }
+            return byJobId(h, jobId).map(j -> new Move(j, false));
+        });
+    }
+
+    /**
+     * Ends the running attempt holding {@code leaseId} as {@code decide} says (given the job as it is).
+     *
+     * @return empty for an unknown job; else the job after the move, or as it is when the lease is not current
+     */
+    public Optional<Move> finish(String jobId, String leaseId, long nowMs, Function<Job, Ending> decide) {
+        return db.write(h -> {
+            Optional<Job> current = byJobId(h, jobId);
+            if (current.isEmpty()) {
+                return Optional.<Move>empty();
+            }
+            Job j = current.get();
+            if (!Job.RUNNING.equals(j.state()) || !j.leaseId().equals(leaseId)) {
+                return Optional.of(new Move(j, false));
+            }
+            return Optional.of(end(h, j, decide.apply(j), nowMs));
+        });
+    }
+
+    /** Running jobs whose lease ended before {@code nowMs} (at most {@code max}), each ended as {@code decide} says. */
+    public List<Job> expireLeases(long nowMs, int max, Function<Job, Ending> decide) {
+        return endRunning("lease_expires_ms < :now", nowMs, max, decide);
+    }
+
+    /** Running jobs the server's own dispatcher held: after a restart nobody runs them any more. */
+    public List<Job> interruptPushed(long nowMs, Function<Job, Ending> decide) {
+        return endRunning("pushed = 1", nowMs, Integer.MAX_VALUE, decide);
+    }
+
+    private List<Job> endRunning(String condition, long nowMs, int max, Function<Job, Ending> decide) {
+        var probe = "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND " + condition + ")";
+        boolean any = db.read(h -> {
+            var q = h.createQuery(probe);
+            if (condition.contains(":now")) {
+                q.bind("now", nowMs);
+            }
+            return q.mapTo(boolean.class).one();
+        });
+        if (!any) {
+            return List.of();
+        }
+        return db.write(h -> {
+            var query = h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE state = 'running' AND " + condition
+                    + " ORDER BY lease_expires_ms LIMIT :max").bind("max", max);
+            if (condition.contains(":now")) {
+                query.bind("now", nowMs);
+            }
+            List<Job> due = query.mapTo(Job.class).list();
+            List<Job> out = new ArrayList<>();
+            for (Job j : due) {
+                Move m = end(h, j, decide.apply(j), nowMs);
+                if (m.moved()) {
+                    out.add(m.job());
+                }
+            }
+            return out;
+        });
+    }
+
+    private Move end(Handle h, Job j, Ending e, long nowMs) {
+        String nowIso = UsageStore.iso(nowMs);
+        boolean terminal = !Job.RETRYING.equals(e.state());
+        Optional<Job> after = h.createQuery("""
+                        UPDATE jobs SET state = :state, error = :error, output = coalesce(:output, output),
+                            metrics = coalesce(:metrics, metrics), raw = coalesce(:raw, raw), run_at_ms = :runAt,
+                            lease_expires_ms = NULL, finished_at = :finished
+                        WHERE id = :id AND state = 'running' AND lease_id = :lease
+                        RETURNING\s""" + COLUMNS)
+                .bind("state", e.state()).bind("error", e.errorJson()).bind("output", e.output())
+                .bind("metrics", e.metrics()).bind("raw", e.raw()).bind("runAt", e.runAtMs())
+                .bind("finished", terminal ? nowIso : null).bind("id", j.id()).bind("lease", j.leaseId())
+                .mapTo(Job.class).findOne();
+        if (after.isEmpty()) {
+            return new Move(j, false);
+        }
+        var err = JobText.tree(e.errorJson());
+        h.createUpdate("""
+                        UPDATE job_attempts SET ended_at = :at, outcome = :outcome, error_type = :type, error_message = :message
+                        WHERE job_row = :row AND lease_id = :lease""")
+                .bind("at", nowIso).bind("outcome", e.outcome())
+                .bind("type", err == null ? null : err.path("type").asText(null))
+                .bind("message", err == null ? null : err.path("message").asText(null))
+                .bind("row", j.id()).bind("lease", j.leaseId()).execute();
+        if (terminal) {
+            webhooks.queue(h, after.get(), nowMs);
+        }
+        return new Move(after.get(), true);
+    }
+
+    /**
+     * Cancels a job: queued or retrying ones at once; a running one is marked {@code cancel_requested}.
+     *
+     * @return empty for an unknown job; else the job after the move, or as it is when it had ended
+     */
+    public Optional<Move> cancel(long userId, String jobId, long nowMs) {
+        return db.write(h -> {
+            Optional<Job> now = h.createQuery("""
+                            UPDATE jobs SET state = 'cancelled', finished_at = :nowIso,
+                                error = json_object('type', 'cancelled', 'message', 'cancelled before it ran')
+                            WHERE job_id = :job AND user_id = :user AND state IN ('queued', 'retrying')
+                            RETURNING\s""" + COLUMNS)
+                    .bind("nowIso", UsageStore.iso(nowMs)).bind("job", jobId).bind("user", userId)
+                    .mapTo(Job.class).findOne();
+            if (now.isPresent()) {
+                webhooks.queue(h, now.get(), nowMs);
+                return Optional.of(new Move(now.get(), true));
+            }
+            Optional<Job> requested = h.createQuery("""
+                            UPDATE jobs SET cancel_requested = 1
+                            WHERE job_id = :job AND user_id = :user AND state = 'running'
+                            RETURNING\s""" + COLUMNS)
+                    .bind("job", jobId).bind("user", userId).mapTo(Job.class).findOne();
+            if (requested.isPresent()) {
+                return Optional.of(new Move(requested.get(), true));
+            }
+            return find(h, userId, jobId).map(j -> new Move(j, false));
+        });
+    }
+
+    /**
+     * Puts a failed job back in the queue: attempts start again, the history stays. Null changes keep the job's values.
+     *
+     * @return empty for an unknown job; else the job after the move, or as it is when it was not failed
+     */
+    public Optional<Move> requeue(String jobId, Integer priority, String deviceSerial, boolean clearSerial, String queueTag,
+                                  long nowMs) {
+        return db.write(h -> {
+            Optional<Job> moved = h.createQuery("""
+                            UPDATE jobs SET state = 'queued', attempt = 0, run_at_ms = :now, error = NULL, finished_at = NULL,
+                                cancel_requested = 0, lease_expires_ms = NULL, output = NULL, metrics = NULL, raw = NULL,
+                                priority = coalesce(:priority, priority), queue_tag = coalesce(:tag, queue_tag),
+                                device_serial = CASE WHEN :clear THEN NULL ELSE coalesce(:serial, device_serial) END
+                            WHERE job_id = :job AND state = 'failed'
+                            RETURNING\s""" + COLUMNS)
+                    .bind("now", nowMs).bind("priority", priority).bind("tag", queueTag).bind("clear", clearSerial)
+                    .bind("serial", deviceSerial).bind("job", jobId).mapTo(Job.class).findOne();
+            if (moved.isPresent()) {
+                return Optional.of(new Move(moved.get(), true));
+            }
+            return byJobId(h, jobId).map(j -> new Move(j, false));
+        });
+    }
+
+    /** Deletes a failed job (with its attempts and deliveries). */
+    public Optional<Move> delete(String jobId) {
+        return db.write(h -> {
+            Optional<Job> gone = h.createQuery("DELETE FROM jobs WHERE job_id = :job AND state = 'failed' RETURNING " + COLUMNS)
+                    .bind("job", jobId).mapTo(Job.class).findOne();
+            if (gone.isPresent()) {
+                return Optional.of(new Move(gone.get(), true));
+            }
+            return byJobId(h, jobId).map(j -> new Move(j, false));
+        });
+    }
+
+    public List<Attempt> attempts(long jobRow) {
+        return db.read(h -> h.createQuery("""
+                        SELECT attempt, device, lease_id, started_at, ended_at, outcome, error_type, error_message
+                        FROM job_attempts WHERE job_row = ? ORDER BY id""")
+                .bind(0, jobRow).mapTo(Attempt.class).list());
+    }
+
+    /** Ids of running jobs a cancel waits on (the dispatcher interrupts those it runs). */
+    public List<String> cancelRequested(boolean pushed) {
+        return db.read(h -> h.createQuery("""
+                        SELECT job_id FROM jobs WHERE state = 'running' AND cancel_requested = 1 AND pushed = :pushed""")
+                .bind("pushed", pushed).mapTo(String.class).list());
+    }
+
+    /** Of these running jobs held by a device, the ones a cancel waits on. */
+    public List<String> cancelRequested(String serial, long userId) {
+        return db.read(h -> h.createQuery("""
+                        SELECT job_id FROM jobs
+                        WHERE state = 'running' AND cancel_requested = 1 AND device = :serial AND user_id = :user""")
+                .bind("serial", serial).bind("user", userId).mapTo(String.class).list());
+    }
+
+    /** Drops idempotency keys older than 24 h. */
+    public int forgetKeys(long nowMs) {
+        return db.write(h -> h.createUpdate("DELETE FROM job_idempotency WHERE created_ms <= ?")
+                .bind(0, nowMs - IDEMPOTENCY.toMillis()).execute());
+    }
+
+    private static Optional<Job> byJobId(Handle h, String jobId) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE job_id = ?").bind(0, jobId).mapTo(Job.class).findOne();
+    }
+}
