@@ -42,6 +42,10 @@ public final class EvalStore {
     public record Chip(String key, String type, int passed, int total, Double avg, int count) {
     }
 
+    /** A run's live figures, from the views: totals, rows per status and score chips. */
+    public record Live(Totals totals, java.util.Map<String, Integer> statuses, List<Chip> chips) {
+    }
+
     /** A run as listed in a session. */
     public record RunSummary(String runId, String runName, int totalEvaluations, int totalPassed, int totalErrors,
                              long timestamp) {
@@ -538,9 +542,27 @@ public final class EvalStore {
             return EvalStore.size(h, run.pk());
         }
 
-        /** A page of the rows endpoint: filtered, sorted, with the filtered count and chips. */
-        RowsSql.Page rows(RowQuery query) {
-            return RowsSql.page(h, run.pk(), size(), totals(), chips(), query);
+        /** How many rows are in each status (view eval_status_counts), statuses without rows left out. */
+        public java.util.Map<String, Integer> statusCounts() {
+            java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+            h.createQuery("SELECT status, n FROM eval_status_counts WHERE run_pk = ?").bind(0, run.pk())
+                    .map((rs, ctx) -> out.put(rs.getString(1), rs.getInt(2))).list();
+            return out;
+        }
+
+        /** The run's totals, rows per status and chips, read together. */
+        public Live live() {
+            return new Live(totals(), statusCounts(), chips());
+        }
+
+        /** The rows a query of the rows endpoint selects, in order, with their count and chips. */
+        RowsSql.Selection select(RowQuery query) {
+            return RowsSql.select(h, run.pk(), size(), live(), query);
+        }
+
+        /** The stored JSON of the rows at {@code indices}, in that order. */
+        List<RowsSql.Indexed> rowsAt(List<Integer> indices) {
+            return RowsSql.rows(h, run.pk(), indices);
         }
 
         /** The row at {@code index}, if there is one. */

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalStore;
 import scorebook.evals.FriendlyNames;
+import scorebook.evals.LiveJson;
 import scorebook.evals.ResultRow;
 import scorebook.evals.Score;
 import scorebook.server.ApiException;
@@ -214,6 +215,7 @@ public final class EvalRunner {
         for (String runId : runIds) {
             try {
                 store.changeStatus(userId, runId, Set.of("pending", "running"), "cancelled");
+                publishTotals(userId, runId);
                 events.publish(runId, new RunEvents.Event("done", "{}"));
             } catch (ApiException deleted) {
                 // the executing run was deleted meanwhile: nothing left to cancel in it
@@ -429,8 +431,18 @@ public final class EvalRunner {
                 view.rawRow(i).ifPresent(json -> events.publish(runId, new RunEvents.Event("row",
                         "{\"index\":" + i + ",\"row\":" + new String(json, java.nio.charset.StandardCharsets.UTF_8) + "}")));
             }
+            // after the rows of a change, the run's new totals and chips, so a page updates without a refetch
+            events.publish(runId, new RunEvents.Event("totals", LiveJson.totals(view)));
             return null;
         });
+    }
+
+    /** The run's totals alone (after a change too wide to send row by row: Stop cancelling every pending row). */
+    private void publishTotals(long userId, String runId) {
+        if (events.watched(runId)) {
+            events.publish(runId, new RunEvents.Event("totals",
+                    store.readRun(userId, runId, false, LiveJson::totals)));
+        }
     }
 
     private static String key(String function, String dataset) {
