@@ -87,11 +87,7 @@ public final class EvalRunner {
             return newRunLocked(userId, NewRun.of(null, indices)).runId();
         }
         String runId = active.get().runId();
-        List<ResultRow> rows = store.readRun(userId, runId, false, view -> {
-            List<ResultRow> all = new ArrayList<>(view.size());
-            view.forEachRow((i, r) -> all.add(r));
-            return all;
-        });
+        List<EvalStore.RowKey> rows = store.rowKeys(userId, runId);
         if (rows.isEmpty() && indices != null) {
             throw ApiException.badRequest("No results available to rerun. Check that your eval file imports correctly.");
         }
