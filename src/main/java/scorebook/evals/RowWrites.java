@@ -20,6 +20,7 @@ final class RowWrites implements AutoCloseable {
     private final PreparedStatement updateRow;
     private final PreparedStatement deleteScores;
     private final PreparedStatement insertScore;
+    private final PreparedStatement readRow;
     /** Rows replaced since the last flush: a row replaced twice needs the first replacement sent first. */
     private final Set<Integer> pending = new HashSet<>();
     private int rows;
@@ -39,6 +40,19 @@ final class RowWrites implements AutoCloseable {
         deleteScores = c.prepareStatement("DELETE FROM eval_scores WHERE run_pk = ? AND key = ? AND idx = ?");
         insertScore = c.prepareStatement(
                 "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        readRow = c.prepareStatement("SELECT row_json FROM eval_results WHERE run_pk = ? AND idx = ?");
+    }
+
+    /** The stored JSON of the row at {@code idx} (as written before this transaction's pending batches), or null. */
+    byte[] read(long runPk, int idx) throws SQLException {
+        if (pending.contains(idx)) {
+            flush();
+        }
+        readRow.setLong(1, runPk);
+        readRow.setInt(2, idx);
+        try (java.sql.ResultSet rs = readRow.executeQuery()) {
+            return rs.next() ? rs.getBytes(1) : null;
+        }
     }
 
     /** A new row at {@code idx} ({@code json} is the row rendered by {@link RunJson#render}) and its scores. */
@@ -107,6 +121,7 @@ final class RowWrites implements AutoCloseable {
             updateRow.close();
             deleteScores.close();
             insertScore.close();
+            readRow.close();
         }
     }
 

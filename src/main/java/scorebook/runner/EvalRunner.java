@@ -270,7 +270,8 @@ public final class EvalRunner {
         ConfigStore.EvalConfig stored = config.get(userId);
         EvalConfigView cfg = new EvalConfigView(concurrency != null ? concurrency : stored.concurrency(),
                 timeout != null ? timeout : stored.timeout());
-        Map<Case, CaseRunner> runners = new HashMap<>();
+        // by identity: a case's hash would walk its input, reference and metadata JSON on every lookup
+        Map<Case, CaseRunner> runners = new java.util.IdentityHashMap<>();
         for (Suite s : found.suites()) {
             CaseRunner r = new CaseRunner(s, models);
             s.cases().forEach(c -> runners.put(c, r));
