@@ -192,6 +192,7 @@ public final class Main {
             Parts parts = Parts.open(db, config);
             Optional<String> loginToken = Owner.ensure(parts.auth(), config.dataDir(), config.ownerToken());
             parts.evals().markInterrupted();
+            parts.evals().deriveMissingColumns();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
@@ -252,7 +253,8 @@ public final class Main {
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .any("/health", Errors.allow("GET"))
                 .register(new AuthService(parts.auth()))
-                .register(new EvalService(parts.evals(), db, parts.runner()::notStarted, config.evalPath().toString()))
+                .register(new EvalService(parts.evals(), db, parts.clock(), parts.runner()::notStarted,
+                        config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))

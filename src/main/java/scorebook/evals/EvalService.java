@@ -46,6 +46,8 @@ import scorebook.store.Database;
  * DELETE /api/runs/{run_id}                    delete a run
  * POST   /api/runs/{run_id}/activate           make it the active run
  * GET    /api/runs/{run_id}/data               any run, same shape as /results (comparison)
+ * GET    /api/runs/{run_id}/rows               a page of rows, searched, filtered and sorted, with counts and chips
+ *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/api/runs/latest/rows?limit=50&has_error=1&sort=-latency'
  * GET    /api/runs/{run_id}/export/json        the run document (download)
  * GET    /api/runs/{run_id}/export/csv         12-column CSV (download, streamed)
  * POST   /api/runs/{run_id}/export/markdown    Markdown report of the visible rows, or of compared runs
@@ -64,22 +66,18 @@ public final class EvalService implements HttpService {
 
     private final EvalStore store;
     private final ConfigStore config;
+    private final RowsCache rowsCache;
 
     private final Discovered discovered;
     private final String evalPath;
 
-    public EvalService(Database db) {
-        this(db, Discovered.NONE, null);
-    }
-
-    /** With a runner: a user without a run sees the discovered cases as not_started rows. */
-    public EvalService(Database db, Discovered discovered, String evalPath) {
-        this(new EvalStore(db), db, discovered, evalPath);
-    }
-
-    /** Over the server's store (and so its clock). */
-    public EvalService(EvalStore store, Database db, Discovered discovered, String evalPath) {
+    /**
+     * Over the server's store (and so its clock); the rows cache takes the same clock. With a runner, a user
+     * without a run sees the discovered cases as not_started rows.
+     */
+    public EvalService(EvalStore store, Database db, java.time.Clock clock, Discovered discovered, String evalPath) {
         this.store = store;
+        this.rowsCache = new RowsCache(db, clock);
         this.config = new ConfigStore(db);
         this.discovered = discovered;
         this.evalPath = evalPath;
@@ -98,6 +96,7 @@ public final class EvalService implements HttpService {
                 .delete("/api/runs/{run_id}", unlessRunner(this::deleteRun))
                 .post("/api/runs/{run_id}/activate", this::activate)
                 .get("/api/runs/{run_id}/data", this::runData)
+                .get("/api/runs/{run_id}/rows", this::rows)
                 .get("/api/runs/{run_id}/export/json", this::exportJson)
                 .get("/api/runs/{run_id}/export/csv", this::exportCsv)
                 .post("/api/runs/{run_id}/export/markdown", this::exportMarkdown)
@@ -112,6 +111,7 @@ public final class EvalService implements HttpService {
                 .any("/api/runs/{run_id}/results/{index}", Errors.allow("GET, PATCH"))
                 .any("/api/runs/{run_id}/activate", Errors.allow("POST"))
                 .any("/api/runs/{run_id}/data", Errors.allow("GET"))
+                .any("/api/runs/{run_id}/rows", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/json", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/csv", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/markdown", Errors.allow("POST"))
@@ -137,6 +137,17 @@ public final class EvalService implements HttpService {
     private void runData(ServerRequest req, ServerResponse res) throws IOException {
         store.readRun(user(req), runId(req), false, view -> {
             streamJson(res, g -> RunJson.results(g, view, false));
+            return null;
+        });
+    }
+
+    private void rows(ServerRequest req, ServerResponse res) throws IOException {
+        RowQuery query = RowQuery.parse(req.query().toMap());
+        long writes = rowsCache.writes();
+        store.readRun(user(req), runId(req), true, view -> {
+            RowsSql.Selection sel = rowsCache.select(view, query, writes);
+            List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
+            streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
             return null;
         });
     }

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalStore;
 import scorebook.evals.FriendlyNames;
+import scorebook.evals.LiveJson;
 import scorebook.evals.ResultRow;
 import scorebook.evals.Score;
 import scorebook.server.ApiException;
@@ -86,11 +87,7 @@ public final class EvalRunner {
             return newRunLocked(userId, NewRun.of(null, indices)).runId();
         }
         String runId = active.get().runId();
-        List<ResultRow> rows = store.readRun(userId, runId, false, view -> {
-            List<ResultRow> all = new ArrayList<>(view.size());
-            view.forEachRow((i, r) -> all.add(r));
-            return all;
-        });
+        List<EvalStore.RowKey> rows = store.rowKeys(userId, runId);
         if (rows.isEmpty() && indices != null) {
             throw ApiException.badRequest("No results available to rerun. Check that your eval file imports correctly.");
         }
@@ -214,6 +211,7 @@ public final class EvalRunner {
         for (String runId : runIds) {
             try {
                 store.changeStatus(userId, runId, Set.of("pending", "running"), "cancelled");
+                publishTotals(userId, runId);
                 events.publish(runId, new RunEvents.Event("done", "{}"));
             } catch (ApiException deleted) {
                 // the executing run was deleted meanwhile: nothing left to cancel in it
@@ -272,7 +270,8 @@ public final class EvalRunner {
         ConfigStore.EvalConfig stored = config.get(userId);
         EvalConfigView cfg = new EvalConfigView(concurrency != null ? concurrency : stored.concurrency(),
                 timeout != null ? timeout : stored.timeout());
-        Map<Case, CaseRunner> runners = new HashMap<>();
+        // by identity: a case's hash would walk its input, reference and metadata JSON on every lookup
+        Map<Case, CaseRunner> runners = new java.util.IdentityHashMap<>();
         for (Suite s : found.suites()) {
             CaseRunner r = new CaseRunner(s, models);
             s.cases().forEach(c -> runners.put(c, r));
@@ -295,6 +294,9 @@ public final class EvalRunner {
      */
     private final class Execution {
         private static final Change END = new Change(-1, null);
+        /** How long the writer gathers changes after the first of a batch, and how many at most. */
+        private static final long GATHER_NS = 3_000_000;
+        private static final int GATHER_MAX = 1000;
 
         private final long userId;
         private final RunContext ctx;
@@ -384,10 +386,10 @@ public final class EvalRunner {
             while (!ended) {
                 try {
                     batch.add(changes.take());
+                    gather(batch);
                 } catch (InterruptedException e) {
                     continue;
                 }
-                changes.drainTo(batch);
                 ended = batch.remove(END);
                 if (shuttingDown || batch.isEmpty()) {
                     batch.clear();
@@ -405,6 +407,25 @@ public final class EvalRunner {
                     // the run was deleted while it ran: nothing left to record
                     cancel();
                 }
+            }
+        }
+
+        /**
+         * Adds what piles up within {@link #GATHER_NS} of the first change (or until the run ends) to the batch:
+         * when cases finish faster than a transaction takes, one transaction per change would make the writer
+         * the bottleneck; a row change reaches watchers at most that much later.
+         */
+        private void gather(List<Change> batch) throws InterruptedException {
+            long until = System.nanoTime() + GATHER_NS;
+            changes.drainTo(batch);
+            while (batch.size() < GATHER_MAX && !batch.contains(END)) {
+                long left = until - System.nanoTime();
+                Change next = left > 0 ? changes.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS) : null;
+                if (next == null) {
+                    return;
+                }
+                batch.add(next);
+                changes.drainTo(batch);
             }
         }
 
@@ -429,8 +450,18 @@ public final class EvalRunner {
                 view.rawRow(i).ifPresent(json -> events.publish(runId, new RunEvents.Event("row",
                         "{\"index\":" + i + ",\"row\":" + new String(json, java.nio.charset.StandardCharsets.UTF_8) + "}")));
             }
+            // after the rows of a change, the run's new totals and chips, so a page updates without a refetch
+            events.publish(runId, new RunEvents.Event("totals", LiveJson.totals(view)));
             return null;
         });
+    }
+
+    /** The run's totals alone (after a change too wide to send row by row: Stop cancelling every pending row). */
+    private void publishTotals(long userId, String runId) {
+        if (events.watched(runId)) {
+            events.publish(runId, new RunEvents.Event("totals",
+                    store.readRun(userId, runId, false, LiveJson::totals)));
+        }
     }
 
     private static String key(String function, String dataset) {

@@ -33,6 +33,8 @@ public final class Database implements AutoCloseable {
     private final Jdbi reader;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final BlockingQueue<Connection> idleReaders = new ArrayBlockingQueue<>(READERS);
+    /** Bumped after every write transaction (committed or not), so readers can tell cached results are stale. */
+    private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
 
     private Database(Path file) throws SQLException {
         this.file = file;
@@ -99,8 +101,17 @@ public final class Database implements AutoCloseable {
         try {
             return writer.inTransaction(callback);
         } finally {
+            writes.incrementAndGet();
             writeLock.unlock();
         }
+    }
+
+    /**
+     * How many write transactions have ended so far. A result computed from reads that began after this
+     * returned {@code n} is still current while it returns {@code n}: a cache's validity check.
+     */
+    public long writeCount() {
+        return writes.get();
     }
 
     /** For the rare write that must manage its own transactions (migrations). */
@@ -124,6 +135,9 @@ public final class Database implements AutoCloseable {
         config.setTempStore(SQLiteConfig.TempStore.MEMORY);
         if (readOnly) {
             config.setReadOnly(true);
+            // reads map the file instead of copying pages through read(): a filter or search over a large run
+            // scans every row's pages, more than a connection's page cache holds; the OS's cache is shared
+            config.setPragma(SQLiteConfig.Pragma.MMAP_SIZE, String.valueOf(1L << 30));
         } else {
             // take the write lock at BEGIN: another process writing the same file then makes us wait
             // (busy_timeout) instead of failing a read-then-write transaction with SQLITE_BUSY

@@ -14,6 +14,8 @@ public final class Bench {
             new StartupBench(),
             new EvalsBench(),
             new RunnerBench(),
+            new LlmRunnerBench(),
+            new RowsBench(),
             new GatewayBench(),
             new CrashBench(),
             new UsageBench(),
