@@ -109,6 +109,7 @@ public final class Main {
             Parts parts = Parts.open(db, config);
             Optional<String> loginToken = Owner.ensure(parts.auth(), config.dataDir(), config.ownerToken());
             parts.evals().markInterrupted();
+            parts.evals().deriveMissingColumns();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())

@@ -46,6 +46,8 @@ import scorebook.store.Database;
  * DELETE /api/runs/{run_id}                    delete a run
  * POST   /api/runs/{run_id}/activate           make it the active run
  * GET    /api/runs/{run_id}/data               any run, same shape as /results (comparison)
+ * GET    /api/runs/{run_id}/rows               a page of rows, searched, filtered and sorted, with counts and chips
+ *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/api/runs/latest/rows?limit=50&has_error=1&sort=-latency'
  * GET    /api/runs/{run_id}/export/json        the run document (download)
  * GET    /api/runs/{run_id}/export/csv         12-column CSV (download, streamed)
  * POST   /api/runs/{run_id}/export/markdown    Markdown report of the visible rows, or of compared runs
@@ -92,6 +94,7 @@ public final class EvalService implements HttpService {
                 .delete("/api/runs/{run_id}", this::deleteRun)
                 .post("/api/runs/{run_id}/activate", this::activate)
                 .get("/api/runs/{run_id}/data", this::runData)
+                .get("/api/runs/{run_id}/rows", this::rows)
                 .get("/api/runs/{run_id}/export/json", this::exportJson)
                 .get("/api/runs/{run_id}/export/csv", this::exportCsv)
                 .post("/api/runs/{run_id}/export/markdown", this::exportMarkdown)
@@ -107,6 +110,7 @@ public final class EvalService implements HttpService {
                 .any("/api/runs/{run_id}/results/{index}", Errors.allow("GET, PATCH"))
                 .any("/api/runs/{run_id}/activate", Errors.allow("POST"))
                 .any("/api/runs/{run_id}/data", Errors.allow("GET"))
+                .any("/api/runs/{run_id}/rows", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/json", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/csv", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/markdown", Errors.allow("POST"))
@@ -132,6 +136,15 @@ public final class EvalService implements HttpService {
     private void runData(ServerRequest req, ServerResponse res) throws IOException {
         store.readRun(user(req), runId(req), false, view -> {
             streamJson(res, g -> RunJson.results(g, view, false));
+            return null;
+        });
+    }
+
+    private void rows(ServerRequest req, ServerResponse res) throws IOException {
+        RowQuery query = RowQuery.parse(req.query().toMap());
+        store.readRun(user(req), runId(req), true, view -> {
+            RowsSql.Page page = view.rows(query);
+            streamJson(res, g -> RunJson.rows(g, view.run(), page, query));
             return null;
         });
     }

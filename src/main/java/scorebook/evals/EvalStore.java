@@ -251,6 +251,39 @@ public final class EvalStore {
         });
     }
 
+    /**
+     * Derives the columns that rows stored before migration 007 lack (their {@code search_text} is null),
+     * from their stored JSON; returns how many rows it filled in. Run at start-up.
+     */
+    public int deriveMissingColumns() {
+        int n = 0;
+        while (true) {
+            int done = db.write(h -> {
+                List<RowAt> rows = h.createQuery("""
+                                SELECT run_pk, idx, row_json FROM eval_results WHERE search_text IS NULL LIMIT 1000""")
+                        .map((rs, ctx) -> new RowAt(rs.getLong(1), rs.getInt(2), RunJson.read(rs.getBytes(3)))).list();
+                for (RowAt r : rows) {
+                    h.createUpdate("""
+                                    UPDATE eval_results SET dataset = :dataset, labels = :labels, has_annotation = :a,
+                                                            has_url = :u, has_messages = :m, search_text = :text
+                                    WHERE run_pk = :run AND idx = :idx""")
+                            .bind("dataset", r.row().dataset()).bind("labels", r.row().labelsJson())
+                            .bind("a", r.row().hasAnnotation() ? 1 : 0).bind("u", r.row().hasUrl() ? 1 : 0)
+                            .bind("m", r.row().hasMessages() ? 1 : 0).bind("text", r.row().searchText())
+                            .bind("run", r.runPk()).bind("idx", r.idx()).execute();
+                }
+                return rows.size();
+            });
+            n += done;
+            if (done == 0) {
+                return n;
+            }
+        }
+    }
+
+    private record RowAt(long runPk, int idx, ResultRow row) {
+    }
+
     /** Replaces every row of the run whose status is one of {@code from} by its change; returns how many. */
     private static int replaceWhereStatus(Handle h, Run run, Set<String> from, UnaryOperator<ResultRow> change) {
         // the covering index finds the rows by status without reading every row of the run
@@ -277,10 +310,15 @@ public final class EvalStore {
                 .bind("run", runPk).bind("idx", index).execute();
         h.createUpdate("""
                         UPDATE eval_results SET function = :function, status = :status, has_error = :hasError,
-                                                latency = :latency, row_json = :json
+                                                latency = :latency, row_json = :json, dataset = :dataset, labels = :labels,
+                                                has_annotation = :hasAnnotation, has_url = :hasUrl,
+                                                has_messages = :hasMessages, search_text = :searchText
                         WHERE run_pk = :run AND idx = :idx""")
                 .bind("function", r.function()).bind("status", r.status()).bind("hasError", r.hasError() ? 1 : 0)
-                .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("run", runPk).bind("idx", index)
+                .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("dataset", r.dataset())
+                .bind("labels", r.labelsJson()).bind("hasAnnotation", r.hasAnnotation() ? 1 : 0)
+                .bind("hasUrl", r.hasUrl() ? 1 : 0).bind("hasMessages", r.hasMessages() ? 1 : 0)
+                .bind("searchText", r.searchText()).bind("run", runPk).bind("idx", index)
                 .execute();
         if (r.scores() != null && !r.scores().isEmpty()) {
             try (PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
@@ -403,8 +441,9 @@ public final class EvalStore {
         }
         // plain JDBC batches: JDBI's per-argument type lookup was the largest single cost of an append
         try (PreparedStatement results = h.getConnection().prepareStatement("""
-                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?)""");
+                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json, dataset, labels,
+                                          has_annotation, has_url, has_messages, search_text)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
              PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
             int idx = first;
             int scoreCount = 0;
@@ -421,6 +460,12 @@ public final class EvalStore {
                     results.setDouble(6, r.latency());
                 }
                 results.setString(7, json.get(n));
+                results.setString(8, r.dataset());
+                results.setString(9, r.labelsJson());
+                results.setInt(10, r.hasAnnotation() ? 1 : 0);
+                results.setInt(11, r.hasUrl() ? 1 : 0);
+                results.setInt(12, r.hasMessages() ? 1 : 0);
+                results.setString(13, r.searchText());
                 results.addBatch();
                 if (r.scores() != null) {
                     addScores(scores, runPk, idx, r.scores());
@@ -491,6 +536,11 @@ public final class EvalStore {
 
         public int size() {
             return EvalStore.size(h, run.pk());
+        }
+
+        /** A page of the rows endpoint: filtered, sorted, with the filtered count and chips. */
+        RowsSql.Page rows(RowQuery query) {
+            return RowsSql.page(h, run.pk(), size(), totals(), chips(), query);
         }
 
         /** The row at {@code index}, if there is one. */

@@ -73,6 +73,51 @@ final class RunJson {
         g.writeEndObject();
     }
 
+    /**
+     * {@code GET /api/runs/{id}/rows}: the page of rows (each its stored JSON with {@code index} put first),
+     * the counts, the chips and average latency of the filtered rows, and the run's totals as /results has them.
+     */
+    static void rows(JsonGenerator g, EvalStore.Run run, RowsSql.Page page, RowQuery q) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("run_id", run.runId());
+        g.writeStringField("session_name", run.sessionName());
+        g.writeStringField("run_name", run.runName());
+        g.writeNumberField("total", page.total());
+        g.writeNumberField("filtered", page.filtered());
+        g.writeNumberField("offset", q.offset());
+        g.writeNumberField("limit", q.limit());
+        g.writeArrayFieldStart("rows");
+        for (RowsSql.Indexed r : page.rows()) {
+            g.writeRawValue(new RawJson(withIndex(r.index(), r.json())));
+        }
+        g.writeEndArray();
+        chips(g, "chips", page.chips());
+        g.writeNumberField("average_latency", page.averageLatency());
+        g.writeObjectFieldStart("totals");
+        totals(g, run, page.totals());
+        g.writeEndObject();
+        g.writeEndObject();
+    }
+
+    /** The run's live totals as {@code GET /results} names them (also the payload of the "totals" event). */
+    static void totals(JsonGenerator g, EvalStore.Run run, EvalStore.Totals t) throws IOException {
+        g.writeNumberField("total_evaluations", t.totalEvaluations());
+        g.writeFieldName("selected_total");
+        writeInteger(g, run.selectedTotal());
+        g.writeNumberField("total_errors", t.totalErrors());
+        g.writeNumberField("total_passed", t.totalPassed());
+        g.writeNumberField("average_latency", t.averageLatency());
+    }
+
+    /** A stored row {@code {"function", ...}} as {@code {"index": i, "function", ...}}, by splicing bytes. */
+    static byte[] withIndex(int index, byte[] rowJson) {
+        byte[] head = ("{\"index\":" + index + ",").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] out = new byte[head.length + rowJson.length - 1];
+        System.arraycopy(head, 0, out, 0, head.length);
+        System.arraycopy(rowJson, 1, out, head.length, rowJson.length - 1);
+        return out;
+    }
+
     /** {@code GET /results} before any run: the discovered cases, not_started, totals 0, no selected_total. */
     static void discovered(JsonGenerator g, List<ResultRow> rows, String evalPath) throws IOException {
         g.writeStartObject();
@@ -217,7 +262,12 @@ final class RunJson {
     }
 
     private static void writeChips(JsonGenerator g, List<EvalStore.Chip> chips) throws IOException {
-        g.writeArrayFieldStart("score_chips");
+        chips(g, "score_chips", chips);
+    }
+
+    /** Score chips as the original serves them: ratio with passed/total, avg with avg/count. */
+    static void chips(JsonGenerator g, String field, List<EvalStore.Chip> chips) throws IOException {
+        g.writeArrayFieldStart(field);
         for (EvalStore.Chip c : chips) {
             g.writeStartObject();
             g.writeStringField("key", c.key());

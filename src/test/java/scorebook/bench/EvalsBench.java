@@ -21,7 +21,7 @@ import scorebook.testing.TestServer;
  */
 public final class EvalsBench implements Benchmark {
     private static final int ROWS = 10_000;
-    private static final int BATCH = 500;
+    static final int BATCH = 500;
     /** Enough for the JIT's second tier to finish compiling the append path on two shared cores. */
     private static final int WARM_UP_BATCHES = 150;
     private static final Random RANDOM = new Random(42);
@@ -121,7 +121,7 @@ public final class EvalsBench implements Benchmark {
     }
 
     /** 500 rows, each with about 500 characters of input and 500 of output, two scores and a latency. */
-    private static String batch(int first) {
+    static String batch(int first) {
         StringBuilder b = new StringBuilder(BATCH * 1300).append("{\"results\": [");
         for (int i = 0; i < BATCH; i++) {
             int n = first + i;

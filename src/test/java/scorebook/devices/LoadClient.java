@@ -15,10 +15,15 @@ public final class LoadClient {
     private LoadClient() {
     }
 
-    /** POSTs JSON, reads the whole answer, returns the status. */
+    /** GETs, reads the whole answer, returns the status. */
+    public static int get(URI uri, String bearer) throws IOException {
+        return post(uri, null, bearer);
+    }
+
+    /** POSTs JSON (GETs when {@code json} is null), reads the whole answer, returns the status. */
     public static int post(URI uri, byte[] json, String bearer) throws IOException {
         try {
-            Http11.Response r = Http11.exchange("POST", uri, json, bearer == null ? null : "Bearer " + bearer,
+            Http11.Response r = Http11.exchange(json == null ? "GET" : "POST", uri, json, bearer == null ? null : "Bearer " + bearer,
                     System.nanoTime() + 60_000_000_000L);
             try (InputStream in = r.body()) {
                 in.transferTo(DISCARD);

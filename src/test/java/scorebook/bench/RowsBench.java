@@ -1,0 +1,123 @@
+package scorebook.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+
+import scorebook.devices.LoadClient;
+import scorebook.server.Json;
+import scorebook.testing.TestServer;
+
+/**
+ * GET /api/runs/{id}/rows on a 10,000-result run (the rows of {@link EvalsBench}): a 50-row page at random
+ * offsets, a filtered and sorted page, a search, and requests per second with 4 clients.
+ */
+public final class RowsBench implements Benchmark {
+    private static final int ROWS = 10_000;
+    private static final int SAMPLES = 400;
+    private static final int CLIENTS = 4;
+    private static final long LOAD_NANOS = 4_000_000_000L;
+    private static final Random RANDOM = new Random(7);
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Override
+    public String name() {
+        return "rows";
+    }
+
+    @Override
+    public List<Row> run() throws Exception {
+        try (TestServer server = TestServer.start()) {
+            String base = server.base();
+            String run = Json.MAPPER.readTree(post(base + "/api/runs", "{\"session_name\": \"bench\"}")).path("run_id").asText();
+            for (int b = 0; b < ROWS / EvalsBench.BATCH; b++) {
+                post(base + "/api/runs/" + run + "/results", EvalsBench.batch(b * EvalsBench.BATCH));
+            }
+            String rows = base + "/api/runs/" + run + "/rows?limit=50";
+            String filtered = rows + "&has_error=0&score_passed=accuracy,true&dataset_out=ds3&sort=-latency&sort=function";
+            String search = rows + "&search=lazy%20dog&sort=score:quality";
+            for (int i = 0; i < 1500; i++) {
+                // warm-up: the JIT compiles the request path and SQLite's page cache holds the run
+                LoadClient.get(URI.create(page(i % 3 == 0 ? rows : i % 3 == 1 ? filtered : search, 5000)), TestServer.OWNER_TOKEN);
+            }
+            double[] plain = time(rows, ROWS);
+            double[] sorted = time(filtered, 2500);
+            double[] found = time(search, 1500);
+            double rate = load(rows);
+            String work = String.format(Locale.ROOT, "%,d results", ROWS);
+            return List.of(
+                    new Row("GET /rows, 50-row page, random offset", work, Stats.median(plain), Stats.percentile(plain, 95), "ms",
+                            "", "p50 ≤ 5 ms", Stats.median(plain) <= 5),
+                    new Row("GET /rows, 50 rows, 3 filters + 2 sorts", work, Stats.median(sorted), Stats.percentile(sorted, 95),
+                            "ms", "", "≤ 100 ms", Stats.median(sorted) <= 100),
+                    new Row("GET /rows, 50 rows, text search + score sort", work, Stats.median(found),
+                            Stats.percentile(found, 95), "ms", "", "≤ 100 ms", Stats.median(found) <= 100),
+                    new Row("GET /rows, 50-row pages, 4 clients", work, 1000.0 * CLIENTS / rate, 0, "ms",
+                            String.format(Locale.ROOT, "%,.0f req/s", rate), "≥ 2,000 req/s", rate >= 2000));
+        }
+    }
+
+    /** Milliseconds per request for {@link #SAMPLES} requests at random offsets below {@code span}. */
+    private static double[] time(String url, int span) throws Exception {
+        double[] out = new double[SAMPLES];
+        for (int i = 0; i < SAMPLES; i++) {
+            URI uri = URI.create(page(url, span));
+            long t0 = System.nanoTime();
+            int status = LoadClient.get(uri, TestServer.OWNER_TOKEN);
+            out[i] = (System.nanoTime() - t0) / 1e6;
+            if (status != 200) {
+                throw new IllegalStateException(uri + " answered " + status);
+            }
+        }
+        return out;
+    }
+
+    /** Requests per second from {@link #CLIENTS} threads asking for random pages one after another. */
+    private static double load(String url) throws Exception {
+        AtomicLong done = new AtomicLong();
+        long end = System.nanoTime() + LOAD_NANOS;
+        List<Thread> threads = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int c = 0; c < CLIENTS; c++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                Random random = new Random(Thread.currentThread().threadId());
+                try {
+                    while (System.nanoTime() < end) {
+                        URI uri = URI.create(url + "&offset=" + random.nextInt(ROWS - 50));
+                        if (LoadClient.get(uri, TestServer.OWNER_TOKEN) != 200) {
+                            throw new IllegalStateException(uri + " failed");
+                        }
+                        done.incrementAndGet();
+                    }
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        return done.get() / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static String page(String url, int span) {
+        return url + "&offset=" + RANDOM.nextInt(Math.max(1, span - 50));
+    }
+
+    private String post(String url, String body) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("X-User-Token", TestServer.OWNER_TOKEN)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw new IllegalStateException("POST " + url + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+}
