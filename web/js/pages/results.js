@@ -103,14 +103,16 @@ export function mount(el, initial) {
       answer.rows.forEach((r) => { if (r.dataset) s.datasets.add(r.dataset); (r.labels || []).forEach((l) => s.labels.add(l)); });
       (answer.datasets || []).forEach((d) => s.datasets.add(typeof d === 'string' ? d : d.name));
       (answer.labels || []).forEach((d) => s.labels.add(typeof d === 'string' ? d : d.name));
-      if (answer.rows.some((r) => BUSY.has(r.result.status))) s.busy = true;
-      if (answer.running !== undefined) s.busy = !!answer.running;
+      const busyRows = answer.rows.some((r) => BUSY.has(r.result.status));
+      if (busyRows) s.busy = true;
+      else if (answer.filtered === answer.total && answer.rows.length === answer.total) s.busy = false;   // every row is in view
       renderAll();
+      if (s.busy) progressSoon();
       if (!s.info || s.info.run_id !== answer.run_id) {
         s.info = {run_id: answer.run_id, run_name: answer.run_name, session_name: answer.session_name};
         runInfo(answer.run_id, answer).then((info) => { if (s.alive) { s.info = info; renderStats(); } }).catch(() => {});
         if (s.stopLive) s.stopLive();
-        s.stopLive = live.watch(answer.run_id, {hello: (d, again) => { if (again) load({quiet: true}); }, row: onRow, totals: onTotals,
+        s.stopLive = live.watch(answer.run_id, {hello: (d, again) => { if (again || s.busy) load({quiet: true}); }, row: onRow, totals: onTotals,
           done: onDone});
       }
     } catch (e) {
@@ -150,6 +152,22 @@ export function mount(el, initial) {
   // ---- live ----
   const refreshSoon = debounce(() => load({quiet: true}), 300);
 
+  /**
+   * Progress from the server, not from counting events (a fast case can end before this page
+   * subscribes): the rows still pending or running, counted by the rows endpoint without any row.
+   */
+  const progressSoon = debounce(async () => {
+    if (!s.answer || !s.alive) return;
+    try {
+      const left = await api.rows(s.answer.run_id, new URLSearchParams('status=pending&status=running&limit=0'));
+      if (!s.alive) return;
+      const total = (s.answer.totals && s.answer.totals.selected_total) || left.total;
+      s.progress = {done: Math.max(0, total - left.filtered), total};
+      s.busy = left.filtered > 0;
+      renderStats();
+    } catch (e) { /* the next event tries again */ }
+  }, 150);
+
   function onRow(d) {
     const row = d.row || d.result_row;
     if (typeof d.index === 'number' && row && s.answer) {
@@ -159,9 +177,8 @@ export function mount(el, initial) {
         const tr = bodyEl.querySelector(`tr.row[data-index="${d.index}"]`);
         if (tr) tr.replaceWith(rowEl(s.answer.rows[i]));
       }
-      const status = row.result && row.result.status;
-      if (BUSY.has(status)) s.busy = true;
-      if (s.progress && ['completed', 'error', 'cancelled'].includes(status)) s.progress.done = Math.min(s.progress.done + 1, s.progress.total);
+      if (BUSY.has(row.result && row.result.status)) s.busy = true;
+      if (s.busy) progressSoon();
     }
     if (d.totals || d.chips) onTotals(d.totals ? {...d.totals, chips: d.chips} : d);
     else {
@@ -198,8 +215,10 @@ export function mount(el, initial) {
       const r = await action();
       if (starts) {
         s.busy = true;
-        const sel = s.selected.size;
-        s.progress = {done: 0, total: sel || (s.answer ? s.answer.total : 0)};
+        s.progress = null;
+      } else {
+        s.busy = false;
+        s.progress = null;
       }
       if (r && r.run_id && r.run_id !== (s.answer && s.answer.run_id)) {
         s.runId = 'latest';
@@ -233,7 +252,7 @@ export function mount(el, initial) {
       h('option', {value: info.session_name || ''}, info.session_name || '—'));
     if (info.session_name) fillPickers(sessionPicker, runPicker, info.session_name, a.run_id);
     const chips = a.chips || [];
-    const prog = s.progress && s.busy ? s.progress : a.progress;
+    const prog = s.busy ? s.progress : null;
     statsEl.replaceChildren(
       h('div', {class: 'ident'},
         h('label', {}, h('span', {class: 'label'}, 'Session'), sessionPicker),
@@ -258,9 +277,10 @@ export function mount(el, initial) {
         h('a', {class: 'button', id: 'compare-link', href: router.href('compare', {run_id: a.run_id})}, 'Compare…')));
   }
 
+  /** Progress of the run going on: rows finished, of the rows it runs. */
   function progressEl(p) {
-    const done = p ? p.done : 0;
     const total = p ? p.total : 0;
+    const done = p ? Math.min(p.done, total) : 0;
     const pct = total ? Math.round((done / total) * 100) : 0;
     const bar = h('span', {class: 'bar-fill'});
     bar.style.width = `${pct}%`;

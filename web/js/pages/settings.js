@@ -42,7 +42,7 @@ export function mount(el) {
   }
 
   fill(el, h('h2', {}, 'Settings'),
-    h('form', {class: 'card form', id: 'config-form', onsubmit: save},
+    h('form', {class: 'card form', id: 'config-form', onsubmit: save, novalidate: true},
       h('h3', {}, 'Running suites'),
       h('label', {}, h('span', {}, 'Concurrency'), concurrency, h('small', {class: 'muted'}, 'Cases run at once')),
       h('label', {}, h('span', {}, 'Timeout (s)'), timeout, h('small', {class: 'muted'}, 'Per case; empty for none')),

@@ -1,5 +1,8 @@
 package scorebook;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -9,16 +12,22 @@ import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The dashboard's login in real Chromium: the link logs in, the token leaves the address bar. */
+/**
+ * Signing in and out of the dashboard in real Chromium, and the account pages: the sign-in page says
+ * how to get in and why a link failed; API keys are shown once and revoked; settings are saved.
+ */
 class DashboardLoginTest {
+    private static final Path SHOTS = Path.of("target/screenshots");
     private static TestServer server;
     private static Browser browser;
 
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(Browser.available() || System.getenv("CI") != null, "chromium and chromedriver are not installed");
+        Files.createDirectories(SHOTS);
         server = TestServer.start();
         browser = Browser.start();
     }
@@ -33,20 +42,84 @@ class DashboardLoginTest {
         }
     }
 
-    @Test
-    void withoutALoginThePageAsksForTheToken() throws Exception {
-        browser.open(server.base() + "/");
-        browser.clearCookies();
-        browser.open(server.base() + "/");
-        browser.waitFor("!document.getElementById('login').hidden", 10);
+    private static void signIn() throws Exception {
+        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
+        browser.waitFor("document.getElementById('who').textContent === 'owner'", 15);
     }
 
     @Test
-    void theLoginLinkSignsInAndDropsTheTokenFromTheAddress() throws Exception {
-        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", 10);
-        String url = browser.js("return location.href").asText();
-        assertEquals(server.base() + "/", url);
-        assertFalse(url.contains("token"));
+    void withoutALoginThePageExplainsHowToGetIn() throws Exception {
+        browser.open(server.base() + "/");
+        browser.clearCookies();
+        browser.open(server.base() + "/?page=keys");
+        browser.waitFor("document.getElementById('login')", 10);
+        String text = browser.text("#login");
+        assertTrue(text.contains("?token=") && text.contains("owner.token"), text);
+        assertTrue(browser.js("return document.getElementById('nav').hidden && document.getElementById('sign-out').hidden").asBoolean());
+        browser.screenshot(SHOTS.resolve("sign-in.png"));
+    }
+
+    @Test
+    void aWrongLoginLinkShowsTheSignInPageWithTheReasonAndAPastedTokenSignsIn() throws Exception {
+        browser.open(server.base() + "/");
+        browser.clearCookies();
+        browser.open(server.base() + "/?token=not-a-token");
+        String message = browser.waitFor("document.getElementById('login-error')?.innerText", 10).asText();
+        assertTrue(message.contains("token this server does not know"), message);
+        assertFalse(browser.js("return document.body.innerText").asText().contains("\"ok\""), "no raw JSON error page");
+        assertEquals(server.base() + "/", browser.js("return location.href").asText());
+        browser.type("#token", TestServer.OWNER_TOKEN);
+        browser.click("#login-form button");
+        browser.waitFor("document.getElementById('who').textContent === 'owner'", 15);
+        assertFalse(browser.js("return location.href").asText().contains("token"));
+    }
+
+    @Test
+    void theSignOutButtonEndsTheSession() throws Exception {
+        signIn();
+        browser.click("#sign-out");
+        browser.waitFor("document.getElementById('login')", 10);
+        assertTrue(browser.text("#login").contains("signed out"), browser.text("#login"));
+        browser.open(server.base() + "/");
+        browser.waitFor("document.getElementById('login')", 10);
+        assertEquals(401, browser.js("return fetch('/api/me').then(r => r.status)").asInt());
+    }
+
+    @Test
+    void anApiKeyIsShownOnceAndWorksUntilRevoked() throws Exception {
+        signIn();
+        browser.open(server.base() + "/?page=keys");
+        browser.waitFor("document.getElementById('key-form')", 10);
+        browser.type("#key-name", "notebook");
+        browser.click("#mint-key");
+        String secret = browser.waitFor("document.getElementById('key-secret')?.innerText", 10).asText();
+        assertEquals(200, server.withHeaders("X-Api-Key", secret).get("/v1/models").status());
+        browser.waitFor("[...document.querySelectorAll('#keys-table td')].some(td => td.innerText === 'notebook')", 10);
+        browser.screenshot(SHOTS.resolve("keys.png"));
+        browser.open(server.base() + "/?page=keys");
+        browser.waitFor("document.getElementById('keys-table')", 10);
+        assertFalse(browser.text("#app").contains(secret), "the secret is shown once");
+        browser.click("#keys-table tr:last-child button[data-revoke]");
+        browser.waitFor("document.getElementById('confirm-ok')", 5);
+        browser.click("#confirm-ok");
+        browser.waitFor("!document.getElementById('keys-table') || ![...document.querySelectorAll('#keys-table td')].some(td => td.innerText === 'notebook')", 10);
+        assertEquals(401, server.withHeaders("X-Api-Key", secret).get("/v1/models").status());
+    }
+
+    @Test
+    void settingsAreSavedThroughTheConfigApi() throws Exception {
+        signIn();
+        browser.open(server.base() + "/?page=settings");
+        browser.waitFor("document.getElementById('concurrency')?.value === '1'", 10);
+        browser.type("#concurrency", "3");
+        browser.type("#timeout", "12.5");
+        browser.click("#save-config");
+        browser.waitFor("document.getElementById('config-state').innerText === 'Saved'", 10);
+        assertEquals(3, server.owner().get("/api/config").json().path("concurrency").asInt());
+        assertEquals(12.5, server.owner().get("/api/config").json().path("timeout").asDouble());
+        browser.type("#concurrency", "0");
+        browser.click("#save-config");
+        browser.waitFor("document.getElementById('config-state').innerText.includes('whole number')", 10);
+        assertEquals(3, server.owner().get("/api/config").json().path("concurrency").asInt());
     }
 }

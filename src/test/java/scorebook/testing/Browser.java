@@ -130,8 +130,8 @@ public final class Browser implements AutoCloseable {
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("waited " + seconds + " s for " + expression + "; page text: "
-                + js("return document.body ? document.body.innerText.slice(0, 2000) : ''").asText());
+        throw new AssertionError("waited " + seconds + " s for " + expression + "; page " + js("return location.href").asText()
+                + " text: " + js("return document.body ? document.body.innerText.slice(0, 2000) : ''").asText());
     }
 
     public String text(String css) throws Exception {
@@ -161,6 +161,15 @@ public final class Browser implements AutoCloseable {
     public void press(String key) throws Exception {
         command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "key", "id", "keyboard",
                 "actions", List.of(Map.of("type", "keyDown", "value", key), Map.of("type", "keyUp", "value", key)))))));
+        command("DELETE", "/actions", null);
+    }
+
+    /** A real mouse click at a point of the page (CSS pixels from the top left of the viewport). */
+    public void clickAt(int x, int y) throws Exception {
+        command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "pointer", "id", "mouse",
+                "parameters", Map.of("pointerType", "mouse"),
+                "actions", List.of(Map.of("type", "pointerMove", "origin", "viewport", "x", x, "y", y, "duration", 0),
+                        Map.of("type", "pointerDown", "button", 0), Map.of("type", "pointerUp", "button", 0)))))));
         command("DELETE", "/actions", null);
     }
 
