@@ -58,15 +58,21 @@ keys.registerGlobal([
 ]);
 
 // ---- sign-in state ----
+let signedOutShown = false;
+
 function signedOut(message) {
   document.getElementById('nav').hidden = true;
   document.getElementById('sign-out').hidden = true;
   document.getElementById('who').textContent = '';
+  if (signedOutShown) return;
+  signedOutShown = true;
   sessionStorage.setItem('scorebook:login_message', message || '');
   router.render('login');
 }
 
-api.whenUnauthorized((err) => signedOut(err.message));
+/** A 401 from the API: a first visit needs no message, an expired session does. */
+const explain = (err) => (/expired/.test(err.message) ? err.message : '');
+api.whenUnauthorized((err) => signedOut(explain(err)));
 
 document.getElementById('sign-out').addEventListener('click', async () => {
   try {
@@ -75,28 +81,29 @@ document.getElementById('sign-out').addEventListener('click', async () => {
     if (e.status !== 401) { toast('Sign-out failed: ' + e.message, 'error'); return; }
   }
   history.replaceState(null, '', '/');
+  signedOutShown = false;
   signedOut('You are signed out.');
 });
 
+// The page starts at once, beside the question of who is signed in: a missing session shows the
+// sign-in page either way, and a first view does not wait for two round trips in a row.
+const who = api.me();
+router.start(app);
 try {
-  const {user} = await api.me();
+  const {user} = await who;
   document.getElementById('who').textContent = user.name;
   document.getElementById('nav').hidden = false;
   document.getElementById('sign-out').hidden = false;
-  document.querySelector('#nav a[data-page=users]').hidden = !user.owner;
-  document.body.dataset.owner = user.owner ? '1' : '0';
+  const owner = user.is_owner ?? user.owner;
+  document.querySelector('#nav a[data-page=users]').hidden = !owner;
+  document.body.dataset.owner = owner ? '1' : '0';
   const params = router.current();
   if (params.has('login_error')) {
     toast('That login link was not valid; you are still signed in as ' + user.name + '.', 'error');
     params.delete('login_error');
     history.replaceState(null, '', router.href(router.pageOf(params), params));
   }
-  await router.start(app);
 } catch (e) {
-  if (e.status === 401) {
-    sessionStorage.setItem('scorebook:login_message', '');
-    await router.start(app, 'login');
-  } else {
-    app.textContent = 'The dashboard could not start: ' + e.message;
-  }
+  if (e.status === 401) signedOut(explain(e));
+  else app.textContent = 'The dashboard could not start: ' + e.message;
 }

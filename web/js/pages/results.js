@@ -106,8 +106,9 @@ export function mount(el, initial) {
       const busyRows = answer.rows.some((r) => BUSY.has(r.result.status));
       if (busyRows) s.busy = true;
       else if (answer.filtered === answer.total && answer.rows.length === answer.total) s.busy = false;   // every row is in view
+      applyStatuses(answer.totals);
       renderAll();
-      if (s.busy) progressSoon();
+      if (s.busy && !s.hasStatuses) progressSoon();
       if (!s.info || s.info.run_id !== answer.run_id) {
         s.info = {run_id: answer.run_id, run_name: answer.run_name, session_name: answer.session_name};
         runInfo(answer.run_id, answer).then((info) => { if (s.alive) { s.info = info; renderStats(); } }).catch(() => {});
@@ -176,11 +177,12 @@ export function mount(el, initial) {
         s.answer.rows[i] = {...row, index: d.index};
         const tr = bodyEl.querySelector(`tr.row[data-index="${d.index}"]`);
         if (tr) tr.replaceWith(rowEl(s.answer.rows[i]));
+        performance.mark('scorebook:live-row');
       }
       if (BUSY.has(row.result && row.result.status)) s.busy = true;
-      if (s.busy) progressSoon();
+      if (s.busy && !s.hasStatuses) progressSoon();
     }
-    if (d.totals || d.chips) onTotals(d.totals ? {...d.totals, chips: d.chips} : d);
+    if (d.totals) onTotals(d);
     else {
       renderStats();
       refreshSoon();
@@ -188,18 +190,33 @@ export function mount(el, initial) {
   }
 
   /**
-   * New run totals (a "totals" event, or those riding on a "row" event): they replace the stats bar's
-   * figures directly when no filter narrows the view; a filtered view asks for its page again, since
-   * only the server knows which rows the change moved in or out.
+   * New run totals: the "totals" event ({run_id, totals: {…, statuses}, chips}) after a change. They
+   * replace the stats bar's figures directly when no filter narrows the view; a filtered view asks for
+   * its page again, since only the server knows which rows the change moved in or out.
    */
-  function onTotals(t) {
-    if (!s.answer) return;
+  /** Busy and progress from the run's status counts, when the server sends them. */
+  function applyStatuses(t) {
+    if (!t || !t.statuses) return;
+    const left = (t.statuses.pending || 0) + (t.statuses.running || 0);
+    const total = t.selected_total || t.total_evaluations || s.answer.total;
+    s.busy = left > 0;
+    s.progress = s.busy ? {done: Math.max(0, total - left), total} : null;
+    s.hasStatuses = true;
+  }
+
+  function onTotals(d) {
+    if (!s.answer || (d.run_id && d.run_id !== s.answer.run_id)) return;
     refreshSoon.cancel();
-    if (F.activeCount(s.params) > 0) { refreshSoon(); return; }
+    const t = d.totals || d;
     s.answer.totals = {...(s.answer.totals || {}), ...t};
-    if (t.total_evaluations !== undefined) s.answer.total = s.answer.filtered = t.total_evaluations;
-    if (t.chips) s.answer.chips = t.chips;
-    if (t.average_latency !== undefined) s.answer.average_latency = t.average_latency;
+    applyStatuses(t);
+    if (F.activeCount(s.params) > 0) {
+      refreshSoon();
+    } else {
+      if (t.total_evaluations !== undefined) s.answer.total = s.answer.filtered = t.total_evaluations;
+      if (d.chips) s.answer.chips = d.chips;
+      if (t.average_latency !== undefined) s.answer.average_latency = t.average_latency;
+    }
     renderStats();
   }
 
@@ -488,6 +505,7 @@ export function mount(el, initial) {
     const nothing = a.rows.length === 0
       ? empty('No results match these filters', h('button', {type: 'button', onclick: clearFilters}, 'Clear the filters')) : null;
     fill(mainEl, h('div', {class: 'table-wrap'}, table), nothing, pager());
+    performance.mark('scorebook:rows');   // the benchmark times views by these marks
     if (s.cursor >= a.rows.length) s.cursor = a.rows.length - 1;
     markCursor();
   }

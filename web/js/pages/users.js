@@ -43,13 +43,17 @@ export function mount(el) {
     try { await api.deleteUser(u.id); fill(tokenBox); refresh(); } catch (e) { toast('Delete failed: ' + e.message, 'error'); }
   }
 
-  if (document.body.dataset.owner !== '1') {
-    fill(el, h('h2', {}, 'Users'), h('p', {class: 'muted'}, 'Only the owner manages users.'));
-    return () => {};
-  }
-  fill(el, h('h2', {}, 'Users'),
-    h('form', {class: 'card form inline', onsubmit: add}, h('label', {}, h('span', {}, 'Name'), name), h('button', {class: 'primary'}, 'Add user')),
-    tokenBox, list);
-  refresh();
+  api.me().then(({user}) => {
+    if (!alive) return;
+    if (!(user.is_owner ?? user.owner)) {
+      fill(el, h('h2', {}, 'Users'), h('p', {class: 'muted'}, 'Only the owner manages users.'));
+      return;
+    }
+    fill(el, h('h2', {}, 'Users'),
+      h('form', {class: 'card form inline', onsubmit: add}, h('label', {}, h('span', {}, 'Name'), name),
+        h('button', {class: 'primary', id: 'add-user'}, 'Add user')),
+      tokenBox, list);
+    refresh();
+  }).catch((e) => toast(e.message, 'error'));
   return () => { alive = false; };
 }

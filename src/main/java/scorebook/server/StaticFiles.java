@@ -3,8 +3,10 @@ package scorebook.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -23,7 +25,7 @@ import io.helidon.webserver.http.ServerResponse;
  * show without a rebuild) and third-party scripts from WebJars under {@code /vendor/}.
  * <pre>
  * GET /                 web/index.html
- * GET /static/{path}    web/{path}
+ * GET /static/{path}    web/{path} (also under /static/_vXXXX/, this start's version, cached for good)
  * GET /vendor/{path}    META-INF/resources/webjars/{path}, e.g. /vendor/chart.js/4.5.1/dist/chart.umd.js
  * </pre>
  * Every answer carries an ETag, so a browser with a warm cache revalidates with a 304 instead of
@@ -47,20 +49,56 @@ public final class StaticFiles implements HttpService {
             + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
     private static final Set<String> WITH_CSP = Set.of("html", "js", "mjs", "css");
 
+    private static final String IMMUTABLE = "public, max-age=31536000, immutable";
+    private static final String VERSION_MARK = "_v";
+
     private final Path webDir;
     private final Map<String, Optional<byte[]>> classpathCache = new ConcurrentHashMap<>();
+    /**
+     * With the dashboard inside the jar, its files cannot change while the server runs: the page names
+     * them under {@code /static/_vXXXX/} (new at each start), a browser keeps them without asking again,
+     * and the modules' relative imports inherit the prefix. From disk ({@code --web-dir}) there is no
+     * prefix, so edits show at the next reload (ETag revalidation).
+     */
+    private final String version;
 
     /** @param webDir the dashboard folder on disk, or null to serve the copy inside the jar */
     public StaticFiles(Path webDir) {
         this.webDir = webDir;
+        this.version = webDir == null ? VERSION_MARK + Long.toString(new SecureRandom().nextLong() >>> 1, 36) : null;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", (req, res) -> serve(req, res, web("index.html")))
-                .get("/index.html", (req, res) -> serve(req, res, web("index.html")))
-                .get("/static/{+path}", (req, res) -> serve(req, res, web(rest(req))))
+        rules.get("/", this::page)
+                .get("/index.html", this::page)
+                .get("/static/{+path}", this::file)
                 .get("/vendor/{+path}", (req, res) -> serve(req, res, classpath("META-INF/resources/webjars/" + rest(req))));
+    }
+
+    /** The page, its file links under this start's version prefix when the files come from the jar. */
+    private void page(ServerRequest req, ServerResponse res) {
+        Optional<Resource> page = web("index.html");
+        if (version != null) {
+            page = page.map(r -> new Resource(r.path(), new String(r.bytes(), StandardCharsets.UTF_8)
+                    .replace("\"/static/", "\"/static/" + version + "/").getBytes(StandardCharsets.UTF_8)));
+        }
+        serve(req, res, page);
+    }
+
+    /** A dashboard file; under a version prefix (this start's, or an older page's) it is the current file. */
+    private void file(ServerRequest req, ServerResponse res) {
+        String path = rest(req);
+        boolean current = false;
+        if (path.startsWith(VERSION_MARK) && path.indexOf('/') > 0) {
+            current = path.substring(0, path.indexOf('/')).equals(version);
+            path = path.substring(path.indexOf('/') + 1);
+        }
+        Optional<Resource> found = web(path);
+        if (current && found.isPresent()) {
+            res.header(HeaderNames.CACHE_CONTROL, IMMUTABLE);
+        }
+        serve(req, res, found);
     }
 
     private static String rest(ServerRequest req) {
@@ -102,7 +140,9 @@ public final class StaticFiles implements HttpService {
         Resource r = resource.orElseThrow(() -> ApiException.notFound("no such file"));
         String ext = r.path().substring(r.path().lastIndexOf('.') + 1);
         res.header(HeaderNames.CONTENT_TYPE, TYPES.getOrDefault(ext, "application/octet-stream"));
-        res.header(HeaderNames.CACHE_CONTROL, r.path().startsWith("META-INF/") ? "max-age=86400" : "no-cache");
+        if (!res.headers().contains(HeaderNames.CACHE_CONTROL)) {
+            res.header(HeaderNames.CACHE_CONTROL, r.path().startsWith("META-INF/") ? "max-age=86400" : "no-cache");
+        }
         res.header("X-Content-Type-Options", "nosniff");
         if (WITH_CSP.contains(ext)) {
             res.header("Content-Security-Policy", CSP);

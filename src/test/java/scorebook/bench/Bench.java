@@ -15,7 +15,8 @@ public final class Bench {
             new EvalsBench(),
             new RunnerBench(),
             new RowsBench(),
-            new GatewayBench());
+            new GatewayBench(),
+            new DashboardBench());
 
     private Bench() {
     }

@@ -3,6 +3,8 @@ package scorebook.server;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +60,24 @@ class StaticFilesTest {
             Client.Response page = anyone.get("/");
             assertFalse(page.text().contains("<script>") || page.text().contains("type=\"importmap\"") || page.text().contains("style=\""),
                     "the page holds no inline script or style: " + page.text());
+        }
+    }
+
+    @Test
+    void fromTheJarThePageNamesItsFilesUnderThisStartsVersionSoBrowsersKeepThem() {
+        try (TestServer server = TestServer.start()) {
+            Client anyone = server.client(null);
+            String page = anyone.get("/").text();
+            Matcher m = Pattern.compile("\"/static/(_v[0-9a-z]+)/js/main\\.js\"").matcher(page);
+            assertTrue(m.find(), page);
+            Client.Response current = anyone.get("/static/" + m.group(1) + "/js/main.js");
+            assertEquals(200, current.status());
+            assertEquals("public, max-age=31536000, immutable", current.header("Cache-Control").orElseThrow());
+            assertEquals(anyone.get("/static/js/main.js").text(), current.text());
+            Client.Response older = anyone.get("/static/_vold/js/main.js");
+            assertEquals(200, older.status(), "a page from before a restart still gets its files");
+            assertEquals("no-cache", older.header("Cache-Control").orElseThrow());
+            assertEquals(404, anyone.get("/static/" + m.group(1) + "/js/nothing.js").status());
         }
     }
 }
