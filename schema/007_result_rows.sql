@@ -15,3 +15,9 @@ ALTER TABLE eval_results ADD COLUMN search_text TEXT;
 -- (plus row_json of the rows on the page)
 CREATE INDEX eval_results_rows ON eval_results (run_pk, idx, status, has_error, has_annotation, has_url, has_messages,
                                                 latency, dataset, function, labels);
+
+-- How many rows of a run are in each status (a run's progress: pending and running left to do).
+CREATE VIEW eval_status_counts AS
+SELECT run_pk, status, count(*) AS n
+FROM eval_results
+GROUP BY run_pk, status;

@@ -150,7 +150,7 @@ public final class Main {
         routing.addFilter(new AuthFilter(parts.auth()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .register(new AuthService(parts.auth()))
-                .register(new EvalService(db, parts.runner()::notStarted, config.evalPath().toString()))
+                .register(new EvalService(db, parts.clock(), parts.runner()::notStarted, config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))

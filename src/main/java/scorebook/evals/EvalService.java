@@ -66,17 +66,19 @@ public final class EvalService implements HttpService {
 
     private final EvalStore store;
     private final ConfigStore config;
+    private final RowsCache rowsCache;
 
     private final Discovered discovered;
     private final String evalPath;
 
     public EvalService(Database db) {
-        this(db, Discovered.NONE, null);
+        this(db, java.time.Clock.systemUTC(), Discovered.NONE, null);
     }
 
     /** With a runner: a user without a run sees the discovered cases as not_started rows. */
-    public EvalService(Database db, Discovered discovered, String evalPath) {
+    public EvalService(Database db, java.time.Clock clock, Discovered discovered, String evalPath) {
         this.store = new EvalStore(db);
+        this.rowsCache = new RowsCache(db, clock);
         this.config = new ConfigStore(db);
         this.discovered = discovered;
         this.evalPath = evalPath;
@@ -142,9 +144,11 @@ public final class EvalService implements HttpService {
 
     private void rows(ServerRequest req, ServerResponse res) throws IOException {
         RowQuery query = RowQuery.parse(req.query().toMap());
+        long writes = rowsCache.writes();
         store.readRun(user(req), runId(req), true, view -> {
-            RowsSql.Page page = view.rows(query);
-            streamJson(res, g -> RunJson.rows(g, view.run(), page, query));
+            RowsSql.Selection sel = rowsCache.select(view, query, writes);
+            List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
+            streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
             return null;
         });
     }

@@ -1,9 +1,7 @@
 package scorebook.evals;
 
 import java.security.SecureRandom;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -40,6 +38,10 @@ public final class EvalStore {
 
     /** One score chip (view eval_score_chips): {@code ratio} uses passed/total, {@code avg} uses avg/count. */
     public record Chip(String key, String type, int passed, int total, Double avg, int count) {
+    }
+
+    /** A run's live figures, from the views: totals, rows per status and score chips. */
+    public record Live(Totals totals, java.util.Map<String, Integer> statuses, List<Chip> chips) {
     }
 
     /** A run as listed in a session. */
@@ -85,9 +87,6 @@ public final class EvalStore {
             r.id AS pk, r.run_id, r.session_name, r.run_name, r.eval_path, r.dataset, r.labels, r.function_name,
             r.selected_total, r.created_at""";
 
-    private static final String INSERT_SCORE =
-            "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
-
     private final Database db;
 
     public EvalStore(Database db) {
@@ -113,6 +112,17 @@ public final class EvalStore {
     /** The user's active run, if there is one. */
     public Optional<Run> activeRun(long userId) {
         return db.read(h -> active(h, userId));
+    }
+
+    /** What a runner matches a row to its case by. */
+    public record RowKey(String function, String dataset) {
+    }
+
+    /** Each row's function and dataset, in index order, from the derived columns (the rows are not read). */
+    public List<RowKey> rowKeys(long userId, String runId) {
+        return db.read(h -> h.inTransaction(tx -> tx.createQuery("""
+                        SELECT function, dataset FROM eval_results WHERE run_pk = :run ORDER BY idx""")
+                .bind("run", resolve(tx, userId, runId, false).pk()).mapTo(RowKey.class).list()));
     }
 
     /** Names of the user's sessions (those holding at least one run), sorted. */
@@ -177,7 +187,7 @@ public final class EvalStore {
                     edit.hasScores() ? edit.scores() : r.scores(), r.error(), r.latency(), r.metadata(), r.traceData(),
                     r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
                     edit.hasAnnotations() ? edit.annotations() : r.annotations());
-            replaceRow(h, run.pk(), index, edited);
+            replaceRow(h, run.pk(), index, r, edited);
             return edited;
         });
     }
@@ -186,10 +196,9 @@ public final class EvalStore {
     public void replaceResult(long userId, String runId, int index, ResultRow row) {
         db.write(h -> {
             Run run = resolve(h, userId, runId, true);
-            if (index < 0 || index >= size(h, run.pk())) {
-                throw ApiException.notFound("Result index out of range");
-            }
-            replaceRow(h, run.pk(), index, row);
+            ResultRow old = new RunView(h, run).row(index)
+                    .orElseThrow(() -> ApiException.notFound("Result index out of range"));
+            replaceRow(h, run.pk(), index, old, row);
             return null;
         });
     }
@@ -211,17 +220,7 @@ public final class EvalStore {
      */
     public List<ResultRow> updateRows(long userId, String runId, List<Integer> indices,
                                      BiFunction<Integer, ResultRow, ResultRow> change) {
-        return db.write(h -> {
-            Run run = resolve(h, userId, runId, true);
-            RunView view = new RunView(h, run);
-            List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
-            for (int i : indices) {
-                ResultRow r = change.apply(i, view.row(i).orElseThrow(() -> ApiException.notFound("Result index out of range")));
-                replaceRow(h, run.pk(), i, r);
-                changed.add(r);
-            }
-            return changed;
-        });
+        return db.write(h -> replaceRows(h, resolve(h, userId, runId, true), indices, change));
     }
 
     /**
@@ -291,44 +290,45 @@ public final class EvalStore {
                         SELECT idx FROM eval_results INDEXED BY eval_results_totals
                         WHERE run_pk = :run AND status IN (<from>) ORDER BY idx""")
                 .bind("run", run.pk()).bindList("from", List.copyOf(from)).mapTo(int.class).list();
-        RunView view = new RunView(h, run);
-        for (int i : indices) {
-            replaceRow(h, run.pk(), i, change.apply(view.row(i).orElseThrow()));
-        }
+        replaceRows(h, run, indices, (i, r) -> change.apply(r));
         return indices.size();
     }
 
-    /** Replaces a row in place: its JSON, the columns derived from it and its scores (what a runner does too). */
-    private static void replaceRow(Handle h, long runPk, int index, ResultRow r) {
-        // scores are ordered by key, so the old ones are found through the keys the stored row holds
-        h.createUpdate("""
-                        DELETE FROM eval_scores
-                        WHERE run_pk = :run AND idx = :idx AND key IN (
-                            SELECT s.value ->> '$.key'
-                            FROM eval_results r, json_each(r.row_json, '$.result.scores') s
-                            WHERE r.run_pk = :run AND r.idx = :idx)""")
-                .bind("run", runPk).bind("idx", index).execute();
-        h.createUpdate("""
-                        UPDATE eval_results SET function = :function, status = :status, has_error = :hasError,
-                                                latency = :latency, row_json = :json, dataset = :dataset, labels = :labels,
-                                                has_annotation = :hasAnnotation, has_url = :hasUrl,
-                                                has_messages = :hasMessages, search_text = :searchText
-                        WHERE run_pk = :run AND idx = :idx""")
-                .bind("function", r.function()).bind("status", r.status()).bind("hasError", r.hasError() ? 1 : 0)
-                .bind("latency", r.latency()).bind("json", RunJson.render(r)).bind("dataset", r.dataset())
-                .bind("labels", r.labelsJson()).bind("hasAnnotation", r.hasAnnotation() ? 1 : 0)
-                .bind("hasUrl", r.hasUrl() ? 1 : 0).bind("hasMessages", r.hasMessages() ? 1 : 0)
-                .bind("searchText", r.searchText()).bind("run", runPk).bind("idx", index)
-                .execute();
-        if (r.scores() != null && !r.scores().isEmpty()) {
-            try (PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
-                addScores(scores, runPk, index, r.scores());
-                scores.executeBatch();
-            } catch (SQLException e) {
-                throw new IllegalStateException("cannot store scores: " + e.getMessage(), e);
+    /**
+     * Replaces rows by their change: the rows are read in one query, written in batches; 404 for an
+     * unknown index. Returns the rows as changed, in the order of {@code indices}.
+     */
+    private static List<ResultRow> replaceRows(Handle h, Run run, List<Integer> indices,
+                                               BiFunction<Integer, ResultRow, ResultRow> change) {
+        List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
+        try (RowWrites writes = new RowWrites(h.getConnection())) {
+            for (int from = 0; from < indices.size(); from += 500) {
+                List<Integer> chunk = indices.subList(from, Math.min(indices.size(), from + 500));
+                for (RowsSql.Indexed stored : RowsSql.rows(h, run.pk(), chunk)) {
+                    if (stored.json() == null) {
+                        throw ApiException.notFound("Result index out of range");
+                    }
+                    ResultRow old = RunJson.read(stored.json());
+                    ResultRow r = change.apply(stored.index(), old);
+                    writes.replace(run.pk(), stored.index(), old, r);
+                    changed.add(r);
+                }
             }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
+        }
+        return changed;
+    }
+
+    /** Replaces a row in place ({@code old} is what it was): its JSON, the columns derived from it and its scores. */
+    private static void replaceRow(Handle h, long runPk, int index, ResultRow old, ResultRow r) {
+        try (RowWrites writes = new RowWrites(h.getConnection())) {
+            writes.replace(runPk, index, old, r);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store the result: " + e.getMessage(), e);
         }
     }
+
     /** Renames a run (any printable name; names need not be unique). */
     public Run rename(long userId, String runId, String runName) {
         return db.write(h -> {
@@ -436,72 +436,12 @@ public final class EvalStore {
 
     /** Inserts rows (with {@code json}, each row rendered) and their scores from index {@code first}. */
     private static void insertRows(Handle h, long runPk, int first, List<ResultRow> rows, List<String> json) {
-        if (rows.isEmpty()) {
-            return;
-        }
-        // plain JDBC batches: JDBI's per-argument type lookup was the largest single cost of an append
-        try (PreparedStatement results = h.getConnection().prepareStatement("""
-                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json, dataset, labels,
-                                          has_annotation, has_url, has_messages, search_text)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
-             PreparedStatement scores = h.getConnection().prepareStatement(INSERT_SCORE)) {
-            int idx = first;
-            int scoreCount = 0;
+        try (RowWrites writes = new RowWrites(h.getConnection())) {
             for (int n = 0; n < rows.size(); n++) {
-                ResultRow r = rows.get(n);
-                results.setLong(1, runPk);
-                results.setInt(2, idx);
-                results.setString(3, r.function());
-                results.setString(4, r.status());
-                results.setInt(5, r.hasError() ? 1 : 0);
-                if (r.latency() == null) {
-                    results.setNull(6, Types.REAL);
-                } else {
-                    results.setDouble(6, r.latency());
-                }
-                results.setString(7, json.get(n));
-                results.setString(8, r.dataset());
-                results.setString(9, r.labelsJson());
-                results.setInt(10, r.hasAnnotation() ? 1 : 0);
-                results.setInt(11, r.hasUrl() ? 1 : 0);
-                results.setInt(12, r.hasMessages() ? 1 : 0);
-                results.setString(13, r.searchText());
-                results.addBatch();
-                if (r.scores() != null) {
-                    addScores(scores, runPk, idx, r.scores());
-                    scoreCount += r.scores().size();
-                }
-                idx++;
-            }
-            results.executeBatch();
-            if (scoreCount > 0) {
-                scores.executeBatch();
+                writes.insert(runPk, first + n, rows.get(n), json.get(n));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
-        }
-    }
-
-    /** Adds a row's scores, in their order, to a batch of {@link #INSERT_SCORE}. */
-    private static void addScores(PreparedStatement batch, long runPk, int idx, List<Score> scores) throws SQLException {
-        for (int pos = 0; pos < scores.size(); pos++) {
-            Score s = scores.get(pos);
-            batch.setLong(1, runPk);
-            batch.setInt(2, idx);
-            batch.setInt(3, pos);
-            batch.setString(4, s.key());
-            if (s.value() == null) {
-                batch.setNull(5, Types.REAL);
-            } else {
-                batch.setDouble(5, s.value());
-            }
-            if (s.passed() == null) {
-                batch.setNull(6, Types.INTEGER);
-            } else {
-                batch.setInt(6, s.passed() ? 1 : 0);
-            }
-            batch.setString(7, s.notes());
-            batch.addBatch();
         }
     }
 
@@ -538,9 +478,27 @@ public final class EvalStore {
             return EvalStore.size(h, run.pk());
         }
 
-        /** A page of the rows endpoint: filtered, sorted, with the filtered count and chips. */
-        RowsSql.Page rows(RowQuery query) {
-            return RowsSql.page(h, run.pk(), size(), totals(), chips(), query);
+        /** How many rows are in each status (view eval_status_counts), statuses without rows left out. */
+        public java.util.Map<String, Integer> statusCounts() {
+            java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+            h.createQuery("SELECT status, n FROM eval_status_counts WHERE run_pk = ?").bind(0, run.pk())
+                    .map((rs, ctx) -> out.put(rs.getString(1), rs.getInt(2))).list();
+            return out;
+        }
+
+        /** The run's totals, rows per status and chips, read together. */
+        public Live live() {
+            return new Live(totals(), statusCounts(), chips());
+        }
+
+        /** The rows a query of the rows endpoint selects, in order, with their count and chips. */
+        RowsSql.Selection select(RowQuery query) {
+            return RowsSql.select(h, run.pk(), size(), live(), query);
+        }
+
+        /** The stored JSON of the rows at {@code indices}, in that order. */
+        List<RowsSql.Indexed> rowsAt(List<Integer> indices) {
+            return RowsSql.rows(h, run.pk(), indices);
         }
 
         /** The row at {@code index}, if there is one. */

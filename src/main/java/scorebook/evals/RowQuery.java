@@ -51,6 +51,14 @@ record RowQuery(int offset, int limit, String search, Pattern regex, Boolean ann
                 || !labelIn.isEmpty() || !labelOut.isEmpty() || !statuses.isEmpty();
     }
 
+    /** What decides the selection (everything but offset and limit), as a cache key. */
+    String selectionKey() {
+        return String.join("\u0000", String.valueOf(search), regex == null ? "" : regex.pattern(), String.valueOf(annotation),
+                String.valueOf(hasError), String.valueOf(hasUrl), String.valueOf(hasMessages), scoreRules.toString(),
+                datasetIn.toString(), datasetOut.toString(), labelIn.toString(), labelOut.toString(), statuses.toString(),
+                sorts.toString());
+    }
+
     /** Parses the parameters (each name with its values in order); unknown names are a 422 too. */
     static RowQuery parse(Map<String, List<String>> params) {
         for (String name : params.keySet()) {

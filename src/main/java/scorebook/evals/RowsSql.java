@@ -20,9 +20,22 @@ final class RowsSql {
     /** The SQL function the regex search calls; registered on the reading connection for one query. */
     private static final String REGEXP = "scorebook_search_regexp";
 
-    /** A page: the run's size, the filtered count and latency, chips of the filtered rows, the rows in order. */
-    record Page(int total, int filtered, double averageLatency, List<EvalStore.Chip> chips, List<Indexed> rows,
-                EvalStore.Totals totals) {
+    /**
+     * The rows a query selects, in order, with their count, average latency and chips. {@code order} holds the
+     * indices of every selected row in order, or is null when the query neither narrows nor sorts (then the
+     * order is 0..total-1 and a page needs no list).
+     */
+    record Selection(int total, int filtered, double averageLatency, List<EvalStore.Chip> chips, int[] order,
+                     EvalStore.Live run) {
+        /** The indices of the page at {@code offset}, at most {@code limit} of them. */
+        List<Integer> page(int offset, int limit) {
+            int end = (int) Math.min((long) offset + limit, filtered);
+            List<Integer> out = new ArrayList<>(Math.max(0, end - offset));
+            for (int i = offset; i < end; i++) {
+                out.add(order == null ? i : order[i]);
+            }
+            return out;
+        }
     }
 
     /** A row with its index, as stored JSON. */
@@ -32,42 +45,42 @@ final class RowsSql {
     private RowsSql() {
     }
 
-    static Page page(Handle h, long runPk, int total, EvalStore.Totals totals, List<EvalStore.Chip> runChips, RowQuery q) {
+    static Selection select(Handle h, long runPk, int total, EvalStore.Live live, RowQuery q) {
         Where where = new Where(runPk, q);
         if (q.regex() != null) {
             register(h, q.regex());
         }
-        int filtered = total;
-        double latency = totals.averageLatency();
-        List<EvalStore.Chip> chips = runChips;
-        if (q.narrows()) {
-            var counted = h.createQuery("""
-                            SELECT count(*) AS n, coalesce(avg(CASE WHEN r.latency <> 0 THEN r.latency END), 0.0) AS latency
-                            FROM eval_results r WHERE\s""" + where.sql)
-                    .bindMap(where.binds).map((rs, ctx) -> new double[] {rs.getInt(1), rs.getDouble(2)}).one();
-            filtered = (int) counted[0];
-            latency = counted[1];
-            // the rule of the eval_score_chips view (schema/002), over the scores of the filtered rows only
-            chips = filtered == 0 ? List.of() : h.createQuery("""
-                            SELECT s.key,
-                                   CASE WHEN count(s.passed) > 0 THEN 'ratio' ELSE 'avg' END AS type,
-                                   coalesce(sum(s.passed), 0) AS passed, count(s.passed) AS total,
-                                   avg(s.value) AS avg, count(s.value) AS count
-                            FROM eval_scores s
-                            WHERE s.run_pk = :run AND s.idx IN (SELECT r.idx FROM eval_results r WHERE\s""" + where.sql + """
-                            )
-                            GROUP BY s.key ORDER BY min(s.idx * 1048576 + s.pos)""")
-                    .bindMap(where.binds).mapTo(EvalStore.Chip.class).list();
+        if (!q.narrows()) {
+            int[] order = q.sorts().isEmpty() ? null : order(h, where);
+            return new Selection(total, total, live.totals().averageLatency(), live.chips(), order, live);
         }
-        List<Integer> indices = q.limit() == 0 || q.offset() >= filtered ? List.of()
-                : h.createQuery("SELECT r.idx FROM eval_results r WHERE " + where.sql + " ORDER BY " + where.order()
-                        + " LIMIT :limit OFFSET :offset")
-                .bindMap(where.binds).bind("limit", q.limit()).bind("offset", q.offset()).mapTo(int.class).list();
-        return new Page(total, filtered, latency, chips, rows(h, runPk, indices), totals);
+        double latency = h.createQuery("""
+                        SELECT coalesce(avg(CASE WHEN r.latency <> 0 THEN r.latency END), 0.0)
+                        FROM eval_results r WHERE\s""" + where.sql)
+                .bindMap(where.binds).mapTo(double.class).one();
+        int[] order = order(h, where);
+        // the rule of the eval_score_chips view (schema/002), over the scores of the filtered rows only
+        List<EvalStore.Chip> chips = order.length == 0 ? List.of() : h.createQuery("""
+                        SELECT s.key,
+                               CASE WHEN count(s.passed) > 0 THEN 'ratio' ELSE 'avg' END AS type,
+                               coalesce(sum(s.passed), 0) AS passed, count(s.passed) AS total,
+                               avg(s.value) AS avg, count(s.value) AS count
+                        FROM eval_scores s
+                        WHERE s.run_pk = :run AND s.idx IN (SELECT r.idx FROM eval_results r WHERE\s""" + where.sql + """
+                        )
+                        GROUP BY s.key ORDER BY min(s.idx * 1048576 + s.pos)""")
+                .bindMap(where.binds).mapTo(EvalStore.Chip.class).list();
+        return new Selection(total, order.length, latency, chips, order, live);
+    }
+
+    /** The indices of every selected row, in order. */
+    private static int[] order(Handle h, Where where) {
+        return h.createQuery("SELECT r.idx FROM eval_results r WHERE " + where.sql + " ORDER BY " + where.order())
+                .bindMap(where.binds).mapTo(int.class).stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The stored JSON of the rows at {@code indices}, in that order. */
-    private static List<Indexed> rows(Handle h, long runPk, List<Integer> indices) {
+    static List<Indexed> rows(Handle h, long runPk, List<Integer> indices) {
         if (indices.isEmpty()) {
             return List.of();
         }

@@ -77,36 +77,64 @@ final class RunJson {
      * {@code GET /api/runs/{id}/rows}: the page of rows (each its stored JSON with {@code index} put first),
      * the counts, the chips and average latency of the filtered rows, and the run's totals as /results has them.
      */
-    static void rows(JsonGenerator g, EvalStore.Run run, RowsSql.Page page, RowQuery q) throws IOException {
+    static void rows(JsonGenerator g, EvalStore.Run run, RowsSql.Selection sel, List<RowsSql.Indexed> rows, RowQuery q)
+            throws IOException {
         g.writeStartObject();
         g.writeStringField("run_id", run.runId());
         g.writeStringField("session_name", run.sessionName());
         g.writeStringField("run_name", run.runName());
-        g.writeNumberField("total", page.total());
-        g.writeNumberField("filtered", page.filtered());
+        g.writeNumberField("total", sel.total());
+        g.writeNumberField("filtered", sel.filtered());
         g.writeNumberField("offset", q.offset());
         g.writeNumberField("limit", q.limit());
         g.writeArrayFieldStart("rows");
-        for (RowsSql.Indexed r : page.rows()) {
+        for (RowsSql.Indexed r : rows) {
             g.writeRawValue(new RawJson(withIndex(r.index(), r.json())));
         }
         g.writeEndArray();
-        chips(g, "chips", page.chips());
-        g.writeNumberField("average_latency", page.averageLatency());
-        g.writeObjectFieldStart("totals");
-        totals(g, run, page.totals());
-        g.writeEndObject();
+        chips(g, "chips", sel.chips());
+        g.writeNumberField("average_latency", sel.averageLatency());
+        totals(g, run, sel.run());
         g.writeEndObject();
     }
 
-    /** The run's live totals as {@code GET /results} names them (also the payload of the "totals" event). */
-    static void totals(JsonGenerator g, EvalStore.Run run, EvalStore.Totals t) throws IOException {
+    /**
+     * The "totals" event of a run's live stream: {@code {"run_id", "totals": {...}, "chips": [...]}}, the
+     * run's figures after a change (chips of the whole run, as /results has them).
+     */
+    static String totalsEvent(EvalStore.Run run, EvalStore.Live live) {
+        StringWriter w = new StringWriter(512);
+        try (JsonGenerator g = COMPACT.createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("run_id", run.runId());
+            totals(g, run, live);
+            chips(g, "chips", live.chips());
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    /**
+     * {@code "totals": {...}}: the run's live totals as {@code GET /results} names them, and {@code statuses},
+     * how many rows are in each status (those with none left out).
+     */
+    private static void totals(JsonGenerator g, EvalStore.Run run, EvalStore.Live live) throws IOException {
+        EvalStore.Totals t = live.totals();
+        g.writeObjectFieldStart("totals");
         g.writeNumberField("total_evaluations", t.totalEvaluations());
         g.writeFieldName("selected_total");
         writeInteger(g, run.selectedTotal());
         g.writeNumberField("total_errors", t.totalErrors());
         g.writeNumberField("total_passed", t.totalPassed());
         g.writeNumberField("average_latency", t.averageLatency());
+        g.writeObjectFieldStart("statuses");
+        for (var e : live.statuses().entrySet()) {
+            g.writeNumberField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+        g.writeEndObject();
     }
 
     /** A stored row {@code {"function", ...}} as {@code {"index": i, "function", ...}}, by splicing bytes. */

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.evals.ConfigStore;
 import scorebook.evals.EvalStore;
 import scorebook.evals.FriendlyNames;
+import scorebook.evals.LiveJson;
 import scorebook.evals.ResultRow;
 import scorebook.evals.Score;
 import scorebook.server.ApiException;
@@ -86,11 +87,7 @@ public final class EvalRunner {
             return newRunLocked(userId, NewRun.of(null, indices)).runId();
         }
         String runId = active.get().runId();
-        List<ResultRow> rows = store.readRun(userId, runId, false, view -> {
-            List<ResultRow> all = new ArrayList<>(view.size());
-            view.forEachRow((i, r) -> all.add(r));
-            return all;
-        });
+        List<EvalStore.RowKey> rows = store.rowKeys(userId, runId);
         if (rows.isEmpty() && indices != null) {
             throw ApiException.badRequest("No results available to rerun. Check that your eval file imports correctly.");
         }
@@ -214,6 +211,7 @@ public final class EvalRunner {
         for (String runId : runIds) {
             try {
                 store.changeStatus(userId, runId, Set.of("pending", "running"), "cancelled");
+                publishTotals(userId, runId);
                 events.publish(runId, new RunEvents.Event("done", "{}"));
             } catch (ApiException deleted) {
                 // the executing run was deleted meanwhile: nothing left to cancel in it
@@ -429,8 +427,18 @@ public final class EvalRunner {
                 view.rawRow(i).ifPresent(json -> events.publish(runId, new RunEvents.Event("row",
                         "{\"index\":" + i + ",\"row\":" + new String(json, java.nio.charset.StandardCharsets.UTF_8) + "}")));
             }
+            // after the rows of a change, the run's new totals and chips, so a page updates without a refetch
+            events.publish(runId, new RunEvents.Event("totals", LiveJson.totals(view)));
             return null;
         });
+    }
+
+    /** The run's totals alone (after a change too wide to send row by row: Stop cancelling every pending row). */
+    private void publishTotals(long userId, String runId) {
+        if (events.watched(runId)) {
+            events.publish(runId, new RunEvents.Event("totals",
+                    store.readRun(userId, runId, false, LiveJson::totals)));
+        }
     }
 
     private static String key(String function, String dataset) {

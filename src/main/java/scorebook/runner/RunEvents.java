@@ -12,7 +12,7 @@ import java.util.concurrent.LinkedBlockingQueue;
  * subscriber of that run gets its own queue. Nothing is kept for runs nobody watches.
  */
 public final class RunEvents {
-    /** One change: {@code type} is "row" (with its index) or "done"; data is the JSON to send. */
+    /** One change: {@code type} is "row" (with its index), "totals" (after rows) or "done"; data is the JSON to send. */
     public record Event(String type, String data) {
     }
 

@@ -31,7 +31,8 @@ import scorebook.server.Names;
  *   curl -X POST -H "X-User-Token: $T" http://127.0.0.1:8080/api/runs/rerun
  * POST /api/runs/new                {"run_name"?, "indices"?} a new run in the active session
  * POST /api/runs/stop               cancel pending rows, end running ones
- * GET  /api/runs/{run_id}/events    server-sent events: "row" {index, row} as rows change, "done" when a run ends
+ * GET  /api/runs/{run_id}/events    server-sent events: "row" {index, row} as rows change, then "totals"
+ *                                   {run_id, totals, chips} after them, "done" when a run ends
  *   curl -N -H "X-User-Token: $T" http://127.0.0.1:8080/api/runs/latest/events
  * GET  /api/suites                  the suites under the eval path and the mistakes in them (file, line)
  * </pre>

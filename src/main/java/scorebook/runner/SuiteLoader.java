@@ -38,6 +38,40 @@ public final class SuiteLoader {
     private static final Set<String> CASE_KEYS = Set.of("name", "input", "reference", "labels", "metadata", "file");
     private static final JsonFactory YAML = new YAMLFactory();
     private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * Files read before, by path and shown name: a file is parsed again only when it, or a case file it names,
+     * changed, so that a run of a large suite does not start by parsing it again (suites still apply edits).
+     */
+    private static final Map<Key, Read> READ = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Key(Path file, String name) {
+    }
+
+    /**
+     * A file's size and content checksum when it was read (a checksum rather than the modification time,
+     * whose granularity can miss two quick edits of the same size); reading and summing a file costs far
+     * less than parsing it.
+     */
+    private record Stamp(Path file, long size, long crc) {
+        static Stamp of(Path file) {
+            try {
+                byte[] bytes = Files.readAllBytes(file);
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(bytes);
+                return new Stamp(file, bytes.length, crc.getValue());
+            } catch (IOException e) {
+                return new Stamp(file, -1, 0);
+            }
+        }
+
+        boolean current() {
+            return equals(of(file));
+        }
+    }
+
+    /** What reading a file gave (a suite or an error), and the files it read. */
+    private record Read(List<Stamp> stamps, Suite suite, SuiteError error) {
+    }
 
     /** Everything found under the eval path. */
     public record Discovery(List<Suite> suites, List<SuiteError> errors) {
@@ -58,13 +92,33 @@ public final class SuiteLoader {
         Path root = Files.isDirectory(evalPath) ? evalPath : evalPath.getParent();
         for (Path file : files(evalPath)) {
             String name = root == null ? file.toString() : root.relativize(file).toString();
-            try {
-                suites.add(new Reader(file, name).suite());
-            } catch (Invalid e) {
-                errors.add(e.error);
+            Read read = read(file, name);
+            if (read.suite() != null) {
+                suites.add(read.suite());
+            } else {
+                errors.add(read.error());
             }
         }
         return new Discovery(suites, errors);
+    }
+
+    /** A file as read before while it and its case files are unchanged, else read now. */
+    private static Read read(Path file, String name) {
+        Key key = new Key(file.toAbsolutePath(), name);
+        Read known = READ.get(key);
+        if (known != null && known.stamps().stream().allMatch(Stamp::current)) {
+            return known;
+        }
+        Reader reader = new Reader(file, name);
+        Read read;
+        try {
+            Suite suite = reader.suite();
+            read = new Read(List.copyOf(reader.stamps), suite, null);
+        } catch (Invalid e) {
+            read = new Read(List.copyOf(reader.stamps), null, e.error);
+        }
+        READ.put(key, read);
+        return read;
     }
 
     private static List<Path> files(Path evalPath) {
@@ -104,6 +158,8 @@ public final class SuiteLoader {
     private static final class Reader {
         private final Path file;
         private final String name;
+        /** The files read, stamped before each was parsed (so a change while parsing is seen next time). */
+        private final List<Stamp> stamps = new ArrayList<>();
         private LocatedTree tree;
 
         Reader(Path file, String name) {
@@ -136,6 +192,7 @@ public final class SuiteLoader {
         }
 
         private LocatedTree parse(Path file) throws Invalid {
+            stamps.add(Stamp.of(file));
             JsonFactory factory = file.getFileName().toString().endsWith(".json") ? JSON : YAML;
             try (JsonParser p = factory.createParser(file.toFile())) {
                 return LocatedTree.read(p);
@@ -259,6 +316,7 @@ public final class SuiteLoader {
         /** {@code {file: cases.jsonl}}: one case per line, relative to the suite. */
         private List<JsonNode> caseFile(JsonNode ref) throws Invalid {
             Path f = file.toAbsolutePath().getParent().resolve(text(ref.get("file"), "file"));
+            stamps.add(Stamp.of(f));
             if (!Files.isRegularFile(f)) {
                 throw invalid(ref, "case file not found: " + ref.get("file").asText());
             }

@@ -33,6 +33,8 @@ public final class Database implements AutoCloseable {
     private final Jdbi reader;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final BlockingQueue<Connection> idleReaders = new ArrayBlockingQueue<>(READERS);
+    /** Bumped after every write transaction (committed or not), so readers can tell cached results are stale. */
+    private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
 
     private Database(Path file) throws SQLException {
         this.file = file;
@@ -96,8 +98,17 @@ public final class Database implements AutoCloseable {
         try {
             return writer.inTransaction(callback);
         } finally {
+            writes.incrementAndGet();
             writeLock.unlock();
         }
+    }
+
+    /**
+     * How many write transactions have ended so far. A result computed from reads that began after this
+     * returned {@code n} is still current while it returns {@code n}: a cache's validity check.
+     */
+    public long writeCount() {
+        return writes.get();
     }
 
     /** For the rare write that must manage its own transactions (migrations). */

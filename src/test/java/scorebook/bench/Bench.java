@@ -14,6 +14,7 @@ public final class Bench {
             new StartupBench(),
             new EvalsBench(),
             new RunnerBench(),
+            new LlmRunnerBench(),
             new RowsBench(),
             new GatewayBench(),
             new DashboardBench());

@@ -20,7 +20,7 @@ import scorebook.testing.TestServer;
  */
 public final class RowsBench implements Benchmark {
     private static final int ROWS = 10_000;
-    private static final int SAMPLES = 400;
+    private static final int SAMPLES = 200;
     private static final int CLIENTS = 4;
     private static final long LOAD_NANOS = 4_000_000_000L;
     private static final Random RANDOM = new Random(7);
@@ -43,32 +43,42 @@ public final class RowsBench implements Benchmark {
             String rows = base + "/api/runs/" + run + "/rows?limit=50";
             String filtered = rows + "&has_error=0&score_passed=accuracy,true&dataset_out=ds3&sort=-latency&sort=function";
             String search = rows + "&search=lazy%20dog&sort=score:quality";
-            for (int i = 0; i < 1500; i++) {
+            for (int i = 0; i < 600; i++) {
                 // warm-up: the JIT compiles the request path and SQLite's page cache holds the run
-                LoadClient.get(URI.create(page(i % 3 == 0 ? rows : i % 3 == 1 ? filtered : search, 5000)), TestServer.OWNER_TOKEN);
+                LoadClient.get(URI.create(page(i % 3 == 0 ? rows : i % 3 == 1 ? filtered : search, 5000) + fresh()),
+                        TestServer.OWNER_TOKEN);
             }
-            double[] plain = time(rows, ROWS);
-            double[] sorted = time(filtered, 2500);
-            double[] found = time(search, 1500);
+            double[] plain = time(rows, ROWS, false);
+            double[] sorted = time(filtered, 2500, false);
+            // a new filter each time (a threshold never asked before): nothing cached, the whole run filtered
+            double[] sortedFresh = time(filtered, 2500, true);
+            double[] foundFresh = time(search, 1500, true);
             double rate = load(rows);
             String work = String.format(Locale.ROOT, "%,d results", ROWS);
             return List.of(
                     new Row("GET /rows, 50-row page, random offset", work, Stats.median(plain), Stats.percentile(plain, 95), "ms",
                             "", "p50 ≤ 5 ms", Stats.median(plain) <= 5),
-                    new Row("GET /rows, 50 rows, 3 filters + 2 sorts", work, Stats.median(sorted), Stats.percentile(sorted, 95),
-                            "ms", "", "≤ 100 ms", Stats.median(sorted) <= 100),
-                    new Row("GET /rows, 50 rows, text search + score sort", work, Stats.median(found),
-                            Stats.percentile(found, 95), "ms", "", "≤ 100 ms", Stats.median(found) <= 100),
+                    new Row("GET /rows, next page of a filtered + sorted view", work, Stats.median(sorted),
+                            Stats.percentile(sorted, 95), "ms", "", "≤ 100 ms", Stats.median(sorted) <= 100),
+                    new Row("GET /rows, a new filter (4 rules) + 2 sorts", work, Stats.median(sortedFresh),
+                            Stats.percentile(sortedFresh, 95), "ms", "", "≤ 100 ms", Stats.median(sortedFresh) <= 100),
+                    new Row("GET /rows, a new text search + score sort", work, Stats.median(foundFresh),
+                            Stats.percentile(foundFresh, 95), "ms", "", "≤ 100 ms", Stats.median(foundFresh) <= 100),
                     new Row("GET /rows, 50-row pages, 4 clients", work, 1000.0 * CLIENTS / rate, 0, "ms",
                             String.format(Locale.ROOT, "%,.0f req/s", rate), "≥ 2,000 req/s", rate >= 2000));
         }
     }
 
-    /** Milliseconds per request for {@link #SAMPLES} requests at random offsets below {@code span}. */
-    private static double[] time(String url, int span) throws Exception {
+    /** A score rule no earlier request asked, so that the server cannot answer from its cache. */
+    private static String fresh() {
+        return "&score_value=quality,gte,0.00" + RANDOM.nextInt(1_000_000);
+    }
+
+    /** Milliseconds per request for {@link #SAMPLES} requests at random offsets below {@code span}, each a new filter if {@code fresh}. */
+    private static double[] time(String url, int span, boolean fresh) throws Exception {
         double[] out = new double[SAMPLES];
         for (int i = 0; i < SAMPLES; i++) {
-            URI uri = URI.create(page(url, span));
+            URI uri = URI.create(page(url, span) + (fresh ? fresh() : ""));
             long t0 = System.nanoTime();
             int status = LoadClient.get(uri, TestServer.OWNER_TOKEN);
             out[i] = (System.nanoTime() - t0) / 1e6;

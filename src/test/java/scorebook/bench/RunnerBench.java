@@ -20,7 +20,8 @@ import scorebook.testing.TestServer;
 
 /**
  * The runner through the API: 1,000 cases of a 50 ms command at concurrency 16 against the ideal
- * wall time, and how soon a row's change reaches a server-sent-events client.
+ * wall time, and how soon a row's change reaches a server-sent-events client ({@link LlmRunnerBench}: the
+ * runner's own overhead).
  */
 public final class RunnerBench implements Benchmark {
     private static final int CASES = 1000;

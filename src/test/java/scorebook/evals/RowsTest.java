@@ -137,10 +137,15 @@ class RowsTest {
         assertEquals(0, none.path("filtered").asInt());
         assertEquals(0, none.path("chips").size());
         assertEquals(0.0, none.path("average_latency").asDouble());
-        // an edited score moves the row between filters and changes the chips
+        // an edited score moves the row between filters and changes the chips (no stale cached selection)
+        assertEquals(List.of(0, 6, 7, 8), indices(c, "/api/runs/" + id + "/rows?score_passed=accuracy,true"));
+        JsonNode chipsBefore = c.get("/api/runs/" + id + "/rows").json().path("chips");
         c.patch("/api/runs/latest/results/1", "{\"result\": {\"scores\": [{\"key\": \"accuracy\", \"passed\": true}]}}");
         assertEquals(List.of(0, 1, 6, 7, 8), indices(c, "/api/runs/" + id + "/rows?score_passed=accuracy,true"));
-        assertEquals(c.get("/results").json().path("score_chips"), c.get("/api/runs/" + id + "/rows").json().path("chips"));
+        JsonNode chipsAfter = c.get("/api/runs/" + id + "/rows").json().path("chips");
+        assertEquals(c.get("/results").json().path("score_chips"), chipsAfter);
+        assertEquals(4, chipsBefore.get(0).path("passed").asInt());
+        assertEquals(5, chipsAfter.get(0).path("passed").asInt());
     }
 
     @Test

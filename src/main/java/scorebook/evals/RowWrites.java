@@ -1,0 +1,158 @@
+package scorebook.evals;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The write path of result rows, in plain JDBC batches (the measured hot path of appends and of a runner
+ * recording thousands of rows a second: JDBI's per-statement and per-argument set-up cost more than the
+ * writes). Inside one transaction: rows are inserted or replaced with the columns derived from them and
+ * their scores; {@link #flush} sends the batches, {@link #close} flushes and frees the statements.
+ */
+final class RowWrites implements AutoCloseable {
+    private final PreparedStatement insertRow;
+    private final PreparedStatement updateRow;
+    private final PreparedStatement deleteScores;
+    private final PreparedStatement insertScore;
+    /** Rows replaced since the last flush: a row replaced twice needs the first replacement sent first. */
+    private final Set<Integer> pending = new HashSet<>();
+    private int rows;
+    private int updates;
+    private int deletes;
+    private int scores;
+
+    RowWrites(Connection c) throws SQLException {
+        insertRow = c.prepareStatement("""
+                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json, dataset, labels,
+                                          has_annotation, has_url, has_messages, search_text)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
+        updateRow = c.prepareStatement("""
+                UPDATE eval_results SET function = ?, status = ?, has_error = ?, latency = ?, row_json = ?, dataset = ?,
+                                        labels = ?, has_annotation = ?, has_url = ?, has_messages = ?, search_text = ?
+                WHERE run_pk = ? AND idx = ?""");
+        deleteScores = c.prepareStatement("DELETE FROM eval_scores WHERE run_pk = ? AND key = ? AND idx = ?");
+        insertScore = c.prepareStatement(
+                "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    }
+
+    /** A new row at {@code idx} ({@code json} is the row rendered by {@link RunJson#render}) and its scores. */
+    void insert(long runPk, int idx, ResultRow r, String json) throws SQLException {
+        insertRow.setLong(1, runPk);
+        insertRow.setInt(2, idx);
+        derived(insertRow, 3, r, json);
+        insertRow.addBatch();
+        rows++;
+        addScores(runPk, idx, r.scores());
+    }
+
+    /** Replaces the row at {@code idx}, which was {@code old}: its JSON, derived columns and scores. */
+    void replace(long runPk, int idx, ResultRow old, ResultRow r) throws SQLException {
+        if (!pending.add(idx)) {
+            flush();
+            pending.add(idx);
+        }
+        // scores are keyed by key first, so the old ones are found through the old row's keys
+        if (old.scores() != null) {
+            Set<String> keys = new LinkedHashSet<>();
+            old.scores().forEach(s -> keys.add(s.key()));
+            for (String key : keys) {
+                deleteScores.setLong(1, runPk);
+                deleteScores.setString(2, key);
+                deleteScores.setInt(3, idx);
+                deleteScores.addBatch();
+                deletes++;
+            }
+        }
+        derived(updateRow, 1, r, RunJson.render(r));
+        updateRow.setLong(12, runPk);
+        updateRow.setInt(13, idx);
+        updateRow.addBatch();
+        updates++;
+        addScores(runPk, idx, r.scores());
+    }
+
+    /** Sends what is batched: deletions of old scores before the rows and the new scores. */
+    void flush() throws SQLException {
+        if (deletes > 0) {
+            deleteScores.executeBatch();
+        }
+        if (rows > 0) {
+            insertRow.executeBatch();
+        }
+        if (updates > 0) {
+            updateRow.executeBatch();
+        }
+        if (scores > 0) {
+            insertScore.executeBatch();
+        }
+        deletes = 0;
+        rows = 0;
+        updates = 0;
+        scores = 0;
+        pending.clear();
+    }
+
+    @Override
+    public void close() throws SQLException {
+        try {
+            flush();
+        } finally {
+            insertRow.close();
+            updateRow.close();
+            deleteScores.close();
+            insertScore.close();
+        }
+    }
+
+    /** function, status, has_error, latency, row_json, dataset, labels, has_annotation, has_url, has_messages, search_text. */
+    private static void derived(PreparedStatement st, int first, ResultRow r, String json) throws SQLException {
+        int i = first;
+        st.setString(i++, r.function());
+        st.setString(i++, r.status());
+        st.setInt(i++, r.hasError() ? 1 : 0);
+        if (r.latency() == null) {
+            st.setNull(i++, Types.REAL);
+        } else {
+            st.setDouble(i++, r.latency());
+        }
+        st.setString(i++, json);
+        st.setString(i++, r.dataset());
+        st.setString(i++, r.labelsJson());
+        st.setInt(i++, r.hasAnnotation() ? 1 : 0);
+        st.setInt(i++, r.hasUrl() ? 1 : 0);
+        st.setInt(i++, r.hasMessages() ? 1 : 0);
+        st.setString(i, r.searchText());
+    }
+
+    private void addScores(long runPk, int idx, List<Score> list) throws SQLException {
+        if (list == null) {
+            return;
+        }
+        for (int pos = 0; pos < list.size(); pos++) {
+            Score s = list.get(pos);
+            insertScore.setLong(1, runPk);
+            insertScore.setInt(2, idx);
+            insertScore.setInt(3, pos);
+            insertScore.setString(4, s.key());
+            if (s.value() == null) {
+                insertScore.setNull(5, Types.REAL);
+            } else {
+                insertScore.setDouble(5, s.value());
+            }
+            if (s.passed() == null) {
+                insertScore.setNull(6, Types.INTEGER);
+            } else {
+                insertScore.setInt(6, s.passed() ? 1 : 0);
+            }
+            insertScore.setString(7, s.notes());
+            insertScore.addBatch();
+            scores++;
+        }
+    }
+}
