@@ -107,6 +107,20 @@ class DashboardLoginTest {
     }
 
     @Test
+    void theOwnerAddsAUserAndGetsTheirSignInLinkOnce() throws Exception {
+        signIn();
+        browser.open(server.base() + "/?page=users");
+        browser.waitFor("document.getElementById('user-name')", 10);
+        browser.type("#user-name", "ana");
+        browser.click("#add-user");
+        String link = browser.waitFor("document.getElementById('user-link')?.innerText", 10).asText();
+        assertTrue(link.startsWith(server.base() + "/?token="), link);
+        browser.waitFor("[...document.querySelectorAll('#users-table td')].some(td => td.innerText === 'ana')", 10);
+        String token = java.net.URLDecoder.decode(link.substring(link.indexOf("token=") + 6), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals("ana", server.client(token).get("/api/me").json().at("/user/name").asText());
+    }
+
+    @Test
     void settingsAreSavedThroughTheConfigApi() throws Exception {
         signIn();
         browser.open(server.base() + "/?page=settings");

@@ -285,6 +285,13 @@ class DashboardResultsTest {
         exportAs("#export-csv");
         List<String> whole = Files.readAllLines(Browser.waitForFile(downloads, candidate + ".csv", 15));
         assertTrue(whole.get(0).startsWith("function,dataset,labels,input,output,reference,scores"), "the server's 12 columns");
+
+        // rename in place: Enter saves
+        browser.click("#rename");
+        browser.type("#rename-input", "release <2>");
+        browser.press(Browser.ENTER);
+        browser.waitFor("document.getElementById('run-picker')?.selectedOptions[0]?.text.startsWith('release <2>')", 10);
+        assertEquals("release <2>", server.owner().get("/api/sessions/nightly/runs").json().at("/runs/0/run_name").asText());
     }
 
     private static void exportAs(String item) throws Exception {
