@@ -37,6 +37,7 @@ export function mount(el, params) {
       if (!sessionSel.value) return;
       const {runs: list} = await api.sessionRuns(sessionSel.value);
       runSel.replaceChildren(...list.filter((r) => !ids.includes(r.run_id)).map((r) => h('option', {value: r.run_id}, runLabel(r))));
+      add.disabled = ids.length >= MAX_RUNS || !runSel.options.length;
     };
     sessionSel.addEventListener('change', fillRuns);
     add.addEventListener('click', () => { if (runSel.value) setIds([...ids, runSel.value]); });

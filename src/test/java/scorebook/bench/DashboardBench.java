@@ -82,9 +82,12 @@ public final class DashboardBench implements Benchmark {
             browser.open(server.base() + "/");
             waitRows(browser);
             browser.click("#filters-button");
+            List<Double> server = new ArrayList<>();
             for (int i = 0; i < SAMPLES; i++) {
                 answered.add(timed(browser, "document.querySelector('th[data-col=latency]').click()"));
+                server.add(lastRowsRequest(browser));
                 answered.add(timed(browser, "document.getElementById('toggle-has_error').click()"));
+                server.add(lastRowsRequest(browser));
             }
             browser.open(server.base() + "/?score_value=quality,lt,0.5");
             waitRows(browser);
@@ -126,6 +129,10 @@ public final class DashboardBench implements Benchmark {
                             "≤ 300 KB", Stats.median(bytes) <= 300),
                     new Row("dashboard: sort or filter answered", work + ", " + filteredCount + " filtered", Stats.median(sortFilter),
                             Stats.percentile(sortFilter, 95), "ms", "", "≤ 100 ms", Stats.median(sortFilter) <= 100),
+                    new Row("  of which the rows request (request → response end)", work,
+                            Stats.median(server.stream().mapToDouble(Double::doubleValue).toArray()),
+                            Stats.percentile(server.stream().mapToDouble(Double::doubleValue).toArray(), 95), "ms", "",
+                            "(information)", true),
                     new Row("dashboard: live row applied (rerun to screen)",
                             work + ", " + requests + " requests, " + wholeRunRequests + " for the run",
                             Stats.median(live), Stats.percentile(live, 95), "ms", "", "no whole-run request", wholeRunRequests == 0));
@@ -138,6 +145,12 @@ public final class DashboardBench implements Benchmark {
     private static double waitRows(Browser browser) throws Exception {
         return browser.waitFor("document.querySelector('tr.row') && performance.getEntriesByName('scorebook:rows').length"
                 + " && performance.getEntriesByName('scorebook:rows')[0].startTime", 30).asDouble();
+    }
+
+    /** The last rows request's time from its start to its response's end, in ms. */
+    private static double lastRowsRequest(Browser browser) throws Exception {
+        return browser.js("const r = performance.getEntriesByType('resource').filter(e => e.name.includes('/rows?')).pop();"
+                + "return r ? r.responseEnd - r.startTime : 0;").asDouble();
     }
 
     /** Runs an action in the page and waits for the next table drawn; ms from the action to the drawing. */
