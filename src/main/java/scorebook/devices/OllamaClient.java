@@ -67,6 +67,7 @@ final class OllamaClient implements KindClient {
                 }
                 listener.event(delta, line, chunk);
                 if (chunk.path("done").asBoolean(false)) {
+                    body.finishInBackground();
                     return outcome(content.toString(), chunk, first);
                 }
             }

@@ -65,6 +65,7 @@ final class OpenAiClient implements KindClient {
                 }
                 String data = line.substring(5).strip();
                 if (data.equals("[DONE]")) {
+                    body.finishInBackground();
                     return outcome(content.toString(), reason, usage, first, last, chat, null);
                 }
                 JsonNode event = UpstreamHttp.parse(data, uri);

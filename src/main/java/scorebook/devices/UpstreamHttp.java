@@ -98,6 +98,8 @@ final class UpstreamHttp {
         private boolean ended;
         private long total;
         private byte[] line = new byte[1024];
+        /** Handed to {@link #finishInBackground}: closing no longer applies. */
+        private boolean released;
 
         Body(InputStream in, URI uri) {
             this.in = in;
@@ -191,9 +193,45 @@ final class UpstreamHttp {
             return parse(bytes(MAX_BODY), uri);
         }
 
+        /**
+         * The caller has what it needs (the stream's end marker arrived): the rest of the body, normally only its
+         * closing framing, is read in the background, so that the connection goes back to the pool instead of
+         * being closed, without making the caller wait for it. A rest over 64 KiB costs the connection.
+         */
+        void finishInBackground() {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            released = true;
+            Thread.ofVirtual().name("upstream-drain").start(() -> {
+                byte[] scrap = new byte[8192];
+                long read = 0;
+                try {
+                    int n;
+                    while ((n = in.read(scrap, 0, scrap.length)) >= 0) {
+                        read += n;
+                        if (read > 64 * 1024) {
+                            in.close();
+                            return;
+                        }
+                    }
+                } catch (IOException e) {
+                    try {
+                        in.close();
+                    } catch (IOException ignored) {
+                        // the connection is gone either way
+                    }
+                }
+            });
+        }
+
         /** Stops reading: a body not read to its end costs its connection. */
         @Override
         public void close() {
+            if (released) {
+                return;
+            }
             ended = true;
             try {
                 in.close();

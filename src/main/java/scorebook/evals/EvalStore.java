@@ -241,7 +241,7 @@ public final class EvalStore {
         return db.write(h -> {
             List<Run> runs = h.createQuery("SELECT " + RUN_COLUMNS + """
                              FROM eval_runs r WHERE EXISTS (SELECT 1 FROM eval_results e
-                            WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").mapTo(Run.class).list();
+                            WHERE e.run_pk = r.id AND e.status IN ('pending', 'running'))""").map(EvalStore::run).list();
             int n = 0;
             for (Run run : runs) {
                 n += replaceWhereStatus(h, run, Set.of("pending", "running"), r -> r.withStatus("error", "interrupted"));
@@ -295,24 +295,22 @@ public final class EvalStore {
     }
 
     /**
-     * Replaces rows by their change: the rows are read in one query, written in batches; 404 for an
+     * Replaces rows by their change: read and written through one set of prepared statements; 404 for an
      * unknown index. Returns the rows as changed, in the order of {@code indices}.
      */
     private static List<ResultRow> replaceRows(Handle h, Run run, List<Integer> indices,
                                                BiFunction<Integer, ResultRow, ResultRow> change) {
         List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
         try (RowWrites writes = new RowWrites(h.getConnection())) {
-            for (int from = 0; from < indices.size(); from += 500) {
-                List<Integer> chunk = indices.subList(from, Math.min(indices.size(), from + 500));
-                for (RowsSql.Indexed stored : RowsSql.rows(h, run.pk(), chunk)) {
-                    if (stored.json() == null) {
-                        throw ApiException.notFound("Result index out of range");
-                    }
-                    ResultRow old = RunJson.read(stored.json());
-                    ResultRow r = change.apply(stored.index(), old);
-                    writes.replace(run.pk(), stored.index(), old, r);
-                    changed.add(r);
+            for (int i : indices) {
+                byte[] stored = writes.read(run.pk(), i);
+                if (stored == null) {
+                    throw ApiException.notFound("Result index out of range");
                 }
+                ResultRow old = RunJson.read(stored);
+                ResultRow r = change.apply(i, old);
+                writes.replace(run.pk(), i, old, r);
+                changed.add(r);
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
@@ -369,19 +367,30 @@ public final class EvalStore {
 
     // ---- helpers ----
 
+    /**
+     * A row of {@link #RUN_COLUMNS} as a Run, mapped by hand: every request and every batch of a runner looks
+     * its run up, and JDBI's constructor mapper inspects the record's constructor again for each query.
+     */
+    private static Run run(java.sql.ResultSet rs, org.jdbi.v3.core.statement.StatementContext ctx) throws SQLException {
+        Object selected = rs.getObject("selected_total");
+        return new Run(rs.getLong("pk"), rs.getString("run_id"), rs.getString("session_name"), rs.getString("run_name"),
+                rs.getString("eval_path"), rs.getString("dataset"), rs.getString("labels"), rs.getString("function_name"),
+                selected == null ? null : ((Number) selected).intValue(), rs.getLong("created_at"));
+    }
+
     private static Run resolve(Handle h, long userId, String runId, boolean allowLatest) {
         if (allowLatest && LATEST.equals(runId)) {
             return active(h, userId).orElseThrow(() -> ApiException.notFound("Run not found"));
         }
         return h.createQuery("SELECT " + RUN_COLUMNS + " FROM eval_runs r WHERE r.user_id = ? AND r.run_id = ?")
-                .bind(0, userId).bind(1, runId).mapTo(Run.class).findOne()
+                .bind(0, userId).bind(1, runId).map(EvalStore::run).findOne()
                 .orElseThrow(() -> ApiException.notFound("Run not found"));
     }
 
     private static Optional<Run> active(Handle h, long userId) {
         return h.createQuery("SELECT " + RUN_COLUMNS
                         + " FROM eval_active a JOIN eval_runs r ON r.id = a.run_pk WHERE a.user_id = ?")
-                .bind(0, userId).mapTo(Run.class).findOne();
+                .bind(0, userId).map(EvalStore::run).findOne();
     }
 
     private static void setActive(Handle h, long userId, long runPk) {

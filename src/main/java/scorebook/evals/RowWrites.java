@@ -16,10 +16,22 @@ import java.util.Set;
  * their scores; {@link #flush} sends the batches, {@link #close} flushes and frees the statements.
  */
 final class RowWrites implements AutoCloseable {
-    private final PreparedStatement insertRow;
-    private final PreparedStatement updateRow;
-    private final PreparedStatement deleteScores;
-    private final PreparedStatement insertScore;
+    private static final String INSERT_ROW = """
+            INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json, dataset, labels,
+                                      has_annotation, has_url, has_messages, search_text)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+    private static final String UPDATE_ROW = """
+            UPDATE eval_results SET function = ?, status = ?, has_error = ?, latency = ?, row_json = ?, dataset = ?,
+                                    labels = ?, has_annotation = ?, has_url = ?, has_messages = ?, search_text = ?
+            WHERE run_pk = ? AND idx = ?""";
+    private static final String DELETE_SCORES = "DELETE FROM eval_scores WHERE run_pk = ? AND key = ? AND idx = ?";
+    private static final String INSERT_SCORE =
+            "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    private static final String READ_ROW = "SELECT row_json FROM eval_results WHERE run_pk = ? AND idx = ?";
+
+    private final Connection connection;
+    /** Statements by SQL, prepared when first needed (a runner's small batches use three of the five). */
+    private final java.util.Map<String, PreparedStatement> statements = new java.util.HashMap<>();
     /** Rows replaced since the last flush: a row replaced twice needs the first replacement sent first. */
     private final Set<Integer> pending = new HashSet<>();
     private int rows;
@@ -27,22 +39,35 @@ final class RowWrites implements AutoCloseable {
     private int deletes;
     private int scores;
 
-    RowWrites(Connection c) throws SQLException {
-        insertRow = c.prepareStatement("""
-                INSERT INTO eval_results (run_pk, idx, function, status, has_error, latency, row_json, dataset, labels,
-                                          has_annotation, has_url, has_messages, search_text)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""");
-        updateRow = c.prepareStatement("""
-                UPDATE eval_results SET function = ?, status = ?, has_error = ?, latency = ?, row_json = ?, dataset = ?,
-                                        labels = ?, has_annotation = ?, has_url = ?, has_messages = ?, search_text = ?
-                WHERE run_pk = ? AND idx = ?""");
-        deleteScores = c.prepareStatement("DELETE FROM eval_scores WHERE run_pk = ? AND key = ? AND idx = ?");
-        insertScore = c.prepareStatement(
-                "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    RowWrites(Connection c) {
+        this.connection = c;
+    }
+
+    private PreparedStatement statement(String sql) throws SQLException {
+        PreparedStatement st = statements.get(sql);
+        if (st == null) {
+            st = connection.prepareStatement(sql);
+            statements.put(sql, st);
+        }
+        return st;
+    }
+
+    /** The stored JSON of the row at {@code idx} (as written before this transaction's pending batches), or null. */
+    byte[] read(long runPk, int idx) throws SQLException {
+        if (pending.contains(idx)) {
+            flush();
+        }
+        PreparedStatement readRow = statement(READ_ROW);
+        readRow.setLong(1, runPk);
+        readRow.setInt(2, idx);
+        try (java.sql.ResultSet rs = readRow.executeQuery()) {
+            return rs.next() ? rs.getBytes(1) : null;
+        }
     }
 
     /** A new row at {@code idx} ({@code json} is the row rendered by {@link RunJson#render}) and its scores. */
     void insert(long runPk, int idx, ResultRow r, String json) throws SQLException {
+        PreparedStatement insertRow = statement(INSERT_ROW);
         insertRow.setLong(1, runPk);
         insertRow.setInt(2, idx);
         derived(insertRow, 3, r, json);
@@ -61,6 +86,7 @@ final class RowWrites implements AutoCloseable {
         if (old.scores() != null) {
             Set<String> keys = new LinkedHashSet<>();
             old.scores().forEach(s -> keys.add(s.key()));
+            PreparedStatement deleteScores = statement(DELETE_SCORES);
             for (String key : keys) {
                 deleteScores.setLong(1, runPk);
                 deleteScores.setString(2, key);
@@ -69,6 +95,7 @@ final class RowWrites implements AutoCloseable {
                 deletes++;
             }
         }
+        PreparedStatement updateRow = statement(UPDATE_ROW);
         derived(updateRow, 1, r, RunJson.render(r));
         updateRow.setLong(12, runPk);
         updateRow.setInt(13, idx);
@@ -80,16 +107,16 @@ final class RowWrites implements AutoCloseable {
     /** Sends what is batched: deletions of old scores before the rows and the new scores. */
     void flush() throws SQLException {
         if (deletes > 0) {
-            deleteScores.executeBatch();
+            statement(DELETE_SCORES).executeBatch();
         }
         if (rows > 0) {
-            insertRow.executeBatch();
+            statement(INSERT_ROW).executeBatch();
         }
         if (updates > 0) {
-            updateRow.executeBatch();
+            statement(UPDATE_ROW).executeBatch();
         }
         if (scores > 0) {
-            insertScore.executeBatch();
+            statement(INSERT_SCORE).executeBatch();
         }
         deletes = 0;
         rows = 0;
@@ -103,10 +130,9 @@ final class RowWrites implements AutoCloseable {
         try {
             flush();
         } finally {
-            insertRow.close();
-            updateRow.close();
-            deleteScores.close();
-            insertScore.close();
+            for (PreparedStatement st : statements.values()) {
+                st.close();
+            }
         }
     }
 
@@ -134,6 +160,7 @@ final class RowWrites implements AutoCloseable {
         if (list == null) {
             return;
         }
+        PreparedStatement insertScore = statement(INSERT_SCORE);
         for (int pos = 0; pos < list.size(); pos++) {
             Score s = list.get(pos);
             insertScore.setLong(1, runPk);

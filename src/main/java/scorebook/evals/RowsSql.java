@@ -85,8 +85,10 @@ final class RowsSql {
             return List.of();
         }
         Map<Integer, byte[]> byIndex = new HashMap<>();
-        h.createQuery("SELECT idx, row_json FROM eval_results WHERE run_pk = :run AND idx IN (<indices>)")
-                .bind("run", runPk).bindList("indices", indices)
+        // one SQL text whatever the number of indices (a list expanded into the text would be parsed again
+        // for each length); the indices go in as a JSON array, each probed in the (run_pk, idx) index
+        h.createQuery("SELECT idx, row_json FROM eval_results WHERE run_pk = :run AND idx IN (SELECT value FROM json_each(:indices))")
+                .bind("run", runPk).bind("indices", indices.toString())
                 .map((rs, ctx) -> byIndex.put(rs.getInt(1), rs.getBytes(2))).list();
         List<Indexed> out = new ArrayList<>(indices.size());
         indices.forEach(i -> out.add(new Indexed(i, byIndex.get(i))));

@@ -270,7 +270,8 @@ public final class EvalRunner {
         ConfigStore.EvalConfig stored = config.get(userId);
         EvalConfigView cfg = new EvalConfigView(concurrency != null ? concurrency : stored.concurrency(),
                 timeout != null ? timeout : stored.timeout());
-        Map<Case, CaseRunner> runners = new HashMap<>();
+        // by identity: a case's hash would walk its input, reference and metadata JSON on every lookup
+        Map<Case, CaseRunner> runners = new java.util.IdentityHashMap<>();
         for (Suite s : found.suites()) {
             CaseRunner r = new CaseRunner(s, models);
             s.cases().forEach(c -> runners.put(c, r));
@@ -293,6 +294,9 @@ public final class EvalRunner {
      */
     private final class Execution {
         private static final Change END = new Change(-1, null);
+        /** How long the writer gathers changes after the first of a batch, and how many at most. */
+        private static final long GATHER_NS = 3_000_000;
+        private static final int GATHER_MAX = 1000;
 
         private final long userId;
         private final RunContext ctx;
@@ -382,10 +386,10 @@ public final class EvalRunner {
             while (!ended) {
                 try {
                     batch.add(changes.take());
+                    gather(batch);
                 } catch (InterruptedException e) {
                     continue;
                 }
-                changes.drainTo(batch);
                 ended = batch.remove(END);
                 if (shuttingDown || batch.isEmpty()) {
                     batch.clear();
@@ -403,6 +407,25 @@ public final class EvalRunner {
                     // the run was deleted while it ran: nothing left to record
                     cancel();
                 }
+            }
+        }
+
+        /**
+         * Adds what piles up within {@link #GATHER_NS} of the first change (or until the run ends) to the batch:
+         * when cases finish faster than a transaction takes, one transaction per change would make the writer
+         * the bottleneck; a row change reaches watchers at most that much later.
+         */
+        private void gather(List<Change> batch) throws InterruptedException {
+            long until = System.nanoTime() + GATHER_NS;
+            changes.drainTo(batch);
+            while (batch.size() < GATHER_MAX && !batch.contains(END)) {
+                long left = until - System.nanoTime();
+                Change next = left > 0 ? changes.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS) : null;
+                if (next == null) {
+                    return;
+                }
+                batch.add(next);
+                changes.drainTo(batch);
             }
         }
 
