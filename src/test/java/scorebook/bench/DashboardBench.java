@@ -82,12 +82,12 @@ public final class DashboardBench implements Benchmark {
             browser.open(server.base() + "/");
             waitRows(browser);
             browser.click("#filters-button");
-            List<Double> server = new ArrayList<>();
+            List<Double> requestMs = new ArrayList<>();
             for (int i = 0; i < SAMPLES; i++) {
                 answered.add(timed(browser, "document.querySelector('th[data-col=latency]').click()"));
-                server.add(lastRowsRequest(browser));
+                requestMs.add(lastRowsRequest(browser));
                 answered.add(timed(browser, "document.getElementById('toggle-has_error').click()"));
-                server.add(lastRowsRequest(browser));
+                requestMs.add(lastRowsRequest(browser));
             }
             browser.open(server.base() + "/?score_value=quality,lt,0.5");
             waitRows(browser);
@@ -130,8 +130,8 @@ public final class DashboardBench implements Benchmark {
                     new Row("dashboard: sort or filter answered", work + ", " + filteredCount + " filtered", Stats.median(sortFilter),
                             Stats.percentile(sortFilter, 95), "ms", "", "≤ 100 ms", Stats.median(sortFilter) <= 100),
                     new Row("  of which the rows request (request → response end)", work,
-                            Stats.median(server.stream().mapToDouble(Double::doubleValue).toArray()),
-                            Stats.percentile(server.stream().mapToDouble(Double::doubleValue).toArray(), 95), "ms", "",
+                            Stats.median(requestMs.stream().mapToDouble(Double::doubleValue).toArray()),
+                            Stats.percentile(requestMs.stream().mapToDouble(Double::doubleValue).toArray(), 95), "ms", "",
                             "(information)", true),
                     new Row("dashboard: live row applied (rerun to screen)",
                             work + ", " + requests + " requests, " + wholeRunRequests + " for the run",
