@@ -6,6 +6,13 @@ import * as keys from './keys.js';
 import {toast} from './dom.js';
 
 const app = document.getElementById('app');
+
+// Anything the Content-Security-Policy blocks is a bug of the page: keep a list (the browser tests read it).
+window.scorebookCspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.scorebookCspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+  console.warn('blocked by the Content-Security-Policy:', e.violatedDirective, e.blockedURI);
+});
 const THEME_KEY = 'scorebook:theme';
 const dark = window.matchMedia('(prefers-color-scheme: dark)');
 

@@ -162,7 +162,7 @@ export function mount(el, params) {
       return h('th', {}, dot, ' ', r.run_name || r.run_id);
     }));
     const body = list.slice(0, shown).map((c) => h('tr', {class: `case ${c.change}`, dataset: {key: c.key}},
-      h('td', {class: 'fn'}, h('div', {}, c.function),
+      h('td', {class: 'fn'}, h('a', {class: 'open', href: router.href('result', c.at)}, c.function),
         h('div', {class: 'meta'}, h('span', {class: `change ${c.change}`}, c.change === 'same' ? 'unchanged' : c.change),
           c.dataset ? h('span', {class: 'dataset'}, c.dataset) : null),
         h('div', {class: 'clamp muted'}, text(c.input))),
@@ -236,11 +236,15 @@ function scoreNum(s) {
 /** The cases of the runs matched by function::dataset, each with its change against the first run. */
 export function analyse(runs) {
   const byKey = new Map();
-  runs.forEach((r, i) => (r.results || []).forEach((row) => {
+  runs.forEach((r, i) => (r.results || []).forEach((row, index) => {
     const key = caseKey(row);
-    if (!byKey.has(key)) byKey.set(key, {key, function: row.function, dataset: row.dataset, input: row.result && row.result.input, per: runs.map(() => null)});
+    if (!byKey.has(key)) {
+      byKey.set(key, {key, function: row.function, dataset: row.dataset, input: row.result && row.result.input,
+        per: runs.map(() => null), at: null});
+    }
     const c = byKey.get(key);
     if (!c.per[i]) c.per[i] = row;
+    if (!c.at) c.at = {run_id: r.run_id, index};   // where the detail page shows it
   }));
   const order = {regression: 0, improvement: 1, changed: 2, same: 3};
   const out = [...byKey.values()].map((c) => {

@@ -311,11 +311,19 @@ class DashboardResultsTest {
         while (!browser.js("return document.documentElement.dataset.theme").asText().equals(other)) {
             browser.click("#theme-button");
         }
-        for (String page : List.of("settings", "keys", "trends&session=nightly", "compare&run_id=" + baseline + "&compare_run_id=" + candidate)) {
+        Map<String, String> pages = Map.of("settings", "document.getElementById('concurrency')?.value",
+                "keys", "document.getElementById('key-form')",
+                "trends&session=nightly", "document.getElementById('trend-chart')?.dataset.ready",
+                "compare&run_id=" + baseline + "&compare_run_id=" + candidate,
+                "!!(window.Chart && Chart.getChart(document.getElementById('compare-chart')))",
+                "result&run_id=" + candidate + "&index=30", "document.getElementById('conversation')");
+        for (var p : pages.entrySet()) {
+            String page = p.getKey();
             browser.open(server.base() + "/?page=" + page);
-            browser.waitFor("document.querySelector('#app h2')", 10);
+            browser.waitFor(p.getValue(), 15);
             assertEquals(other, browser.js("return document.documentElement.dataset.theme").asText(), page);
             assertFalse(browser.text("#app").contains("could not"), browser.text("#app"));
+            assertEquals("[]", browser.js("return window.scorebookCspViolations").toString(), page);
         }
         browser.screenshot(SHOTS.resolve("compare-" + other + ".png"));
         browser.open(server.base() + "/?page=settings");

@@ -72,9 +72,11 @@ public final class DashboardBench implements Benchmark {
 
             // warm cache: from navigation start to the first table drawn
             double[] first = new double[SAMPLES];
+            double[] firstRequest = new double[SAMPLES];
             for (int i = 0; i < first.length; i++) {
                 browser.open(server.base() + "/");
                 first[i] = waitRows(browser);
+                firstRequest[i] = lastRowsRequest(browser);
             }
 
             // a sort (the Time header) and filters (has error, a score rule), each from the click to the table drawn
@@ -125,11 +127,13 @@ public final class DashboardBench implements Benchmark {
             return List.of(
                     new Row("dashboard: first rows, warm cache", work, Stats.median(first), Stats.percentile(first, 95), "ms", "",
                             "≤ 500 ms", Stats.median(first) <= 500),
+                    new Row("  of which the rows request", work, Stats.median(firstRequest), Stats.percentile(firstRequest, 95), "ms",
+                            "", "(information)", true),
                     new Row("dashboard: first view, empty cache", work, Stats.median(bytes), Stats.percentile(bytes, 95), "KB", "",
                             "≤ 300 KB", Stats.median(bytes) <= 300),
                     new Row("dashboard: sort or filter answered", work + ", " + filteredCount + " filtered", Stats.median(sortFilter),
                             Stats.percentile(sortFilter, 95), "ms", "", "≤ 100 ms", Stats.median(sortFilter) <= 100),
-                    new Row("  of which the rows request (request → response end)", work,
+                    new Row("  of which the rows request", work,
                             Stats.median(requestMs.stream().mapToDouble(Double::doubleValue).toArray()),
                             Stats.percentile(requestMs.stream().mapToDouble(Double::doubleValue).toArray(), 95), "ms", "",
                             "(information)", true),
