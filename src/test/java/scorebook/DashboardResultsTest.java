@@ -146,7 +146,8 @@ class DashboardResultsTest {
 
         // sort: the Time header ascending, then descending
         browser.click("th[data-col=latency]");
-        browser.waitFor("location.search.includes('sort=latency')", 10);
+        browser.waitFor("document.querySelector('th[data-col=latency]').getAttribute('aria-sort') === 'ascending'", 10);
+        assertTrue(url().contains("sort=latency"), url());
         browser.click("th[data-col=latency]");
         browser.waitFor("location.search.includes('sort=-latency') && document.querySelector('tr.row td.time').innerText === '9.00s'", 10);
         assertEquals("2.90s", browser.js("return document.querySelectorAll('tr.row td.time')[1].innerText").asText());
@@ -158,6 +159,14 @@ class DashboardResultsTest {
         assertTrue(url().contains("regex=1"), url());
         assertEquals("case_29", browser.text("tr.row a.open"), "still sorted by time, descending");
         browser.screenshot(SHOTS.resolve("results-filtered.png"));
+
+        // a column dragged wider keeps its width after a reload
+        JsonNode grip = browser.js("const r = document.querySelector('th[data-col=input] .grip').getBoundingClientRect();"
+                + "return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];");
+        browser.drag(grip.get(0).asInt(), grip.get(1).asInt(), 90);
+        browser.waitFor("JSON.parse(localStorage.getItem('scorebook:col_widths') || '{}').input === 350", 10);
+        browser.open(server.base() + url());
+        browser.waitFor("document.querySelector('col[data-col=input]')?.style.width === '350px'", 10);
 
         // the same URL opens the same view
         browser.open(server.base() + url());

@@ -138,10 +138,20 @@ public final class Browser implements AutoCloseable {
         return js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css).asText(null);
     }
 
+    /** Clicks the element {@code css} selects; finds it again if the page redrew it in between. */
     public void click(String css) throws Exception {
-        JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
-        String id = el.elements().next().asText();
-        command("POST", "/element/" + id + "/click", "{}");
+        for (int attempt = 1; ; attempt++) {
+            JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
+            String id = el.elements().next().asText();
+            try {
+                command("POST", "/element/" + id + "/click", "{}");
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt == 3 || !e.getMessage().contains("stale element")) {
+                    throw e;
+                }
+            }
+        }
     }
 
     public void type(String css, String text) throws Exception {
@@ -170,6 +180,20 @@ public final class Browser implements AutoCloseable {
                 "parameters", Map.of("pointerType", "mouse"),
                 "actions", List.of(Map.of("type", "pointerMove", "origin", "viewport", "x", x, "y", y, "duration", 0),
                         Map.of("type", "pointerDown", "button", 0), Map.of("type", "pointerUp", "button", 0)))))));
+        command("DELETE", "/actions", null);
+    }
+
+    /** A real mouse drag from a point of the page, {@code dx} pixels to the right, in a few moves. */
+    public void drag(int x, int y, int dx) throws Exception {
+        List<Map<String, Object>> steps = new java.util.ArrayList<>();
+        steps.add(Map.of("type", "pointerMove", "origin", "viewport", "x", x, "y", y, "duration", 0));
+        steps.add(Map.of("type", "pointerDown", "button", 0));
+        for (int i = 1; i <= 4; i++) {
+            steps.add(Map.of("type", "pointerMove", "origin", "viewport", "x", x + dx * i / 4, "y", y, "duration", 20));
+        }
+        steps.add(Map.of("type", "pointerUp", "button", 0));
+        command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "pointer", "id", "mouse",
+                "parameters", Map.of("pointerType", "mouse"), "actions", steps)))));
         command("DELETE", "/actions", null);
     }
 
