@@ -122,7 +122,8 @@ public final class EvalStore {
     public List<RowKey> rowKeys(long userId, String runId) {
         return db.read(h -> h.inTransaction(tx -> tx.createQuery("""
                         SELECT function, dataset FROM eval_results WHERE run_pk = :run ORDER BY idx""")
-                .bind("run", resolve(tx, userId, runId, false).pk()).mapTo(RowKey.class).list()));
+                .bind("run", resolve(tx, userId, runId, false).pk())
+                .map((rs, ctx) -> new RowKey(rs.getString(1), rs.getString(2))).list()));
     }
 
     /** Names of the user's sessions (those holding at least one run), sorted. */

@@ -54,22 +54,29 @@ final class RowsSql {
             int[] order = q.sorts().isEmpty() ? null : order(h, where);
             return new Selection(total, total, live.totals().averageLatency(), live.chips(), order, live);
         }
-        double latency = h.createQuery("""
-                        SELECT coalesce(avg(CASE WHEN r.latency <> 0 THEN r.latency END), 0.0)
-                        FROM eval_results r WHERE\s""" + where.sql)
-                .bindMap(where.binds).mapTo(double.class).one();
         int[] order = order(h, where);
-        // the rule of the eval_score_chips view (schema/002), over the scores of the filtered rows only
-        List<EvalStore.Chip> chips = order.length == 0 ? List.of() : h.createQuery("""
+        if (order.length == 0) {
+            return new Selection(total, 0, 0.0, List.of(), order, live);
+        }
+        // the filters run once (above); the figures of the selected rows are read by their indices, from the
+        // covering index and the scores, rather than filtering the run twice more
+        String selected = java.util.Arrays.toString(order);
+        double latency = h.createQuery("""
+                        SELECT coalesce(avg(CASE WHEN latency <> 0 THEN latency END), 0.0) FROM eval_results
+                        WHERE run_pk = :run AND idx IN (SELECT value FROM json_each(:selected))""")
+                .bind("run", runPk).bind("selected", selected).mapTo(double.class).one();
+        // the rule of the eval_score_chips view (schema/002), over the scores of the selected rows only
+        List<EvalStore.Chip> chips = h.createQuery("""
                         SELECT s.key,
                                CASE WHEN count(s.passed) > 0 THEN 'ratio' ELSE 'avg' END AS type,
                                coalesce(sum(s.passed), 0) AS passed, count(s.passed) AS total,
                                avg(s.value) AS avg, count(s.value) AS count
                         FROM eval_scores s
-                        WHERE s.run_pk = :run AND s.idx IN (SELECT r.idx FROM eval_results r WHERE\s""" + where.sql + """
-                        )
+                        WHERE s.run_pk = :run AND s.idx IN (SELECT value FROM json_each(:selected))
                         GROUP BY s.key ORDER BY min(s.idx * 1048576 + s.pos)""")
-                .bindMap(where.binds).mapTo(EvalStore.Chip.class).list();
+                .bind("run", runPk).bind("selected", selected)
+                .map((rs, ctx) -> new EvalStore.Chip(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getInt(4),
+                        rs.getObject(5) == null ? null : rs.getDouble(5), rs.getInt(6))).list();
         return new Selection(total, order.length, latency, chips, order, live);
     }
 

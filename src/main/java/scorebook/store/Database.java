@@ -132,6 +132,9 @@ public final class Database implements AutoCloseable {
         config.setTempStore(SQLiteConfig.TempStore.MEMORY);
         if (readOnly) {
             config.setReadOnly(true);
+            // reads map the file instead of copying pages through read(): a filter or search over a large run
+            // scans every row's pages, more than a connection's page cache holds; the OS's cache is shared
+            config.setPragma(SQLiteConfig.Pragma.MMAP_SIZE, String.valueOf(1L << 30));
         } else {
             // take the write lock at BEGIN: another process writing the same file then makes us wait
             // (busy_timeout) instead of failing a read-then-write transaction with SQLITE_BUSY

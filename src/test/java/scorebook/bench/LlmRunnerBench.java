@@ -34,6 +34,12 @@ public final class LlmRunnerBench implements Benchmark {
         return llm();
     }
 
+    /** CPU time of this whole process (server, test model server and client), apart from waiting for a core. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
     /**
      * 2,000 {@code llm} cases against an OpenAI-compatible server that answers at once, at concurrency 16, on
      * a warm server (a few runs first), from the API call to the run's end; then reruns of 200 random cases.
@@ -52,6 +58,7 @@ public final class LlmRunnerBench implements Benchmark {
         }
         Files.writeString(evals.resolve("llm.yaml"), yaml);
         double[] runs = new double[LLM_REPEATS];
+        double[] cpu = new double[LLM_REPEATS];
         double[] reruns = new double[LLM_REPEATS];
         Random random = new Random(11);
         try (FakeModelServer fake = FakeModelServer.openai("tiny").tokens("4");
@@ -61,6 +68,7 @@ public final class LlmRunnerBench implements Benchmark {
             server.owner().put("/api/config", "{\"concurrency\": " + CONCURRENCY + "}");
             long owner = server.owner().get("/api/me").json().at("/user/id").asLong();
             for (int r = -LLM_WARM_UPS; r < LLM_REPEATS; r++) {
+                long c0 = processCpuNanos();
                 long t0 = System.nanoTime();
                 int status = server.owner().post("/api/runs/new", "{}").status();
                 if (status != 200) {
@@ -68,6 +76,7 @@ public final class LlmRunnerBench implements Benchmark {
                 }
                 server.running().runner().await(owner);
                 double wall = (System.nanoTime() - t0) / 1e9;
+                double cpuMs = (processCpuNanos() - c0) / 1e6;
                 List<Integer> picked = new ArrayList<>();
                 while (picked.size() < LLM_RERUN) {
                     int i = random.nextInt(LLM_CASES);
@@ -89,6 +98,7 @@ public final class LlmRunnerBench implements Benchmark {
                 }
                 if (r >= 0) {
                     runs[r] = wall;
+                    cpu[r] = cpuMs / LLM_CASES;
                     reruns[r] = rerun;
                 }
             }
@@ -100,6 +110,10 @@ public final class LlmRunnerBench implements Benchmark {
                 new Row("2,000 llm cases, 0 ms model, concurrency 16", LLM_CASES + " cases × " + LLM_REPEATS,
                         Stats.median(runs) * 1000, Stats.percentile(runs, 95) * 1000, "ms",
                         String.format(Locale.ROOT, "%,.0f cases/s", rate), "≥ 2,000 cases/s", rate >= 2000),
+                new Row("CPU per llm case (runner + test model server)", LLM_CASES + " cases × " + LLM_REPEATS,
+                        Stats.median(cpu), Stats.percentile(cpu, 95), "ms",
+                        String.format(Locale.ROOT, "%,.0f cases/s per idle core", 1 / Stats.median(cpu) * 1000),
+                        "(information)", true),
                 new Row("rerun 200 selected llm cases of that run", LLM_RERUN + " cases × " + LLM_REPEATS,
                         Stats.median(reruns) * 1000, Stats.percentile(reruns, 95) * 1000, "ms", "", "≤ 200 ms",
                         Stats.median(reruns) <= 0.2));
