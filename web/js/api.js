@@ -1,29 +1,79 @@
-// The only place that calls fetch(): one function per endpoint. The session cookie rides along;
-// the browser adds this page's Origin to writes, which the server checks.
-async function call(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : {'Content-Type': 'application/json'},
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+// The only place that calls fetch(): one function per endpoint. The session cookie rides along; the
+// browser adds this page's Origin to writes, which the server checks. Failures become an ApiError
+// carrying the server's message (the JSON envelope's detail), its code and the HTTP status.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Set by main.js: what to do when the session is gone (show the sign-in page). */
+let onUnauthorized = null;
+export const whenUnauthorized = (fn) => { onUnauthorized = fn; };
+
+async function send(method, path, body, {signal, raw} = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      signal,
+      credentials: 'same-origin',
+      headers: body === undefined ? {Accept: 'application/json'} : {'Content-Type': 'application/json', Accept: 'application/json'},
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'The server cannot be reached (is it still running?)');
+  }
+  if (res.ok && raw) return res;
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.detail || res.statusText), {status: res.status});
+  if (!res.ok) {
+    const message = data.detail && typeof data.detail === 'string' ? data.detail
+      : data.error && data.error.message ? data.error.message : `${res.status} ${res.statusText}`;
+    const err = new ApiError(res.status, (data.error && data.error.code) || String(res.status), message);
+    if (res.status === 401 && onUnauthorized && !path.startsWith('/api/me')) onUnauthorized(err);
+    throw err;
+  }
   return data;
 }
 
 const enc = encodeURIComponent;
+const get = (path, opts) => send('GET', path, undefined, opts);
 
-export const me = () => call('GET', '/api/me');
-export const activeRun = () => call('GET', '/results');
-export const runData = (runId) => call('GET', `/api/runs/${enc(runId)}/data`);
-export const sessionRuns = (name) => call('GET', `/api/sessions/${enc(name)}/runs`);
-export const activate = (runId) => call('POST', `/api/runs/${enc(runId)}/activate`);
-export const renameRun = (runId, runName) => call('PATCH', `/api/runs/${enc(runId)}`, {run_name: runName});
+// ---- who, sign-out ----
+export const me = () => get('/api/me');
+export const logout = () => send('POST', '/logout');
+
+// ---- runs and results ----
+/** One page of a run's rows, filtered and sorted by the server; `query` is a URLSearchParams. */
+export const rows = (runId, query, signal) => get(`/api/runs/${enc(runId)}/rows?${query}`, {signal});
+export const result = (runId, index) => get(`/api/runs/${enc(runId)}/results/${index}`);
+export const runData = (runId) => get(`/api/runs/${enc(runId)}/data`);
+export const sessions = () => get('/api/sessions');
+export const sessionRuns = (name) => get(`/api/sessions/${enc(name)}/runs`);
+export const activate = (runId) => send('POST', `/api/runs/${enc(runId)}/activate`);
+export const renameRun = (runId, runName) => send('PATCH', `/api/runs/${enc(runId)}`, {run_name: runName});
 export const annotate = (runId, index, annotation) =>
-  call('PATCH', `/api/runs/${enc(runId)}/results/${index}`, {result: {annotation}});
-export const rerun = (indices) => call('POST', '/api/runs/rerun', indices ? {indices} : {});
-export const newRun = (runName, indices) => call('POST', '/api/runs/new', {run_name: runName || null, indices: indices || null});
-export const stop = () => call('POST', '/api/runs/stop');
-export const suites = () => call('GET', '/api/suites');
+  send('PATCH', `/api/runs/${enc(runId)}/results/${index}`, {result: {annotation}});
+export const rerun = (indices) => send('POST', '/api/runs/rerun', indices && indices.length ? {indices} : {});
+export const newRun = (runName, indices) =>
+  send('POST', '/api/runs/new', {run_name: runName || null, indices: indices && indices.length ? indices : null});
+export const stop = () => send('POST', '/api/runs/stop');
+export const suites = () => get('/api/suites');
 export const exportUrl = (runId, format) => `/api/runs/${enc(runId)}/export/${format}`;
 export const eventsUrl = (runId) => `/api/runs/${enc(runId)}/events`;
+/** The Markdown report of the visible rows (or of compared runs): a Response, read as a Blob by the caller. */
+export const exportMarkdown = (runId, body) => send('POST', `/api/runs/${enc(runId)}/export/markdown`, body, {raw: true});
+
+// ---- settings, keys, users ----
+export const config = () => get('/api/config');
+export const saveConfig = (values) => send('PUT', '/api/config', values);
+export const keys = () => get('/api/keys');
+export const addKey = (name) => send('POST', '/api/keys', name ? {name} : {});
+export const revokeKey = (id) => send('DELETE', `/api/keys/${enc(id)}`);
+export const users = () => get('/api/users');
+export const addUser = (name) => send('POST', '/api/users', {name});
+export const deleteUser = (id) => send('DELETE', `/api/users/${enc(id)}`);

@@ -1,24 +1,116 @@
-// Scorebook's dashboard: the active run (or ?run=ID) with its totals, score chips and results,
-// live while it runs. Page state lives in the URL (run, q, row), so every view is a link.
+// Scorebook's dashboard: finds out who is signed in, then hands the page to the router. The header
+// holds the navigation, the theme switch, the shortcut list and sign-out.
 import * as api from './api.js';
-import {renderRun} from './runs.js';
+import * as router from './router.js';
+import * as keys from './keys.js';
+import {toast} from './dom.js';
 
-const show = (id) => { for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== id; };
+const app = document.getElementById('app');
 
-document.getElementById('login-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  location.href = '/?token=' + encodeURIComponent(document.getElementById('token').value.trim());
+// Anything the Content-Security-Policy blocks is a bug of the page: keep a list (the browser tests read it).
+window.scorebookCspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.scorebookCspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+  console.warn('blocked by the Content-Security-Policy:', e.violatedDirective, e.blockedURI);
+});
+const THEME_KEY = 'scorebook:theme';
+const dark = window.matchMedia('(prefers-color-scheme: dark)');
+
+// ---- theme: the system's unless chosen; the choice is remembered ----
+function themeChoice() {
+  try { return localStorage.getItem(THEME_KEY) || 'system'; } catch (e) { return 'system'; }
+}
+
+function applyTheme() {
+  const choice = themeChoice();
+  const theme = choice === 'system' ? (dark.matches ? 'dark' : 'light') : choice;
+  document.documentElement.dataset.theme = theme;
+  const b = document.getElementById('theme-button');
+  b.title = `Theme: ${choice === 'system' ? `follows the system (${theme})` : choice} — click to change`;
+  b.textContent = choice === 'system' ? '◐' : theme === 'dark' ? '☾' : '☀';
+  document.dispatchEvent(new CustomEvent('themechange'));
+}
+
+export function setTheme(choice) {
+  try {
+    if (choice === 'system') localStorage.removeItem(THEME_KEY); else localStorage.setItem(THEME_KEY, choice);
+  } catch (e) { /* storage off: the theme lasts for this page */ }
+  applyTheme();
+}
+
+function cycleTheme() {
+  const order = ['system', 'light', 'dark'];
+  setTheme(order[(order.indexOf(themeChoice()) + 1) % order.length]);
+}
+
+dark.addEventListener('change', applyTheme);
+document.getElementById('theme-button').addEventListener('click', cycleTheme);
+document.getElementById('help-button').addEventListener('click', keys.showHelp);
+applyTheme();
+
+// ---- navigation ----
+router.onNavigate((page) => {
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('current', a.dataset.page === page);
 });
 
-try {
-  const {user} = await api.me();
-  document.getElementById('who').textContent = user.name;
-  show('runs');
-  await renderRun(document.getElementById('runs'));
-} catch (e) {
-  if (e.status === 401) show('login');
-  else {
-    show('runs');
-    document.getElementById('runs').textContent = 'Failed to load: ' + e.message;
+keys.install();
+keys.registerGlobal([
+  {key: '?', label: 'Show these shortcuts', run: keys.showHelp},
+  {key: 'g r', label: 'Go to results', run: () => router.go('results')},
+  {key: 'g c', label: 'Go to compare', run: () => router.go('compare')},
+  {key: 'g t', label: 'Go to trends', run: () => router.go('trends')},
+  {key: 'g s', label: 'Go to settings', run: () => router.go('settings')},
+  {key: 'g k', label: 'Go to API keys', run: () => router.go('keys')},
+  {key: 'T', label: 'Switch theme (system, light, dark)', run: cycleTheme},
+]);
+
+// ---- sign-in state ----
+let signedOutShown = false;
+
+function signedOut(message) {
+  document.getElementById('nav').hidden = true;
+  document.getElementById('sign-out').hidden = true;
+  document.getElementById('who').textContent = '';
+  if (signedOutShown) return;
+  signedOutShown = true;
+  sessionStorage.setItem('scorebook:login_message', message || '');
+  router.render('login');
+}
+
+/** A 401 from the API: a first visit needs no message, an expired session does. */
+const explain = (err) => (/expired/.test(err.message) ? err.message : '');
+api.whenUnauthorized((err) => signedOut(explain(err)));
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  try {
+    await api.logout();
+  } catch (e) {
+    if (e.status !== 401) { toast('Sign-out failed: ' + e.message, 'error'); return; }
   }
+  history.replaceState(null, '', '/');
+  signedOutShown = false;
+  signedOut('You are signed out.');
+});
+
+// The page starts at once, beside the question of who is signed in: a missing session shows the
+// sign-in page either way, and a first view does not wait for two round trips in a row.
+const who = api.me();
+router.start(app);
+try {
+  const {user} = await who;
+  document.getElementById('who').textContent = user.name;
+  document.getElementById('nav').hidden = false;
+  document.getElementById('sign-out').hidden = false;
+  const owner = user.is_owner ?? user.owner;
+  document.querySelector('#nav a[data-page=users]').hidden = !owner;
+  document.body.dataset.owner = owner ? '1' : '0';
+  const params = router.current();
+  if (params.has('login_error')) {
+    toast('That login link was not valid; you are still signed in as ' + user.name + '.', 'error');
+    params.delete('login_error');
+    history.replaceState(null, '', router.href(router.pageOf(params), params));
+  }
+} catch (e) {
+  if (e.status === 401) signedOut(explain(e));
+  else app.textContent = 'The dashboard could not start: ' + e.message;
 }

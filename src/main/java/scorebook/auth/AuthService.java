@@ -1,6 +1,8 @@
 package scorebook.auth;
 
 import java.util.Map;
+import java.util.Optional;
+import java.util.StringJoiner;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -18,7 +20,8 @@ import scorebook.server.Names;
 /**
  * Users, API keys and the dashboard login.
  * <pre>
- * GET    /?token=T           log in: sets the session cookie, redirects to /
+ * GET    /?token=T           log in: sets the session cookie, redirects to / (a browser with a bad token: to the
+ *                            sign-in page, /?login_error=invalid_token)
  * POST   /logout             ends the dashboard session
  * GET    /api/me             who am I
  * POST   /api/users          {"name"} owner only; returns the new user's token once
@@ -57,21 +60,46 @@ public final class AuthService implements HttpService {
                 .any("/api/keys/{id}", Errors.allow("DELETE"));
     }
 
-    /** {@code /?token=T} trades the token for an HttpOnly cookie and drops it from the address bar. */
+    /**
+     * {@code /?token=T} trades the token for an HttpOnly cookie and drops it from the address bar, keeping
+     * the other query parameters (a link to a view logs in and opens that view). A wrong or expired token
+     * sends a browser to the sign-in page with a message; other clients get the JSON 401.
+     */
     private void login(ServerRequest req, ServerResponse res) {
         var token = req.query().first("token").asOptional();
         if (token.isEmpty()) {
             res.next();
             return;
         }
-        Principal p = store.byUserToken(token.get())
-                .orElseThrow(() -> ApiException.unauthorized("unknown user token in the login link"));
-        String session = store.startSession(p.userId());
-        res.header(HeaderNames.SET_COOKIE, AuthFilter.COOKIE + "=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age="
-                + AuthStore.SESSION_LIFETIME.toSeconds());
-        res.header(HeaderNames.LOCATION, "/");
+        Optional<Principal> p = store.byUserToken(token.get());
+        if (p.isEmpty() && !wantsHtml(req)) {
+            throw ApiException.unauthorized("unknown user token in the login link");
+        }
+        if (p.isPresent()) {
+            String session = store.startSession(p.get().userId());
+            res.header(HeaderNames.SET_COOKIE, AuthFilter.COOKIE + "=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age="
+                    + AuthStore.SESSION_LIFETIME.toSeconds());
+        }
+        res.header(HeaderNames.LOCATION, p.isPresent() ? "/" + otherParams(req) : "/?login_error=invalid_token");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.status(Status.SEE_OTHER_303).send();
+    }
+
+    /** A browser navigating (it asks for HTML), as opposed to a script. */
+    private static boolean wantsHtml(ServerRequest req) {
+        return req.headers().first(HeaderNames.ACCEPT).map(a -> a.contains("text/html")).orElse(false);
+    }
+
+    /** The query without {@code token}, as {@code ?a=1&b=2} (raw, as the client sent it), or empty. */
+    private static String otherParams(ServerRequest req) {
+        String raw = req.query().rawValue();
+        StringJoiner kept = new StringJoiner("&", "?", "").setEmptyValue("");
+        for (String pair : raw.split("&")) {
+            if (!pair.isEmpty() && !pair.equals("token") && !pair.startsWith("token=")) {
+                kept.add(pair);
+            }
+        }
+        return kept.toString();
     }
 
     private void logout(ServerRequest req, ServerResponse res) {

@@ -153,6 +153,25 @@ class AuthTest {
     }
 
     @Test
+    void aBadLoginLinkSendsABrowserToTheSignInPageAndScriptsGetJson() {
+        Client.Response browser = server.client(null).get("/?token=bad", "Accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        assertEquals(303, browser.status(), browser.text());
+        assertEquals("/?login_error=invalid_token", browser.header("Location").orElseThrow());
+        assertTrue(browser.header("Set-Cookie").isEmpty(), "no session for a bad token");
+        Client.Response script = server.client(null).get("/?token=bad", "Accept", "application/json");
+        assertEquals(401, script.status());
+        assertEquals("unauthorized", script.errorCode());
+    }
+
+    @Test
+    void aGoodLoginLinkKeepsTheViewItPointsAt() {
+        Client.Response login = server.client(null).get("/?page=compare&token=" + TestServer.OWNER_TOKEN + "&run_id=ab%20c&compare_run_id=d");
+        assertEquals(303, login.status());
+        assertEquals("/?page=compare&run_id=ab%20c&compare_run_id=d", login.header("Location").orElseThrow());
+        assertTrue(login.header("Set-Cookie").orElseThrow().startsWith("scorebook_session="));
+    }
+
+    @Test
     void theDashboardShellIsPublicButItsDataIsNot() {
         Client.Response page = server.client(null).get("/");
         assertEquals(200, page.status());

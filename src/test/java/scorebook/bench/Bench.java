@@ -19,7 +19,8 @@ public final class Bench {
             new GatewayBench(),
             new CrashBench(),
             new UsageBench(),
-            new JobsBench());
+            new JobsBench(),
+            new DashboardBench());
 
     private Bench() {
     }

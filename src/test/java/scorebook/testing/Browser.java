@@ -55,6 +55,11 @@ public final class Browser implements AutoCloseable {
     }
 
     public static Browser start() throws Exception {
+        return start(null);
+    }
+
+    /** A browser whose downloads land in {@code downloads} without asking (null: the default folder). */
+    public static Browser start(Path downloads) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -77,14 +82,20 @@ public final class Browser implements AutoCloseable {
             Thread.sleep(50);
         }
         Path profile = Files.createTempDirectory("scorebook-chromium");
+        Map<String, Object> options = new java.util.HashMap<>(Map.of(
+                "binary", chromium(),
+                "args", List.of("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-quic", "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                        "--user-data-dir=" + profile)));
+        if (downloads != null) {
+            options.put("prefs", Map.of("download.default_directory", downloads.toAbsolutePath().toString(),
+                    "download.prompt_for_download", false, "download.directory_upgrade", true,
+                    "safebrowsing.enabled", false));
+        }
         Map<String, Object> caps = Map.of("capabilities", Map.of("alwaysMatch", Map.of(
                 "browserName", "chrome",
-                "goog:chromeOptions", Map.of(
-                        "binary", chromium(),
-                        "args", List.of("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                                "--user-data-dir=" + profile)))));
+                "goog:chromeOptions", options)));
         JsonNode created = call(base, "POST", "/session", Json.text(caps));
         String session = created.path("value").path("sessionId").asText();
         if (session.isEmpty()) {
@@ -125,18 +136,28 @@ public final class Browser implements AutoCloseable {
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("waited " + seconds + " s for " + expression + "; page text: "
-                + js("return document.body ? document.body.innerText.slice(0, 2000) : ''").asText());
+        throw new AssertionError("waited " + seconds + " s for " + expression + "; page " + js("return location.href").asText()
+                + " text: " + js("return document.body ? document.body.innerText.slice(0, 2000) : ''").asText());
     }
 
     public String text(String css) throws Exception {
         return js("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css).asText(null);
     }
 
+    /** Clicks the element {@code css} selects; finds it again if the page redrew it in between. */
     public void click(String css) throws Exception {
-        JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
-        String id = el.elements().next().asText();
-        command("POST", "/element/" + id + "/click", "{}");
+        for (int attempt = 1; ; attempt++) {
+            JsonNode el = command("POST", "/element", Json.text(Map.of("using", "css selector", "value", css)));
+            String id = el.elements().next().asText();
+            try {
+                command("POST", "/element/" + id + "/click", "{}");
+                return;
+            } catch (IllegalStateException e) {
+                if (attempt == 3 || !e.getMessage().contains("stale element")) {
+                    throw e;
+                }
+            }
+        }
     }
 
     public void type(String css, String text) throws Exception {
@@ -144,6 +165,69 @@ public final class Browser implements AutoCloseable {
         String id = el.elements().next().asText();
         command("POST", "/element/" + id + "/clear", "{}");
         command("POST", "/element/" + id + "/value", Json.text(Map.of("text", text)));
+    }
+
+    /** WebDriver key codes for {@link #press}. */
+    public static final String UP = "\uE013";
+    public static final String DOWN = "\uE015";
+    public static final String ESCAPE = "\uE00C";
+    public static final String ENTER = "\uE007";
+
+    /** Presses and releases one key on whatever has the focus (a character, or one of the codes above). */
+    public void press(String key) throws Exception {
+        command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "key", "id", "keyboard",
+                "actions", List.of(Map.of("type", "keyDown", "value", key), Map.of("type", "keyUp", "value", key)))))));
+        command("DELETE", "/actions", null);
+    }
+
+    /** A real mouse click at a point of the page (CSS pixels from the top left of the viewport). */
+    public void clickAt(int x, int y) throws Exception {
+        command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "pointer", "id", "mouse",
+                "parameters", Map.of("pointerType", "mouse"),
+                "actions", List.of(Map.of("type", "pointerMove", "origin", "viewport", "x", x, "y", y, "duration", 0),
+                        Map.of("type", "pointerDown", "button", 0), Map.of("type", "pointerUp", "button", 0)))))));
+        command("DELETE", "/actions", null);
+    }
+
+    /** A real mouse drag from a point of the page, {@code dx} pixels to the right, in a few moves. */
+    public void drag(int x, int y, int dx) throws Exception {
+        List<Map<String, Object>> steps = new java.util.ArrayList<>();
+        steps.add(Map.of("type", "pointerMove", "origin", "viewport", "x", x, "y", y, "duration", 0));
+        steps.add(Map.of("type", "pointerDown", "button", 0));
+        for (int i = 1; i <= 4; i++) {
+            steps.add(Map.of("type", "pointerMove", "origin", "viewport", "x", x + dx * i / 4, "y", y, "duration", 20));
+        }
+        steps.add(Map.of("type", "pointerUp", "button", 0));
+        command("POST", "/actions", Json.text(Map.of("actions", List.of(Map.of("type", "pointer", "id", "mouse",
+                "parameters", Map.of("pointerType", "mouse"), "actions", steps)))));
+        command("DELETE", "/actions", null);
+    }
+
+    /** Accepts an open confirm() or alert() dialog. */
+    public void acceptAlert() throws Exception {
+        command("POST", "/alert/accept", "{}");
+    }
+
+    /** A Chrome DevTools command (Network.clearBrowserCache, Network.setCacheDisabled, ...). */
+    public JsonNode cdp(String cmd, Map<String, Object> params) throws Exception {
+        return command("POST", "/goog/cdp/execute", Json.text(Map.of("cmd", cmd, "params", params)));
+    }
+
+    /** Waits until {@code dir} holds a finished file whose name ends with {@code suffix}; returns it. */
+    public static Path waitForFile(Path dir, String suffix, double seconds) throws Exception {
+        long deadline = System.nanoTime() + (long) (seconds * 1e9);
+        while (System.nanoTime() < deadline) {
+            if (Files.isDirectory(dir)) {
+                try (var files = Files.list(dir)) {
+                    var hit = files.filter(f -> f.getFileName().toString().endsWith(suffix)).findFirst();
+                    if (hit.isPresent() && Files.size(hit.get()) > 0) {
+                        return hit.get();
+                    }
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no file *" + suffix + " in " + dir + " after " + seconds + " s");
     }
 
     public void screenshot(Path file) throws Exception {
