@@ -26,13 +26,7 @@ final class UsageAnswers {
     /** The §3.9 KPIs of a tally over a window of {@code windowMs}. */
     static Map<String, Object> summary(Tally t, long windowMs) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("requests", t.requests);
-        m.put("ok", t.okRequests);
-        m.put("errors", t.errors());
-        m.put("error_rate", t.requests == 0 ? 0.0 : round(t.errors() / (double) t.requests, 6));
-        m.put("prompt_tokens", t.promptTokens);
-        m.put("completion_tokens", t.completionTokens);
-        m.put("total_tokens", t.promptTokens + t.completionTokens);
+        counts(m, t);
         Map<String, Object> latency = new LinkedHashMap<>();
         latency.put("n", t.latencyN);
         latency.put("avg", avg(t.latencySum, t.latencyN));
@@ -65,6 +59,17 @@ final class UsageAnswers {
         m.put("extra", extra(t, false));
         m.put("cost", null);
         return m;
+    }
+
+    /** Requests, ok, errors, error rate and token sums: the counts every answer starts with. */
+    private static void counts(Map<String, Object> m, Tally t) {
+        m.put("requests", t.requests);
+        m.put("ok", t.okRequests);
+        m.put("errors", t.errors());
+        m.put("error_rate", t.requests == 0 ? 0.0 : round(t.errors() / (double) t.requests, 6));
+        m.put("prompt_tokens", t.promptTokens);
+        m.put("completion_tokens", t.completionTokens);
+        m.put("total_tokens", t.promptTokens + t.completionTokens);
     }
 
     /** Per extra label {avg, min, max, n}, with p50 and p95 too when {@code percentiles}. */
@@ -110,13 +115,7 @@ final class UsageAnswers {
     static Map<String, Object> breakdownRow(Map<String, Object> key, Tally x) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("key", key);
-        m.put("requests", x.requests);
-        m.put("ok", x.okRequests);
-        m.put("errors", x.errors());
-        m.put("error_rate", x.requests == 0 ? 0.0 : round(x.errors() / (double) x.requests, 6));
-        m.put("prompt_tokens", x.promptTokens);
-        m.put("completion_tokens", x.completionTokens);
-        m.put("total_tokens", x.promptTokens + x.completionTokens);
+        counts(m, x);
         m.put("latency_avg_ms", avg(x.latencySum, x.latencyN));
         m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
         m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));

@@ -542,11 +542,12 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * The row's event key: a 32-bit hash of its event id (request_id), or of its content when it has none (the
-     * fields Mixpanel-style deduplication uses). Same user, time and key = the same event.
+     * The row's event key: a 32-bit hash of its event id (request_id, with its device and ok), or of its content
+     * when it has none (the fields Mixpanel-style deduplication uses). Same user, time and key = the same event.
      */
     static int eventKey(Row r) {
-        String seed = r.requestId() != null ? "id|" + r.requestId()
+        // device and ok too: a gateway call retried on another device records two attempts under one request id
+        String seed = r.requestId() != null ? "id|" + r.requestId() + "|" + r.device() + "|" + r.ok()
                 : "c|" + r.device() + "|" + r.model() + "|" + r.jobId() + "|" + r.promptTokens() + "|"
                 + r.completionTokens() + "|" + r.latencyMs() + "|" + r.ttftMs() + "|" + r.sourceKind();
         long h = 0xcbf29ce484222325L;

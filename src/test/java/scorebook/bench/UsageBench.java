@@ -317,7 +317,6 @@ public final class UsageBench implements Benchmark {
     }
 
     private Row bytesPerRow(Database db, int n, double genSeconds) {
-        db.write(h -> h.execute("PRAGMA wal_checkpoint(TRUNCATE)"));
         long bytes = db.read(h -> h.createQuery("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), "
                 + "pragma_freelist_count(), pragma_page_size()").mapTo(long.class).one());
         double perRow = bytes / (double) n;
