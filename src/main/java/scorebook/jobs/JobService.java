@@ -300,7 +300,9 @@ public final class JobService {
             throw conflict(m.job(), "cancel");
         }
         if (m.job().ended()) {
-            callbacks.signal();
+            if (m.job().callbackUrl() != null) {
+                callbacks.signal();
+            }
         } else {
             work.signal(); // the dispatcher interrupts a running push job
         }
@@ -522,7 +524,7 @@ public final class JobService {
      * get their usage row from the model call itself.
      */
     void attemptEnded(Job j, boolean ok, String errorType, String message, JsonNode metrics) {
-        if (j.ended() || Job.RETRYING.equals(j.state())) {
+        if (j.ended() && j.callbackUrl() != null) {
             callbacks.signal();
         }
         if (Job.RETRYING.equals(j.state())) {
