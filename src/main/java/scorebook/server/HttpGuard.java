@@ -18,8 +18,8 @@ import io.helidon.webserver.http.ServerResponse;
  * The HTTP rules Helidon's connection leaves to the application, applied in front of every route
  * (docs/hardening.md has the why):
  * <ul>
- * <li>every answer carries {@code X-Content-Type-Options: nosniff}, {@code Referrer-Policy: no-referrer} and
- * {@code X-Frame-Options: DENY}; answers are {@code Cache-Control: no-store} unless a route says otherwise
+ * <li>every answer carries {@code X-Content-Type-Options: nosniff}, {@code Referrer-Policy: no-referrer} (the
+ * dashboard's pages say same-origin: see StaticFiles) and {@code X-Frame-Options: DENY}; answers are {@code Cache-Control: no-store} unless a route says otherwise
  * (static files do), so a token, key or run never sits in a shared cache;</li>
  * <li>a path or query whose %XX bytes are not UTF-8 is a 400 (Helidon would decode them to U+FFFD);</li>
  * <li>{@code HEAD} is served wherever {@code GET} is, by the GET route, without its body;</li>

@@ -148,6 +148,11 @@ public final class StaticFiles implements HttpService {
             res.header(HeaderNames.CACHE_CONTROL, r.path().startsWith("META-INF/") ? "max-age=86400" : "no-cache");
         }
         res.header("X-Content-Type-Options", "nosniff");
+        if (ext.equals("html")) {
+            // not no-referrer on the page: with it the browser sends "Origin: null" on the page's own writes,
+            // which the cookie's Origin check refuses; same-origin still sends no referrer to other sites
+            res.header("Referrer-Policy", "same-origin");
+        }
         if (WITH_CSP.contains(ext)) {
             res.header("Content-Security-Policy", CSP);
         }
