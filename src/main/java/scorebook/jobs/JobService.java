@@ -565,11 +565,11 @@ public final class JobService {
             }
         });
         long start = j.startedAt() == null ? now() : Instant.parse(j.startedAt()).toEpochMilli();
-        return new UsageStore.Row(j.userId(), null, start, "job", j.leaseId(), j.device(), j.model(),
-                j.adapterId() != null ? j.adapterId() : j.queueTag(),
+        // the dataset a job names carries its usage row, so the row it appends there makes no second one
+        return new UsageStore.Row(j.userId(), null, start, "job", j.leaseId(), j.device(), j.model(), j.queueTag(),
                 m.path("prompt_tokens").isNumber() ? m.path("prompt_tokens").asInt() : null, completion, latency,
                 number(m, "ttft_ms"), tokS, ok, errorType, message, j.jobId(), null,
-                extra.isEmpty() ? null : Json.text(extra));
+                extra.isEmpty() ? null : Json.text(extra), null, j.adapterId(), null);
     }
 
     private static Double number(JsonNode m, String field) {
