@@ -128,6 +128,13 @@ class AccessTest {
                     expect(failures, o, "cookie from another site",
                             call(o, "Cookie", COOKIE, "Origin", "http://evil.example"), Set.of(403));
                 }
+            } else if (o.auth() == Auth.DEVICE) {
+                // an agent's calls take its device token and nothing else
+                expect(failures, o, "bad device token", call(o, "X-Device-Token", "sbd_not-a-token"), unauthorized);
+                expect(failures, o, "user token", call(o, "X-User-Token", victim.token()), unauthorized);
+                expect(failures, o, "user token as bearer", call(o, "Authorization", "Bearer " + victim.token()), unauthorized);
+                expect(failures, o, "API key", call(o, "X-Api-Key", victim.apiKey()), unauthorized);
+                expect(failures, o, "cookie", call(o, "Cookie", COOKIE, "Origin", server.base()), unauthorized);
             } else {
                 expect(failures, o, "bad key", call(o, "X-Api-Key", "sbk_not-a-key"), unauthorized);
                 expect(failures, o, "revoked key", call(o, "X-Api-Key", REVOKED_KEY), unauthorized);
@@ -154,7 +161,10 @@ class AccessTest {
             boolean yours = o.path().contains("{") && !o.path().startsWith("/v1/models/");
             Client.Response r = o.auth() == Auth.USER ? call(o, "X-User-Token", attacker.token())
                     : call(o, "X-Api-Key", attacker.apiKey());
-            if (o.path().startsWith("/api/users")) {
+            if (o.auth() == Auth.DEVICE) {
+                // another user's token is no device token at all
+                expect(failures, o, "another user's token", r, Set.of(401));
+            } else if (o.path().startsWith("/api/users")) {
                 // the owner's user administration: another user is refused outright
                 expect(failures, o, "another user's token", r, o.method().equals("GET") ? Set.of(200) : Set.of(403));
             } else if (o.path().equals("/api/sessions/{name}/runs")) {

@@ -24,6 +24,7 @@ import scorebook.auth.Principal;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
 import scorebook.server.Json;
+import scorebook.server.JsonErrors;
 import scorebook.usage.UsageFilter;
 
 /**
@@ -109,7 +110,7 @@ public final class DatasetService implements HttpService {
             if (ndjsonAllowed) {
                 return null;
             }
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage());
+            throw ApiException.badRequest(JsonErrors.describe("the body", e));
         }
     }
 
@@ -123,7 +124,7 @@ public final class DatasetService implements HttpService {
             try {
                 rows.add(Json.MAPPER.readTree(lines[i]));
             } catch (JsonProcessingException e) {
-                throw ApiException.badRequest("malformed JSON at line " + (i + 1) + ": " + e.getOriginalMessage());
+                throw ApiException.badRequest(JsonErrors.describe("line " + (i + 1), e));
             }
         }
         return rows;

@@ -74,10 +74,7 @@ public final class Json {
      * because none of them can be stored as given.
      */
     public static JsonNode parse(byte[] bytes) {
-        int bad = Utf8.firstInvalid(bytes);
-        if (bad >= 0) {
-            throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);
-        }
+        utf8Check(bytes);
         JsonNode node;
         try {
             node = BODY.readTree(bytes);
@@ -92,6 +89,19 @@ public final class Json {
                     + "' holds an unpaired surrogate (such as \\ud800 without its pair): text must be valid Unicode");
         }
         return node;
+    }
+
+    /** Bytes as text, strictly: a body that is not UTF-8 (overlong forms, encoded surrogates) is 400. */
+    public static String utf8(byte[] bytes) {
+        utf8Check(bytes);
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void utf8Check(byte[] bytes) {
+        int bad = Utf8.firstInvalid(bytes);
+        if (bad >= 0) {
+            throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);
+        }
     }
 
     /** Only JSON white space (checked on the bytes: a large body is not copied into a string for it). */

@@ -15,7 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * What is wrong with a body, in a user's words: Jackson's messages name its own switches
  * ({@code JsonReadFeature.ALLOW_...}, {@code getMaxNestingDepth()}), which mean nothing to a client.
  */
-final class JsonErrors {
+public final class JsonErrors {
     private static final Pattern UNEXPECTED = Pattern.compile("^Unexpected character \\('(.)' \\(code (\\d+)\\)\\)");
     private static final Pattern QUOTED = Pattern.compile("'([^']*)'");
 
@@ -24,15 +24,20 @@ final class JsonErrors {
 
     /** "the body is not valid JSON: unexpected character '}' at line 1 column 9", "... nested too deep", ... */
     static String describe(JsonProcessingException e) {
+        return describe("the body", e);
+    }
+
+    /** As {@link #describe(JsonProcessingException)} for a part of a body ("line 3", "the row"). */
+    public static String describe(String what, JsonProcessingException e) {
         String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
         if (e instanceof StreamConstraintsException) {
-            return "the body is too large for its shape: " + limit(original);
+            return what + " is too large for its shape: " + limit(original);
         }
-        String what = e instanceof JsonEOFException || original.startsWith("Unexpected end-of-input")
+        String problem = e instanceof JsonEOFException || original.startsWith("Unexpected end-of-input")
                 ? "it ends too early" : problem(original);
         JsonLocation at = e.getLocation();
         String where = at == null || at.getLineNr() < 0 ? "" : " at line " + at.getLineNr() + " column " + at.getColumnNr();
-        return "the body is not valid JSON: " + what + where;
+        return what + " is not valid JSON: " + problem + where;
     }
 
     private static String limit(String original) {
@@ -91,7 +96,7 @@ final class JsonErrors {
     }
 
     /** The path of the first text (value or field name) holding an unpaired surrogate, "" for the root, or null. */
-    static String unpairedSurrogate(JsonNode node, String path) {
+    public static String unpairedSurrogate(JsonNode node, String path) {
         if (node.isTextual()) {
             return broken(node.textValue()) ? path : null;
         }

@@ -144,7 +144,8 @@ public final class StaticFiles implements HttpService {
         Resource r = resource.orElseThrow(() -> ApiException.notFound("no such file"));
         String ext = r.path().substring(r.path().lastIndexOf('.') + 1);
         res.header(HeaderNames.CONTENT_TYPE, TYPES.getOrDefault(ext, "application/octet-stream"));
-        if (!res.headers().contains(HeaderNames.CACHE_CONTROL)) {
+        // HttpGuard made every answer no-store; a versioned file has said immutable already
+        if (!res.headers().first(HeaderNames.CACHE_CONTROL).map(IMMUTABLE::equals).orElse(false)) {
             res.header(HeaderNames.CACHE_CONTROL, r.path().startsWith("META-INF/") ? "max-age=86400" : "no-cache");
         }
         res.header("X-Content-Type-Options", "nosniff");

@@ -8,6 +8,7 @@ import java.util.Map;
 import io.helidon.http.Status;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
+import scorebook.server.JsonErrors;
 
 /**
  * {@code POST /usage/import}: reads the body (Evalyard's JSON array, NDJSON, or our CSV), checks every row and
@@ -24,7 +26,8 @@ import scorebook.server.Json;
  */
 final class UsageImport {
     /** Reads one element of an array at a time (the mapper's trailing-token check is for whole bodies). */
-    static final ObjectReader ELEMENT = Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    static final ObjectReader ELEMENT = Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private UsageImport() {
     }
@@ -53,7 +56,8 @@ final class UsageImport {
             return array(body, maxRows);
         }
         if (t.startsWith("{")) {
-            return ndjson(body, maxRows);
+            // declared JSON is one document (a row); NDJSON says so, or comes without a JSON content type
+            return contentType.contains("json") ? single(body) : ndjson(body, maxRows);
         }
         if (t.isEmpty()) {
             throw ApiException.invalid("the body is empty: send a JSON array of usage rows, NDJSON, or the export's CSV");
@@ -63,7 +67,7 @@ final class UsageImport {
 
     private static List<UsageCsv.Parsed> array(String body, int maxRows) {
         List<UsageCsv.Parsed> out = new ArrayList<>();
-        try (JsonParser p = Json.MAPPER.createParser(body)) {
+        try (JsonParser p = ELEMENT.createParser(body)) {
             if (p.nextToken() != JsonToken.START_ARRAY) {
                 throw ApiException.invalid("a JSON import must be an array of usage rows");
             }
@@ -71,19 +75,36 @@ final class UsageImport {
                 tooMany(out.size(), maxRows);
                 long line = p.currentTokenLocation().getLineNr();
                 JsonNode n = ELEMENT.readTree(p);
-                out.add(n instanceof ObjectNode o ? new UsageCsv.Parsed(out.size(), line, o, null)
-                        : new UsageCsv.Parsed(out.size(), line, null, "row must be a JSON object"));
+                out.add(row(out.size(), line, n));
             }
             if (p.nextToken() != null) {
                 throw ApiException.badRequest("malformed JSON: text after the array");
             }
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage() + " at line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
+            throw ApiException.badRequest(JsonErrors.describe("the body", e));
         } catch (IOException e) {
             throw ApiException.badRequest("malformed JSON: " + e.getMessage());
         }
         return out;
+    }
+
+    /** A row read from JSON: an object holding only valid text, else the row's error. */
+    private static UsageCsv.Parsed row(int index, long line, JsonNode n) {
+        if (!(n instanceof ObjectNode o)) {
+            return new UsageCsv.Parsed(index, line, null, "row must be a JSON object");
+        }
+        String broken = JsonErrors.unpairedSurrogate(o, "");
+        return broken == null ? new UsageCsv.Parsed(index, line, o, null)
+                : new UsageCsv.Parsed(index, line, null, "'" + broken + "' holds an unpaired surrogate: text must be valid Unicode");
+    }
+
+    private static List<UsageCsv.Parsed> single(String body) {
+        try {
+            return List.of(row(0, 1, ELEMENT.readTree(body)));
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(JsonErrors.describe("the body", e)
+                    + " (send several rows as a JSON array, or as NDJSON with Content-Type: application/x-ndjson)");
+        }
     }
 
     private static List<UsageCsv.Parsed> ndjson(String body, int maxRows) {
@@ -96,11 +117,9 @@ final class UsageImport {
             }
             tooMany(out.size(), maxRows);
             try {
-                JsonNode n = Json.MAPPER.readTree(line);
-                out.add(n instanceof ObjectNode o ? new UsageCsv.Parsed(out.size(), i + 1, o, null)
-                        : new UsageCsv.Parsed(out.size(), i + 1, null, "row must be a JSON object"));
+                out.add(row(out.size(), i + 1, ELEMENT.readTree(line)));
             } catch (JsonProcessingException e) {
-                out.add(new UsageCsv.Parsed(out.size(), i + 1, null, "malformed JSON: " + e.getOriginalMessage()));
+                out.add(new UsageCsv.Parsed(out.size(), i + 1, null, JsonErrors.describe("the line", e)));
             }
         }
         return out;

@@ -226,8 +226,13 @@ public final class UsageService implements HttpService {
         Map<String, Object> answer = Json.fields("ok", r.failed() == 0 || !strict, "received", parsed.size(),
                 "imported", r.imported(), "duplicates", r.duplicates(), "failed", r.failed(), "dry_run", dryRun,
                 "errors", r.errors());
-        if (strict && r.failed() > 0) {
-            String message = r.failed() + " of " + parsed.size() + " rows are invalid; nothing was imported (strict=1)";
+        // with strict=0 valid rows are kept and the answer is 200; a body none of whose rows could be read is a 422
+        boolean nothingReadable = !parsed.isEmpty() && r.failed() == parsed.size();
+        if ((strict || nothingReadable) && r.failed() > 0) {
+            String message = nothingReadable
+                    ? "none of the " + parsed.size() + " rows is a valid usage row; nothing was imported"
+                    : r.failed() + " of " + parsed.size() + " rows are invalid; nothing was imported (strict=1)";
+            answer.put("ok", false);
             answer.put("detail", message);
             answer.put("error", Json.fields("code", "invalid", "message", message));
             Json.send(res, Status.UNPROCESSABLE_CONTENT_422, answer);
@@ -247,7 +252,7 @@ public final class UsageService implements HttpService {
                 throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
                         "an import is at most 10 MB; split the rows into several requests");
             }
-            return new String(bytes, StandardCharsets.UTF_8);
+            return Json.utf8(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

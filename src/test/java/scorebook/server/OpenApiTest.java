@@ -31,6 +31,10 @@ class OpenApiTest {
     private static final TestServer server = TestServer.start();
     private static final Tenant tenant = Tenant.create(server);
     private static final List<String> METHODS = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
+    /** An agent of the tenant's, for the routes agents call with their device token. */
+    private static final String DEVICE_TOKEN = tenant.user()
+            .post("/devices/register", "{\"serial\":\"openapi-agent\",\"kind\":\"agent\",\"models\":[\"m\"]}")
+            .json().path("device_token").asText();
 
     /** The owner for user routes, the tenant's API key on the gateway, nobody on public routes. */
     private static Client clientFor(Operation o) {
@@ -38,6 +42,7 @@ class OpenApiTest {
             case PUBLIC -> server.client(null);
             case USER -> server.owner();
             case API_KEY -> tenant.gateway();
+            case DEVICE -> server.withHeaders("X-Device-Token", DEVICE_TOKEN);
         };
     }
 

@@ -26,7 +26,7 @@ import scorebook.server.OpenApi;
  */
 public final class ApiRoutes {
     /** Which credential an operation takes. */
-    public enum Auth { PUBLIC, USER, API_KEY }
+    public enum Auth { PUBLIC, USER, API_KEY, DEVICE }
 
     /**
      * One operation.
@@ -117,6 +117,9 @@ public final class ApiRoutes {
         for (JsonNode s : security) {
             if (s.has("apiKey")) {
                 return Auth.API_KEY;
+            }
+            if (s.has("deviceToken")) {
+                return Auth.DEVICE;
             }
         }
         return Auth.USER;

@@ -77,11 +77,16 @@ public final class Client {
     public Response send(String method, String path, String body, String... extraHeaders) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
         List<String> all = new java.util.ArrayList<>(Arrays.asList(headers));
         all.addAll(Arrays.asList(extraHeaders));
+        boolean typed = false;
+        for (int i = 0; i + 1 < all.size(); i += 2) {
+            typed |= all.get(i).equalsIgnoreCase("Content-Type");
+        }
+        if (body != null && !typed) {
+            // one Content-Type: a caller's own replaces the default rather than adding a second
+            b.header("Content-Type", "application/json");
+        }
         for (int i = 0; i + 1 < all.size(); i += 2) {
             b.header(all.get(i), all.get(i + 1));
         }
