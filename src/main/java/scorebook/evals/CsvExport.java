@@ -11,6 +11,7 @@ import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.CsvCells;
 import scorebook.server.Json;
 
 /**
@@ -36,18 +37,18 @@ final class CsvExport {
             JsonNode row = Json.MAPPER.readTree(json);
             JsonNode r = row.path("result");
             JsonNode latency = r.path("latency");
-            csv.print(safe(row.path("function").asText()));
-            csv.print(safe(row.path("dataset").isTextual() ? row.path("dataset").asText() : ""));
-            csv.print(safe(labels(row.path("labels"))));
-            csv.print(safe(PyJson.dumps(r.path("input"))));
-            csv.print(safe(PyJson.dumps(r.path("output"))));
-            csv.print(safe(PyJson.dumps(r.path("reference"))));
-            csv.print(safe(PyJson.dumps(r.path("scores"))));
-            csv.print(safe(r.path("error").isTextual() ? r.path("error").asText() : ""));
+            csv.print(CsvCells.safe(row.path("function").asText()));
+            csv.print(CsvCells.safe(row.path("dataset").isTextual() ? row.path("dataset").asText() : ""));
+            csv.print(CsvCells.safe(labels(row.path("labels"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("input"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("output"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("reference"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("scores"))));
+            csv.print(CsvCells.safe(r.path("error").isTextual() ? r.path("error").asText() : ""));
             csv.print(latency.isNumber() ? PyJson.repr(latency.asDouble()) : "");
-            csv.print(safe(PyJson.dumps(r.path("metadata"))));
-            csv.print(safe(PyJson.dumps(r.path("trace_data"))));
-            csv.print(safe(PyJson.dumps(r.path("annotations"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("metadata"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("trace_data"))));
+            csv.print(CsvCells.safe(PyJson.dumps(r.path("annotations"))));
             csv.println();
             if (buffer.length() >= 64 * 1024) {
                 w.append(buffer);
@@ -70,12 +71,4 @@ final class CsvExport {
         return b.toString();
     }
 
-    /** A cell starting with = + - @ tab or CR would be a formula in a spreadsheet: make it text. */
-    static String safe(String cell) {
-        if (cell.isEmpty()) {
-            return cell;
-        }
-        char c = cell.charAt(0);
-        return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' ? "'" + cell : cell;
-    }
 }

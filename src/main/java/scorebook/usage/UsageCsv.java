@@ -23,6 +23,7 @@ import org.apache.commons.csv.CSVRecord;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
+import scorebook.server.CsvCells;
 import scorebook.server.Json;
 import scorebook.store.Database;
 
@@ -140,7 +141,7 @@ public final class UsageCsv {
 
     /** Appends one cell and a comma; {@code guard} makes formula-like text inert. */
     private static void cell(StringBuilder line, String v, boolean guard) {
-        String s = guard ? safe(v) : v;
+        String s = guard ? CsvCells.safe(v) : v;
         boolean quote = false;
         for (int i = 0; i < s.length() && !quote; i++) {
             char c = s.charAt(i);
@@ -165,26 +166,6 @@ public final class UsageCsv {
             line.append(n.longValue());
         }
         line.append(',');
-    }
-
-    /** A cell starting with = + - @ tab or CR would be a formula in a spreadsheet: make it text. */
-    static String safe(String cell) {
-        if (cell.isEmpty()) {
-            return cell;
-        }
-        char c = cell.charAt(0);
-        return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r' ? "'" + cell : cell;
-    }
-
-    /** Undoes {@link #safe} on a text cell read back. */
-    private static String unsafe(String cell) {
-        if (cell.length() >= 2 && cell.charAt(0) == '\'') {
-            char c = cell.charAt(1);
-            if (c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r') {
-                return cell.substring(1);
-            }
-        }
-        return cell;
     }
 
     /** One imported record: its 0-based index, its line in the body, and the row (or why it could not be read). */
@@ -222,7 +203,7 @@ public final class UsageCsv {
                         continue;
                     }
                     if (COLUMNS.contains(name)) {
-                        o.put(name, unsafe(v));
+                        o.put(name, CsvCells.unsafe(v));
                     } else {
                         if (extra == null) {
                             extra = o.putObject("extra");
