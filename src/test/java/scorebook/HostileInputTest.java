@@ -40,6 +40,10 @@ class HostileInputTest {
     private static final TestServer server = TestServer.start(
             ServerConfig.local(TestServer.tempDir(), TestServer.OWNER_TOKEN).withMaxBodyBytes(LIMIT));
     private static final Tenant tenant = Tenant.create(server);
+    /** The tenant's agent, so hostile bodies reach the agents' routes past their device-token check. */
+    private static final String AGENT_TOKEN = tenant.user()
+            .post("/devices/register", "{\"serial\": \"hostile-agent\", \"kind\": \"agent\", \"models\": [\"m\"]}")
+            .json().path("device_token").asText();
     /** Inputs tried, by the status they got: the figures docs/hardening.md quotes. */
     private static final Map<Integer, Integer> ANSWERS = new TreeMap<>();
     private static int tried;
@@ -235,7 +239,11 @@ class HostileInputTest {
     }
 
     private static RawHttp.Answer send(Operation o, Case c) {
-        String credential = o.auth() == ApiRoutes.Auth.API_KEY ? "X-Api-Key: " + tenant.apiKey() : "X-User-Token: " + tenant.token();
+        String credential = switch (o.auth()) {
+            case API_KEY -> "X-Api-Key: " + tenant.apiKey();
+            case DEVICE -> "X-Device-Token: " + AGENT_TOKEN;
+            default -> "X-User-Token: " + tenant.token();
+        };
         String head = o.method() + " " + o.sample() + " HTTP/1.1\r\nHost: x\r\n" + credential + "\r\nContent-Type: "
                 + c.contentType() + "\r\nContent-Length: " + c.body().length + "\r\nConnection: close\r\n\r\n";
         try (RawHttp http = new RawHttp(server.port())) {
