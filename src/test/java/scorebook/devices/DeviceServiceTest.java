@@ -1,8 +1,5 @@
 package scorebook.devices;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -19,6 +16,8 @@ import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static scorebook.testing.Console.output;
+import static scorebook.testing.Console.quietly;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -167,31 +166,6 @@ class DeviceServiceTest {
         } finally {
             TestServer.deleteTree(dir);
         }
-    }
-
-    private static int quietly(java.util.function.IntSupplier run) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        try {
-            System.setOut(new PrintStream(new ByteArrayOutputStream()));
-            System.setErr(new PrintStream(new ByteArrayOutputStream()));
-            return run.getAsInt();
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
-    private static String output(java.util.function.IntSupplier run) {
-        PrintStream out = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            assertEquals(0, run.getAsInt());
-        } finally {
-            System.setOut(out);
-        }
-        return buf.toString(StandardCharsets.UTF_8);
     }
 
     private static List<String> texts(JsonNode array) {
