@@ -7,6 +7,7 @@ import scorebook.server.ServerConfig;
 import scorebook.testing.Client;
 import scorebook.testing.TestClock;
 import scorebook.testing.TestServer;
+import scorebook.testing.Wait;
 import scorebook.testing.Tenant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,20 +54,9 @@ final class JobsFixture implements AutoCloseable {
         return t.user().get("/api/jobs/" + id).json();
     }
 
-    /** Waits (up to 30 s) until the condition holds; the background work is event-driven, so this is quick. */
+    /** Waits until the condition holds (the shared deadline); the background work is event-driven, so this is quick. */
     static void until(String what, Supplier<Boolean> condition) {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!condition.get()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+        Wait.until(what, condition::get);
     }
 
     /** Waits until the job is in {@code state}; returns its record. */
