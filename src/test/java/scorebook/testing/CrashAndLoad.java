@@ -112,7 +112,12 @@ public final class CrashAndLoad {
                     for (int g = 0; g < 2; g++) {
                         workers.add(Thread.ofVirtual().start(() -> askUntil(stop, gw, gateway)));
                     }
-                    Thread.sleep(200 + random.nextLong(maxLoad.toMillis())); // the random moment of the kill
+                    // Both kinds of write are under way before the random moment of the kill, however slow the machine.
+                    int ackedBefore = acked.size();
+                    int gatewayBefore = gateway.get();
+                    Wait.until("this cycle's first acknowledged append and gateway call",
+                            () -> acked.size() > ackedBefore && gateway.get() > gatewayBefore);
+                    Thread.sleep(random.nextLong(maxLoad.toMillis())); // the random moment of the kill
                     s.kill9();
                     stop.set(true);
                     for (Thread t : workers) {
