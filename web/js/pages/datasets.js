@@ -126,7 +126,7 @@ function mountOne(el, params, name) {
       opts.scales.x.ticks.maxTicksLimit = 8;
       opts.scales.x.ticks.maxRotation = 0;
       const line = (label, pick, dash) => ({label, data: f.series.map(pick), borderColor: colour, backgroundColor: colour,
-        borderDash: dash, spanGaps: true, pointRadius: f.series.length > 60 ? 0 : 2, borderWidth: 1.6});
+        borderDash: dash, spanGaps: false, pointRadius: 2, borderWidth: 1.6});
       charts.push(new Chart(canvas, {type: 'line', options: opts, data: {labels,
         datasets: [line('avg', (p) => p.avg), line('p95', (p) => p.p95, [5, 4]), line('max', (p) => p.max, [1, 3])]}}));
       canvas.dataset.ready = '1';

@@ -327,7 +327,7 @@ export function mount(el, params) {
     groups.forEach((g) => g.points.forEach((p) => Object.keys(p.extra || {}).forEach((l) => extras.add(l))));
     const lines = (pick, opts = {}) => groups.map((g, i) => ({
       label: name(g) + (opts.suffix || ''), data: g.points.map(pick), borderColor: SERIES_COLOURS[i % SERIES_COLOURS.length],
-      backgroundColor: SERIES_COLOURS[i % SERIES_COLOURS.length], borderDash: opts.dash, spanGaps: true, pointRadius: 0, borderWidth: 1.6, tension: 0.15,
+      backgroundColor: SERIES_COLOURS[i % SERIES_COLOURS.length], borderDash: opts.dash, spanGaps: false, pointRadius: 1.5, borderWidth: 1.6, tension: 0.15,
     }));
     const specs = [
       ['requests', 'Requests', lines((p) => p.requests)],

@@ -207,6 +207,7 @@ class DashboardUsageTest {
 
         browser.click("#group-by option[value=device]");
         browser.waitFor("document.querySelectorAll('#compare-groups tbody tr').length >= 2", Wait.DEADLINE.toSeconds());
+        browser.js("document.getElementById('compare-controls').scrollIntoView()");
         browser.screenshot(SHOTS.resolve("usage-compare.png"));
         noPageErrors();
     }
@@ -294,6 +295,8 @@ class DashboardUsageTest {
         browser.click("#map-latency_ms_field option[value=latency_ms]");
         browser.waitFor("!document.querySelector('#preview-table tbody tr.skipped')", Wait.DEADLINE.toSeconds());
 
+        browser.js("document.getElementById('adapter-editor').scrollIntoView()");
+        browser.screenshot(SHOTS.resolve("dataset-adapter.png"));
         browser.click("#adapter-save");
         browser.waitFor("document.getElementById('dataset-charts').dataset.metrics === 'latency_ms\\nGPU power (W)\\nCPU (%)'",
                 Wait.DEADLINE.toSeconds());
