@@ -66,6 +66,8 @@ function mountOne(el, params, name) {
   const charts = [];
   let sample = [];          // the newest rows, for field names and the preview
   let adapter = null;       // as saved, or a new one
+  const chartLib = loadChart();   // fetched while the server answers
+  chartLib.catch(() => {});
   const bucket = BUCKETS.includes(params.get('bucket')) ? params.get('bucket') : 'auto';
   const cursor = params.get('cursor');
 
@@ -105,7 +107,7 @@ function mountOne(el, params, name) {
       return;
     }
     let Chart;
-    try { Chart = await loadChart(); } catch (e) { toast(e.message, 'error'); return; }
+    try { Chart = await chartLib; } catch (e) { toast(e.message, 'error'); return; }
     if (!alive) return;
     const starts = fields[0][1].series.map((p) => Date.parse(p.t));
     const date = new Intl.DateTimeFormat('en-GB', m.bucket === '1d' ? {month: 'short', day: 'numeric'}

@@ -49,6 +49,9 @@ export function mount(el, params) {
   let loading = null;          // the AbortController of the loads on their way
   const charts = new Map();    // chart id → Chart, reused across redraws
   let lastSummary = null;
+  // Chart.js is fetched and parsed while the server answers, not after
+  const chartLib = loadChart();
+  chartLib.catch(() => {});
 
   // ---- the state and the API queries made from it ----
   const range = () => (RANGE_LABELS[state.get('range')] ? state.get('range') : '24h');
@@ -317,7 +320,7 @@ export function mount(el, params) {
   /** The charts: one per standard metric and one per extra metric label, a line per group. */
   async function drawCharts(series, summary) {
     let Chart;
-    try { Chart = await loadChart(); } catch (e) { toast(e.message, 'error'); return; }
+    try { Chart = await chartLib; } catch (e) { toast(e.message, 'error'); return; }
     if (!alive) return;
     const groups = series.series;
     const starts = groups.length ? groups[0].points.map((p) => Date.parse(p.t)) : [];
