@@ -272,7 +272,7 @@ function mountOne(el, params, name) {
     const rows = sample.slice(0, PREVIEW);
     if (!rows.length) return h('p', {class: 'muted'}, 'No rows to preview.');
     const extras = a.extra_fields || [];
-    const head = ['Time', 'Device', 'Model', 'Prompt', 'Completion', 'Latency ms', 'TTFT ms', ...extras.map((e) => e.label), 'Mapped'];
+    const head = ['Time (UTC)', 'Device', 'Model', 'Prompt', 'Completion', 'Latency ms', 'TTFT ms', ...extras.map((e) => e.label), 'Mapped'];
     return h('div', {class: 'table-wrap'}, h('table', {class: 'results data-rows', id: 'preview-table'},
       h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
       h('tbody', {}, rows.map((r) => {
