@@ -77,3 +77,35 @@ export const revokeKey = (id) => send('DELETE', `/api/keys/${enc(id)}`);
 export const users = () => get('/api/users');
 export const addUser = (name) => send('POST', '/api/users', {name});
 export const deleteUser = (id) => send('DELETE', `/api/users/${enc(id)}`);
+
+// ---- usage analytics and datasets ----
+/** `query` is a URLSearchParams of the range and filters (docs/usage.md). */
+export const usageSummary = (query, signal) => get(`/usage/summary?${query}`, {signal});
+export const usageSeries = (query, signal) => get(`/usage?${query}`, {signal});
+export const usageBreakdown = (query, signal) => get(`/usage?view=breakdown&${query}`, {signal});
+export const usageCompare = (query, signal) => get(`/usage/compare?${query}`, {signal});
+
+/**
+ * Sends a file's text to /usage/import as `type` (text/csv, application/json, application/x-ndjson). Answers
+ * {status, data} whatever the status: a 422 of strict=1 carries the per-row errors the page shows.
+ */
+export async function usageImport(text, type, query) {
+  let res;
+  try {
+    res = await fetch(`/usage/import?${query}`, {method: 'POST', credentials: 'same-origin', body: text,
+      headers: {'Content-Type': type, Accept: 'application/json'}});
+  } catch (e) {
+    throw new ApiError(0, 'network', 'The server cannot be reached (is it still running?)');
+  }
+  const data = await res.json().catch(() => ({}));
+  if (res.status === 401 && onUnauthorized) onUnauthorized(new ApiError(401, 'unauthorized', data.detail || 'signed out'));
+  return {status: res.status, data};
+}
+
+export const datasets = () => get('/user/data/list');
+/** A page of a dataset's rows; `query` holds limit, order and cursor. */
+export const datasetRows = (name, query) => get(`/user/data/get?dataset=${enc(name)}&${query}`);
+export const datasetNdjsonUrl = (name) => `/user/data/get?dataset=${enc(name)}&format=ndjson`;
+export const datasetMetrics = (name, query) => get(`/user/data/metrics?dataset=${enc(name)}&${query}`);
+export const datasetAdapter = (name) => get(`/user/data/get_adapter?dataset=${enc(name)}`);
+export const saveAdapter = (adapter) => send('POST', '/user/data/save_adapter', adapter);

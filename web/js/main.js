@@ -61,6 +61,8 @@ keys.registerGlobal([
   {key: 'g t', label: 'Go to trends', run: () => router.go('trends')},
   {key: 'g s', label: 'Go to settings', run: () => router.go('settings')},
   {key: 'g k', label: 'Go to API keys', run: () => router.go('keys')},
+  {key: 'g u', label: 'Go to usage', run: () => router.go('usage')},
+  {key: 'g d', label: 'Go to datasets', run: () => router.go('datasets')},
   {key: 'T', label: 'Switch theme (system, light, dark)', run: cycleTheme},
 ]);
 

@@ -14,6 +14,8 @@ const PAGES = {
   keys: () => import('./pages/apikeys.js'),
   users: () => import('./pages/users.js'),
   login: () => import('./pages/login.js'),
+  usage: () => import('./pages/usage.js'),
+  datasets: () => import('./pages/datasets.js'),
 };
 
 let root = null;

@@ -327,7 +327,7 @@ public final class UsageBench implements Benchmark {
     }
 
     /** N gateway-like rows over the last 30 days through UsageStore.insertNow, in time order, 5,000 per transaction. */
-    private static double generate(TestServer server, int n) {
+    static double generate(TestServer server, int n) {
         long userId = server.running().db().read(h -> h.createQuery("SELECT id FROM users WHERE name = 'owner'")
                 .mapTo(long.class).one());
         UsageStore store = server.running().parts().devices().usage();
