@@ -63,6 +63,9 @@ keys.registerGlobal([
   {key: 'g k', label: 'Go to API keys', run: () => router.go('keys')},
   {key: 'T', label: 'Switch theme (system, light, dark)', run: cycleTheme},
 ]);
+keys.registerGlobal([{key: 'g j', label: 'Go to jobs', run: () => router.go('jobs')}]);
+keys.registerGlobal([{key: 'g d', label: 'Go to devices', run: () => router.go('devices')}]);
+keys.registerGlobal([{key: 'g p', label: 'Go to the playground', run: () => router.go('playground')}]);
 
 // ---- sign-in state ----
 let signedOutShown = false;

@@ -14,6 +14,10 @@ const PAGES = {
   keys: () => import('./pages/apikeys.js'),
   users: () => import('./pages/users.js'),
   login: () => import('./pages/login.js'),
+  jobs: () => import('./pages/jobs.js'),
+  job: () => import('./pages/job.js'),
+  devices: () => import('./pages/devices.js'),
+  playground: () => import('./pages/playground.js'),
 };
 
 let root = null;
