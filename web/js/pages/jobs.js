@@ -71,9 +71,12 @@ export function mount(el, params) {
   const pager = h('div', {class: 'pager', id: 'jobs-pager'});
   let firstDraw = true;
 
+  let asked = 0;   // a later question (a filter typed while a poll was out) wins over an earlier answer
+
   async function loadQueue() {
+    const my = ++asked;
     const page = await api.jobs(query());
-    if (!alive) return;
+    if (!alive || my !== asked) return;
     if (!page.jobs.length) {
       const filtered = FILTERS.some((f) => params.get(f));
       fill(table, filtered || params.get('cursor')

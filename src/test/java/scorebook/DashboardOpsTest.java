@@ -111,6 +111,12 @@ class DashboardOpsTest {
         return owner.get("/api/jobs/" + id).json().path("state").asText();
     }
 
+    /** Clicks a button of a table row after scrolling it to the middle of the window, clear of the toasts at the bottom. */
+    private static void clickRow(String css) throws Exception {
+        browser.js("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})", css);
+        browser.click(css);
+    }
+
     private static void waitRowState(String id, String state) throws Exception {
         browser.waitFor("document.querySelector('#jobs-table tr[data-job-id=\"" + id + "\"]')?.dataset.state === '" + state + "'", WAIT);
     }
@@ -188,7 +194,7 @@ class DashboardOpsTest {
         waitRowState(ok.path("job_id").asText(), "done");
         waitRowState(failed, "failed");
         // a job that ends while the page is open changes state on screen (polling, no reload)
-        browser.click("#jobs-table tr[data-job-id=\"" + toCancel + "\"] button[data-cancel]");
+        clickRow("#jobs-table tr[data-job-id=\"" + toCancel + "\"] button[data-cancel]");
         waitRowState(toCancel, "cancelled");
         assertEquals("cancelled", state(toCancel));
         List<String> states = new ArrayList<>();
@@ -220,14 +226,14 @@ class DashboardOpsTest {
         browser.waitFor("document.querySelector('#dlq-table tr[data-job-id=\"" + deleteB + "\"]')", WAIT);
         assertTrue(browser.text("#dlq-table").contains("oom: out of <b>memory</b>"), "the error as text");
         browser.type("#requeue-priority", "2");
-        browser.click("button[data-requeue=\"" + requeue + "\"]");
+        clickRow("button[data-requeue=\"" + requeue + "\"]");
         browser.waitFor("!document.querySelector('#dlq-table tr[data-job-id=\"" + requeue + "\"]')", WAIT);
         JsonNode back = owner.get("/api/jobs/" + requeue).json();
         assertEquals("queued", back.path("state").asText());
         assertEquals(2, back.path("priority").asInt());
 
-        browser.click("input[data-pick=\"" + deleteA + "\"]");
-        browser.click("input[data-pick=\"" + deleteB + "\"]");
+        clickRow("input[data-pick=\"" + deleteA + "\"]");
+        clickRow("input[data-pick=\"" + deleteB + "\"]");
         assertEquals("2 selected", browser.text("#dlq-selected"));
         browser.screenshot(SHOTS.resolve("dlq.png"));
         browser.click("#dlq-delete");
@@ -274,13 +280,13 @@ class DashboardOpsTest {
         assertTrue(browser.text("#devices-table tr[data-serial=\"pixel7\"]").contains("39.5 °C"));
 
         int chats = ollama.chats();
-        browser.click("button[data-warm=\"gpu1\"]");
+        clickRow("button[data-warm=\"gpu1\"]");
         browser.click("#warm-go");
         browser.waitFor("document.getElementById('warm-result')?.innerText.includes('loaded in')", WAIT);
         assertTrue(ollama.chats() > chats, "the warm-up called the model");
         browser.screenshot(SHOTS.resolve("devices.png"));
 
-        browser.click("button[data-remove=\"gpu2\"]");
+        clickRow("button[data-remove=\"gpu2\"]");
         browser.waitFor("document.getElementById('confirm-ok')", WAIT);
         browser.click("#confirm-ok");
         browser.waitFor("!document.querySelector('#devices-table tr[data-serial=\"gpu2\"]')", WAIT);
