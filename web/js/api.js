@@ -14,14 +14,14 @@ export class ApiError extends Error {
 let onUnauthorized = null;
 export const whenUnauthorized = (fn) => { onUnauthorized = fn; };
 
-async function send(method, path, body, {signal, raw} = {}) {
+async function send(method, path, body, {signal, raw, headers} = {}) {
   let res;
   try {
     res = await fetch(path, {
       method,
       signal,
       credentials: 'same-origin',
-      headers: body === undefined ? {Accept: 'application/json'} : {'Content-Type': 'application/json', Accept: 'application/json'},
+      headers: {...(body === undefined ? {Accept: 'application/json'} : {'Content-Type': 'application/json', Accept: 'application/json'}), ...headers},
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
@@ -109,3 +109,29 @@ export const datasetNdjsonUrl = (name) => `/user/data/get?dataset=${enc(name)}&f
 export const datasetMetrics = (name, query) => get(`/user/data/metrics?dataset=${enc(name)}&${query}`);
 export const datasetAdapter = (name) => get(`/user/data/get_adapter?dataset=${enc(name)}`);
 export const saveAdapter = (adapter) => send('POST', '/user/data/save_adapter', adapter);
+// ---- jobs ----
+/** A page of jobs, newest first; `query` (URLSearchParams) holds state, model, device, queue_tag, limit, cursor. */
+export const jobs = (query, signal) => get(`/api/jobs?${query}`, {signal});
+export const job = (id) => get(`/api/jobs/${enc(id)}`);
+/** The result with the request, raw answer and attempts (202 {state} while the job has not ended). */
+export const jobResult = (id) => get(`/api/jobs/${enc(id)}/result?format=json&full=1`);
+export const jobDeliveries = (id) => get(`/api/jobs/${enc(id)}/deliveries`);
+export const cancelJob = (id) => send('POST', `/api/jobs/${enc(id)}/cancel`);
+/** Enqueues; an idempotency key replays the same job for 24 h. */
+export const enqueueJob = (body, idempotencyKey) =>
+  send('POST', '/api/jobs', body, {headers: idempotencyKey ? {'Idempotency-Key': idempotencyKey} : {}});
+export const dlq = (query) => get(`/jobs/dlq?${query}`);
+export const requeueJob = (id, body = {}) => send('POST', `/jobs/${enc(id)}/requeue`, body);
+export const deleteJob = (id) => send('DELETE', `/jobs/${enc(id)}`);
+
+// ---- devices ----
+export const devices = () => get('/devices');
+export const registerDevice = (body) => send('POST', '/devices/register', body);
+export const reloadDevices = () => send('POST', '/devices/reload');
+export const removeDevice = (serial) => send('DELETE', `/devices/${enc(serial)}`);
+
+// ---- the gateway (the login cookie with this page's Origin: docs/dashboard.md) ----
+export const models = () => get('/v1/models');
+export const warmup = (model, serials) => send('POST', '/warmup', {model: model || undefined, devices: serials});
+/** /ask_stream as a Response whose body is read line by line (NDJSON). */
+export const askStream = (body, signal) => send('POST', '/ask_stream', body, {signal, raw: true});

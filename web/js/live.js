@@ -35,3 +35,25 @@ export function stop() {
   if (source) source.close();
   source = null;
 }
+
+/**
+ * Polls while a page shows live state that has no event stream (jobs, devices): calls fn at once and then
+ * every `ms` while the tab is visible (a hidden tab does not poll; showing it again polls at once). A poll
+ * starts only after the previous one ended. Returns a function that stops polling.
+ */
+export function poll(fn, ms) {
+  let timer = null;
+  let stopped = false;
+  let busy = false;
+  const tick = async () => {
+    clearTimeout(timer);
+    if (stopped || busy || document.hidden) return;
+    busy = true;
+    try { await fn(); } catch (e) { console.warn('poll', e); } finally { busy = false; }
+    if (!stopped && !document.hidden) timer = setTimeout(tick, ms);
+  };
+  const onVisible = () => { if (!document.hidden) tick(); };
+  document.addEventListener('visibilitychange', onVisible);
+  tick();
+  return () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVisible); };
+}

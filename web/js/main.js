@@ -63,6 +63,9 @@ keys.registerGlobal([
   {key: 'g k', label: 'Go to API keys', run: () => router.go('keys')},
   {key: 'g u', label: 'Go to usage', run: () => router.go('usage')},
   {key: 'g d', label: 'Go to datasets', run: () => router.go('datasets')},
+  {key: 'g j', label: 'Go to jobs', run: () => router.go('jobs')},
+  {key: 'g v', label: 'Go to devices', run: () => router.go('devices')},
+  {key: 'g p', label: 'Go to the playground', run: () => router.go('playground')},
   {key: 'T', label: 'Switch theme (system, light, dark)', run: cycleTheme},
 ]);
 

@@ -16,6 +16,10 @@ const PAGES = {
   login: () => import('./pages/login.js'),
   usage: () => import('./pages/usage.js'),
   datasets: () => import('./pages/datasets.js'),
+  jobs: () => import('./pages/jobs.js'),
+  job: () => import('./pages/job.js'),
+  devices: () => import('./pages/devices.js'),
+  playground: () => import('./pages/playground.js'),
 };
 
 let root = null;

@@ -17,7 +17,8 @@ import scorebook.server.Errors;
 /**
  * Puts a {@link Principal} on every request that needs one, or answers 401/403. User endpoints take
  * a user token (X-User-Token or Bearer) or the dashboard cookie (with an Origin check on writes);
- * the gateway takes only API keys (X-Api-Key or Bearer).
+ * the gateway takes API keys (X-Api-Key or Bearer) and, for the dashboard's playground and warm-up, the
+ * dashboard cookie under the same Origin check (never a user token: programs use keys).
  */
 public final class AuthFilter implements Filter {
     static final String COOKIE = "scorebook_session";
@@ -78,9 +79,12 @@ public final class AuthFilter implements Filter {
     }
 
     private Principal apiKey(RoutingRequest req) {
-        String key = header(req, API_KEY).or(() -> bearer(req))
-                .orElseThrow(() -> ApiException.unauthorized("an API key is required (X-Api-Key or Authorization: Bearer)"));
-        return store.byApiKey(key).orElseThrow(() -> ApiException.unauthorized("unknown or revoked API key"));
+        Optional<String> key = header(req, API_KEY).or(() -> bearer(req));
+        if (key.isEmpty() && req.headers().cookies().contains(COOKIE)) {
+            return session(req);
+        }
+        return store.byApiKey(key.orElseThrow(() -> ApiException.unauthorized("an API key is required (X-Api-Key or Authorization: Bearer)")))
+                .orElseThrow(() -> ApiException.unauthorized("unknown or revoked API key"));
     }
 
     private Principal user(RoutingRequest req) {
@@ -88,12 +92,16 @@ public final class AuthFilter implements Filter {
         if (token.isPresent()) {
             return store.byUserToken(token.get()).orElseThrow(() -> ApiException.unauthorized("unknown user token"));
         }
-        Optional<String> cookie = req.headers().cookies().first(COOKIE).asOptional();
-        if (cookie.isEmpty()) {
+        if (!req.headers().cookies().contains(COOKIE)) {
             throw ApiException.unauthorized("a user token is required (X-User-Token or Authorization: Bearer), "
                     + "or log in to the dashboard with /?token=YOUR_TOKEN");
         }
-        Principal p = store.bySession(cookie.get())
+        return session(req);
+    }
+
+    /** The dashboard's login cookie; a write must also carry this server's Origin. */
+    private Principal session(RoutingRequest req) {
+        Principal p = store.bySession(req.headers().cookies().first(COOKIE).get())
                 .orElseThrow(() -> ApiException.unauthorized("the login session has expired; log in again with /?token=YOUR_TOKEN"));
         if (!SAFE.contains(req.prologue().method())) {
             checkOrigin(req);

@@ -21,7 +21,8 @@ public final class Bench {
             new UsageBench(),
             new JobsBench(),
             new DashboardBench(),
-            new UsageDashboardBench());
+            new UsageDashboardBench(),
+            new JobsPageBench());
 
     private Bench() {
     }
