@@ -127,6 +127,8 @@ public final class DeviceService implements HttpService {
     private void agentState(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
         String serial = req.path().pathParameters().get("serial");
+        DeviceRegistry.Snapshot before = devices.registry().snapshot(p.userId(), serial)
+                .orElseThrow(() -> DeviceStore.notFound(serial)); // another user's device is 404 whatever the body
         ObjectNode body = Json.object(req);
         body.fieldNames().forEachRemaining(f -> {
             if (!f.equals("state")) {
@@ -137,8 +139,6 @@ public final class DeviceService implements HttpService {
         if (state == null || !state.isTextual() || !Device.AGENT_STATES.contains(state.asText())) {
             throw ApiException.invalid("'state' must be one of " + String.join(", ", Device.AGENT_STATES));
         }
-        DeviceRegistry.Snapshot before = devices.registry().snapshot(p.userId(), serial)
-                .orElseThrow(() -> DeviceStore.notFound(serial));
         if (before.device().push()) {
             throw ApiException.conflict("device '" + serial + "' is a " + before.device().kind()
                     + " model server; only agents (kind agent) have a state");
