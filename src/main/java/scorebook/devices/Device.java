@@ -20,11 +20,16 @@ import java.util.List;
  * @param updatedAt      ISO-8601
  * @param apiKey         push devices: sent upstream as {@code Authorization: Bearer}, or null; never shown
  * @param queueTags      the job queues it takes jobs from (default {@code ["default"]})
+ * @param agentState     agents: what its heartbeat answer asks of it, {@code running}, {@code quiet} (take no new
+ *                       jobs) or {@code terminate}; set by its user
  */
 public record Device(long id, long userId, String serial, String kind, String mode, String name, String baseUrl,
                      List<String> models, int weight, int maxConcurrency, String createdAt, String updatedAt,
-                     String apiKey, List<String> queueTags) {
+                     String apiKey, List<String> queueTags, String agentState) {
     public static final List<String> KINDS = List.of("ollama", "openai", "agent");
+    /** The states of an agent's heartbeat answer (Faktory's worker states). */
+    public static final List<String> AGENT_STATES = List.of("running", "quiet", "terminate");
+    public static final String RUNNING = "running";
     public static final List<String> DEFAULT_TAGS = List.of("default");
 
     public boolean push() {

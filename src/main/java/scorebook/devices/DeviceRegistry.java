@@ -511,6 +511,7 @@ public final class DeviceRegistry {
                 m.put(f, a == null ? null : field(a, f));
             }
             m.put("last_seen_at", isoOrNull(s.lastSeenMs()));
+            m.put("agent_state", d.agentState());
         }
         m.put("inflight", s.inflight());
         m.put("open_until", s.openUntil());

@@ -37,6 +37,9 @@ import scorebook.server.Names;
  *        http://127.0.0.1:8080/devices/register
  * POST   /devices/reload          re-reads devices, checks push devices now (closing circuits that pass)
  * DELETE /devices/{serial}        removes a device
+ * POST   /devices/{serial}/state  {state: running|quiet|terminate} what an agent's heartbeat answer asks of it:
+ *                                  quiet = finish the jobs it holds and take no new ones; terminate = stop
+ *   curl -H "X-User-Token: $T" -d '{"state":"quiet"}' http://127.0.0.1:8080/devices/pixel7/state
  * </pre>
  * The service also starts and stops the feature's background work with the server.
  */
@@ -68,7 +71,9 @@ public final class DeviceService implements HttpService {
                 .any("/devices/reload", Errors.allow("POST"))
                 .get("/devices/{serial}", this::one)
                 .delete("/devices/{serial}", this::remove)
-                .any("/devices/{serial}", Errors.allow("GET, DELETE"));
+                .any("/devices/{serial}", Errors.allow("GET, DELETE"))
+                .post("/devices/{serial}/state", this::agentState)
+                .any("/devices/{serial}/state", Errors.allow("POST"));
     }
 
     private void list(ServerRequest req, ServerResponse res) {
@@ -117,6 +122,30 @@ public final class DeviceService implements HttpService {
         Principal p = Principal.of(req);
         Device d = devices.remove(p.userId(), req.path().pathParameters().get("serial"));
         Json.send(res, Json.fields("ok", true, "removed", d.serial()));
+    }
+
+    private void agentState(ServerRequest req, ServerResponse res) {
+        Principal p = Principal.of(req);
+        String serial = req.path().pathParameters().get("serial");
+        DeviceRegistry.Snapshot before = devices.registry().snapshot(p.userId(), serial)
+                .orElseThrow(() -> DeviceStore.notFound(serial)); // another user's device is 404 whatever the body
+        ObjectNode body = Json.object(req);
+        body.fieldNames().forEachRemaining(f -> {
+            if (!f.equals("state")) {
+                throw ApiException.invalid("unknown field '" + f + "'; the body is {\"state\": \"running|quiet|terminate\"}");
+            }
+        });
+        JsonNode state = body.get("state");
+        if (state == null || !state.isTextual() || !Device.AGENT_STATES.contains(state.asText())) {
+            throw ApiException.invalid("'state' must be one of " + String.join(", ", Device.AGENT_STATES));
+        }
+        if (before.device().push()) {
+            throw ApiException.conflict("device '" + serial + "' is a " + before.device().kind()
+                    + " model server; only agents (kind agent) have a state");
+        }
+        devices.agentState(p.userId(), serial, state.asText());
+        DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), serial).orElseThrow(() -> DeviceStore.notFound(serial));
+        Json.send(res, Json.fields("ok", true, "device", DeviceRegistry.view(s)));
     }
 
     private static Map<String, Object> listBody(List<DeviceRegistry.Snapshot> snapshots) {

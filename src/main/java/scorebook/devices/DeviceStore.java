@@ -19,7 +19,7 @@ import scorebook.usage.UsageStore;
 public final class DeviceStore {
     private static final String COLUMNS = """
             id, user_id, serial, kind, mode, name, base_url, models, weight, max_concurrency, created_at, updated_at, api_key,
-            queue_tags""";
+            queue_tags, agent_state""";
 
     /**
      * What a registration asks for (validated by the caller). {@code apiKey}: null keeps the stored one, "" removes
@@ -63,6 +63,8 @@ public final class DeviceStore {
                                 models = excluded.models, weight = excluded.weight,
                                 max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at,
                                 queue_tags = excluded.queue_tags,
+                                agent_state = CASE WHEN devices.agent_state = 'terminate' THEN 'running'
+                                                   ELSE devices.agent_state END,
                                 api_key = CASE WHEN excluded.mode = 'pull' THEN NULL
                                                WHEN :key IS NULL THEN devices.api_key ELSE NULLIF(:key, '') END""")
                     .bind("user", userId).bind("serial", r.serial()).bind("kind", r.kind())
@@ -88,6 +90,7 @@ public final class DeviceStore {
         try {
             return db.write(h -> {
                 Device d = find(h, userId, serial).orElseThrow(() -> notFound(serial));
+                retireToken(h, d.id());
                 h.createUpdate("DELETE FROM devices WHERE id = ?").bind(0, d.id()).execute();
                 return d;
             });
@@ -104,8 +107,11 @@ public final class DeviceStore {
     public String rotateToken(long deviceId) {
         String token = Tokens.generate("sbd_");
         try {
-            db.write(h -> h.createUpdate("UPDATE devices SET token_hash = ? WHERE id = ?")
-                    .bind(0, Tokens.hash(token)).bind(1, deviceId).execute());
+            db.write(h -> {
+                retireToken(h, deviceId);
+                return h.createUpdate("UPDATE devices SET token_hash = ? WHERE id = ?")
+                        .bind(0, Tokens.hash(token)).bind(1, deviceId).execute();
+            });
         } finally {
             agents.clear();
         }
@@ -133,6 +139,36 @@ public final class DeviceStore {
             agents.put(token, new CachedAgent(found.get(), nowNs + TOKEN_CACHE.toNanos()));
         }
         return found;
+    }
+
+    /** Keeps the device's current token hash (if any) as retired: its agent's heartbeats are told to terminate. */
+    private static void retireToken(Handle h, long deviceId) {
+        h.createUpdate("""
+                        INSERT OR REPLACE INTO retired_device_tokens (token_hash, serial)
+                        SELECT token_hash, serial FROM devices WHERE id = :id AND token_hash IS NOT NULL""")
+                .bind("id", deviceId).execute();
+    }
+
+    /** Whether this device token belonged to an agent that was registered again (a new token) or removed. */
+    public boolean retired(String token) {
+        return db.read(h -> h.createQuery("SELECT EXISTS (SELECT 1 FROM retired_device_tokens WHERE token_hash = ?)")
+                .bind(0, Tokens.hash(token)).mapTo(boolean.class).one());
+    }
+
+    /**
+     * Sets what an agent's heartbeat answer asks of it: running, quiet or terminate (validated by the caller).
+     * A quiet or terminating agent gets no new jobs.
+     */
+    public Device agentState(long userId, String serial, String state) {
+        try {
+            return db.write(h -> {
+                Device d = find(h, userId, serial).orElseThrow(() -> notFound(serial));
+                h.createUpdate("UPDATE devices SET agent_state = ? WHERE id = ?").bind(0, state).bind(1, d.id()).execute();
+                return find(h, userId, serial).orElseThrow();
+            });
+        } finally {
+            agents.clear(); // the next worker call sees the new state
+        }
     }
 
     private static final Duration TOKEN_CACHE = Duration.ofSeconds(2);
@@ -171,7 +207,7 @@ public final class DeviceStore {
         return new Device(rs.getLong("id"), rs.getLong("user_id"), rs.getString("serial"), rs.getString("kind"),
                 rs.getString("mode"), rs.getString("name"), rs.getString("base_url"), names(rs.getString("models")),
                 rs.getInt("weight"), rs.getInt("max_concurrency"), rs.getString("created_at"), rs.getString("updated_at"),
-                rs.getString("api_key"), names(rs.getString("queue_tags")));
+                rs.getString("api_key"), names(rs.getString("queue_tags")), rs.getString("agent_state"));
     }
 
     private static List<String> names(String json) {

@@ -81,6 +81,13 @@ public final class Devices implements AutoCloseable {
         return saved;
     }
 
+    /** Sets what an agent's heartbeat answer asks of it (running, quiet, terminate). */
+    public Device agentState(long userId, String serial, String state) {
+        Device d = store.agentState(userId, serial, state);
+        registry.put(d);
+        return d;
+    }
+
     public Device remove(long userId, String serial) {
         Device d = store.remove(userId, serial);
         registry.remove(d.id());

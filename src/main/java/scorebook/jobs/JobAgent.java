@@ -25,7 +25,8 @@ import scorebook.server.Options;
  * {@code scorebook agent}: a reference pull agent. It registers as an agent device with the user
  * token, then claims jobs (long-poll), runs each on a local Ollama or OpenAI-compatible server,
  * heartbeats its lease while the model works, and reports the output and metrics (or the failure).
- * It also sends the device heartbeat every 15 s. A phone or board joins with one command:
+ * It also sends the device heartbeat every 15 s, and stops when its answer says {@code terminate}. A phone or
+ * board joins with one command:
  * <pre>
  * scorebook agent --server http://scorebook:8080 --token $T --model llama3.2 [--upstream http://127.0.0.1:11434]
  *                 [--kind ollama|openai] [--serial S] [--tag QUEUE_TAG]... [--once]
@@ -48,6 +49,8 @@ public final class JobAgent {
     private final boolean ollama;
     private final String serial;
     private String deviceToken;
+    /** The last device heartbeat's answer said "terminate": stop after the job at hand. */
+    private volatile boolean terminate;
 
     private JobAgent(String server, String model, String upstream, boolean ollama, String serial) {
         this.server = server;
@@ -95,6 +98,11 @@ public final class JobAgent {
         beats.scheduleWithFixedDelay(agent::deviceHeartbeat, 0, 15, TimeUnit.SECONDS);
         try {
             do {
+                if (agent.terminate) {
+                    System.out.println("agent " + serial + ": the server asked it to stop (its user did, or another agent "
+                            + "registered as " + serial + ")");
+                    return 0;
+                }
                 int ran = agent.claimAndRun(beats);
                 if (once && ran > 0) {
                     return 0;
@@ -127,7 +135,10 @@ public final class JobAgent {
         try {
             ObjectNode body = Json.MAPPER.createObjectNode().put("ready", true);
             body.putArray("models").add(model);
-            post("/devices/" + serial + "/heartbeat", body, "X-Device-Token", deviceToken);
+            HttpResponse<String> r = post("/devices/" + serial + "/heartbeat", body, "X-Device-Token", deviceToken);
+            if (r.statusCode() == 200 && "terminate".equals(Json.MAPPER.readTree(r.body()).path("state").asText())) {
+                terminate = true; // "quiet" needs nothing here: the server gives a quiet agent no jobs
+            }
         } catch (IOException e) {
             System.err.println("agent: heartbeat failed: " + e.getMessage());
         } catch (InterruptedException e) {

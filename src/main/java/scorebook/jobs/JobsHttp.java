@@ -44,6 +44,7 @@ import scorebook.usage.UsageStore;
  * POST   /worker/jobs/{id}/complete     {lease_id, output: {text, done_reason}, metrics, raw?} → {state: done}
  * POST   /worker/jobs/{id}/fail         {lease_id, error: {type, message, retryable?}, metrics?} → {state, next_run_at}
  * POST   /devices/{serial}/heartbeat    {ready, battery_pct, charging, temp_c, thermal_status, models[]} (agent)
+ *                                       → {server_time, state: running|quiet|terminate, cancel_job_ids}
  * </pre>
  */
 public final class JobsHttp implements HttpService {
@@ -184,11 +185,14 @@ public final class JobsHttp implements HttpService {
 
     /** The agent of the device token: X-Device-Token, or Authorization: Bearer on the worker endpoints. */
     private Device agent(ServerRequest req) {
-        String token = req.headers().first(HeaderNames.create(DEVICE_TOKEN))
+        return jobs.agent(deviceToken(req));
+    }
+
+    private static String deviceToken(ServerRequest req) {
+        return req.headers().first(HeaderNames.create(DEVICE_TOKEN))
                 .or(() -> req.headers().first(HeaderNames.AUTHORIZATION)
                         .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7)))
                 .orElse(null);
-        return jobs.agent(token);
     }
 
     private void claim(ServerRequest req, ServerResponse res) {
@@ -259,12 +263,7 @@ public final class JobsHttp implements HttpService {
     }
 
     private void deviceHeartbeat(ServerRequest req, ServerResponse res) {
-        Device agent = agent(req);
-        if (!agent.serial().equals(req.path().pathParameters().get("serial"))) {
-            throw ApiException.notFound("no device with serial '" + req.path().pathParameters().get("serial")
-                    + "' holds this device token");
-        }
-        Json.send(res, jobs.deviceHeartbeat(agent, Json.object(req)));
+        Json.send(res, jobs.deviceHeartbeat(deviceToken(req), req.path().pathParameters().get("serial"), Json.object(req)));
     }
 
     // ---- helpers ----
