@@ -16,6 +16,9 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 
 import scorebook.auth.AuthFilter;
+import scorebook.backup.BackupCommands;
+import scorebook.backup.BackupService;
+import scorebook.backup.Backups;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
@@ -74,6 +77,8 @@ public final class Main {
               job add --prompt P [--model M] [--priority N] [--tag T] [--device S] | job list [--state S]
                 | job show ID | job cancel ID                  [--user NAME] [--data DIR]
               dlq list | dlq requeue ID | dlq delete ID          [--user NAME] [--data DIR]
+              backup FILE [--data DIR]      a consistent copy of the database, safe while a server runs
+              restore FILE [--data DIR]     replaces the database with FILE (only while no server holds DIR)
               agent --server URL --token T --model M [--upstream URL] [--kind ollama|openai] [--serial S] [--tag T]
             Paths are relative to the current folder; --data defaults to ./data, --evals to ./evals.
             """;
@@ -121,6 +126,7 @@ public final class Main {
                 case "data" -> System.exit(DataCommands.run(rest));
                 case "job", "dlq" -> System.exit(JobCommands.run(command, rest));
                 case "agent" -> System.exit(JobAgent.run(rest));
+                case "backup", "restore" -> System.exit(BackupCommands.run(command, rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -145,6 +151,7 @@ public final class Main {
             case "device" -> DeviceCommands.usage(verb);
             case "usage" -> UsageCommands.USAGE;
             case "data" -> DataCommands.USAGE;
+            case "backup", "restore" -> BackupCommands.USAGE;
             default -> USAGE;
         };
     }
@@ -262,6 +269,7 @@ public final class Main {
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new JobsHttp(parts.jobs().service()))
+                .register(new BackupService(new Backups(db), config.dataDir(), parts.clock()))
                 .register(new StaticFiles(config.webDir()));
     }
 
