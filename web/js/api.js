@@ -71,6 +71,8 @@ export const exportMarkdown = (runId, body) => send('POST', `/api/runs/${enc(run
 // ---- settings, keys, users ----
 export const config = () => get('/api/config');
 export const saveConfig = (values) => send('PUT', '/api/config', values);
+export const retention = () => get('/api/retention');
+export const saveRetention = (values) => send('PUT', '/api/retention', values);
 export const keys = () => get('/api/keys');
 export const addKey = (name) => send('POST', '/api/keys', name ? {name} : {});
 export const revokeKey = (id) => send('DELETE', `/api/keys/${enc(id)}`);

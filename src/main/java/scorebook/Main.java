@@ -39,6 +39,9 @@ import scorebook.jobs.JobAgent;
 import scorebook.jobs.JobCommands;
 import scorebook.jobs.Jobs;
 import scorebook.jobs.JobsHttp;
+import scorebook.retention.Retention;
+import scorebook.retention.RetentionService;
+import scorebook.retention.RetentionStore;
 import scorebook.runner.EvalRunner;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
@@ -218,6 +221,7 @@ public final class Main {
                 throw Ports.inUse(config.host(), config.port());
             }
             parts.jobs().start(parts.scheduler());
+            parts.retention().start(parts.scheduler());
             return new Running(server, db, loginToken, parts, lock);
         } catch (RuntimeException e) {
             db.close();
@@ -232,7 +236,7 @@ public final class Main {
      */
     public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals,
                         RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage,
-                        DatasetStore datasetStore, Datasets datasets, Jobs jobs) {
+                        DatasetStore datasetStore, Datasets datasets, Jobs jobs, Retention retention) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
@@ -247,8 +251,10 @@ public final class Main {
                     Thread.ofPlatform().daemon().name("scheduler").factory());
             Jobs jobs = new Jobs(db, devices, new JobMetricsSink(datasets), config.clock(),
                     config.allowPrivateCallbacks());
+            Retention retention = new Retention(new RetentionStore(db), devices.usage(), datasetStore,
+                    jobs.service().store(), config.clock());
             return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, usage,
-                    datasetStore, datasets, jobs);
+                    datasetStore, datasets, jobs, retention);
         }
     }
 
@@ -269,6 +275,7 @@ public final class Main {
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new JobsHttp(parts.jobs().service()))
+                .register(new RetentionService(parts.retention().store(), parts.clock()))
                 .register(new BackupService(new Backups(db), config.dataDir(), parts.clock()))
                 .register(new StaticFiles(config.webDir()));
     }
@@ -294,6 +301,7 @@ public final class Main {
             parts.events().close();
             parts.runner().shutdown();
             parts.jobs().close();
+            parts.retention().close();
             parts.scheduler().shutdownNow();
             server.stop();
             db.close();
