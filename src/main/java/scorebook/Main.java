@@ -43,6 +43,8 @@ import scorebook.retention.Retention;
 import scorebook.retention.RetentionService;
 import scorebook.retention.RetentionStore;
 import scorebook.runner.EvalRunner;
+import scorebook.share.ShareService;
+import scorebook.share.ShareStore;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
 import scorebook.runner.RunEvents;
@@ -275,6 +277,7 @@ public final class Main {
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new JobsHttp(parts.jobs().service()))
+                .register(new ShareService(new ShareStore(db), parts.evals(), parts.clock(), config.publicUrl()))
                 .register(new RetentionService(parts.retention().store(), parts.clock()))
                 .register(new BackupService(new Backups(db), config.dataDir(), parts.clock()))
                 .register(new StaticFiles(config.webDir()));
