@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
-import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -33,8 +32,6 @@ public final class BackupCommands {
                                                           the old database is kept as scorebook.db.before-restore-TIME
             """;
     private static final byte[] SQLITE_HEADER = "SQLite format 3\0".getBytes(StandardCharsets.US_ASCII);
-    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(java.time.ZoneOffset.UTC);
 
     private BackupCommands() {
     }
@@ -80,7 +77,7 @@ public final class BackupCommands {
             Files.copy(file, incoming, StandardCopyOption.REPLACE_EXISTING);
             Path aside = null;
             if (Files.exists(db)) {
-                aside = data.resolve(Database.FILE_NAME + ".before-restore-" + STAMP.format(clock.instant()));
+                aside = data.resolve(Database.FILE_NAME + ".before-restore-" + Backups.STAMP.format(clock.instant()));
                 Files.move(db, aside);
                 // a WAL left by a crashed server belongs to the old file: applied to the new one it would corrupt it
                 for (String suffix : List.of("-wal", "-shm")) {

@@ -3,8 +3,6 @@ package scorebook.backup;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.format.DateTimeFormatter;
-import java.time.ZoneOffset;
 import java.util.regex.Pattern;
 
 import io.helidon.http.Status;
@@ -31,8 +29,6 @@ import scorebook.server.Json;
 public final class BackupService implements HttpService {
     /** A plain file name: no folders, no leading dot, so a backup lands only in DATA/backups/. */
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(ZoneOffset.UTC);
 
     private final Backups backups;
     private final Path folder;
@@ -63,7 +59,7 @@ public final class BackupService implements HttpService {
 
     private String name(JsonNode raw) {
         if (raw == null || raw.isNull()) {
-            return "scorebook-" + STAMP.format(clock.instant()) + ".db";
+            return "scorebook-" + Backups.STAMP.format(clock.instant()) + ".db";
         }
         if (!raw.isTextual() || !NAME.matcher(raw.asText()).matches() || raw.asText().endsWith(".partial")) {
             throw ApiException.invalid("'name' must be a file name of letters, digits, '.', '_' and '-' "

@@ -16,6 +16,9 @@ import scorebook.store.Database;
  * temporary name and moved into place when complete, so a file at the target's name is always a whole backup.
  */
 public final class Backups {
+    /** The UTC time in backup and set-aside file names: 20261130T031500Z. */
+    static final java.time.format.DateTimeFormatter STAMP = java.time.format.DateTimeFormatter
+            .ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC);
     private final Database db;
 
     public Backups(Database db) {
