@@ -2,6 +2,8 @@
 // browser adds this page's Origin to writes, which the server checks. Failures become an ApiError
 // carrying the server's message (the JSON envelope's detail), its code and the HTTP status.
 
+import {isShared, sharedPath} from './share.js';
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -15,6 +17,11 @@ let onUnauthorized = null;
 export const whenUnauthorized = (fn) => { onUnauthorized = fn; };
 
 async function send(method, path, body, {signal, raw, headers} = {}) {
+  if (isShared()) {
+    const to = method === 'GET' ? sharedPath(path) : null;
+    if (!to) throw new ApiError(403, 'read_only', 'This is a shared, read-only view');
+    path = to;
+  }
   let res;
   try {
     res = await fetch(path, {
@@ -63,7 +70,8 @@ export const newRun = (runName, indices) =>
   send('POST', '/api/runs/new', {run_name: runName || null, indices: indices && indices.length ? indices : null});
 export const stop = () => send('POST', '/api/runs/stop');
 export const suites = () => get('/api/suites');
-export const exportUrl = (runId, format) => `/api/runs/${enc(runId)}/export/${format}`;
+export const exportUrl = (runId, format) => (isShared() ? sharedPath(`/api/runs/${enc(runId)}/export/${format}`)
+  : `/api/runs/${enc(runId)}/export/${format}`);
 export const eventsUrl = (runId) => `/api/runs/${enc(runId)}/events`;
 /** The Markdown report of the visible rows (or of compared runs): a Response, read as a Blob by the caller. */
 export const exportMarkdown = (runId, body) => send('POST', `/api/runs/${enc(runId)}/export/markdown`, body, {raw: true});
@@ -71,6 +79,8 @@ export const exportMarkdown = (runId, body) => send('POST', `/api/runs/${enc(run
 // ---- settings, keys, users ----
 export const config = () => get('/api/config');
 export const saveConfig = (values) => send('PUT', '/api/config', values);
+export const retention = () => get('/api/retention');
+export const saveRetention = (values) => send('PUT', '/api/retention', values);
 export const keys = () => get('/api/keys');
 export const addKey = (name) => send('POST', '/api/keys', name ? {name} : {});
 export const revokeKey = (id) => send('DELETE', `/api/keys/${enc(id)}`);

@@ -3,7 +3,8 @@
 import * as api from './api.js';
 import * as router from './router.js';
 import * as keys from './keys.js';
-import {toast} from './dom.js';
+import {h, toast} from './dom.js';
+import * as share from './share.js';
 
 const app = document.getElementById('app');
 
@@ -97,11 +98,35 @@ document.getElementById('sign-out').addEventListener('click', async () => {
   signedOut('You are signed out.');
 });
 
+// A share link (/?share=TOKEN): no sign-in, the link's scope read-only. A run opens in the results view; the
+// other kinds show what the link opens.
+async function startShared() {
+  document.getElementById('who').textContent = 'Shared view (read-only)';
+  document.body.dataset.shared = '1';
+  try {
+    const link = await share.describe();
+    if (link.kind === 'run') {
+      const params = router.current();
+      if (params.get('run_id') !== link.scope.run_id) {
+        params.set('run_id', link.scope.run_id);
+        params.delete('page');
+        history.replaceState(null, '', '/?' + params.toString());
+      }
+      router.start(app);
+      return;
+    }
+    app.replaceChildren(h('h2', {}, 'Shared ' + link.kind), h('pre', {id: 'shared-scope'}, JSON.stringify(link.scope, null, 2)),
+      h('p', {class: 'muted'}, link.expires_at ? 'This link works until ' + link.expires_at + '.' : 'This link works until it is revoked.'));
+  } catch (e) {
+    app.replaceChildren(h('h2', {}, 'This share link does not work'), h('p', {id: 'shared-error'}, e.message));
+  }
+}
+
 // The page starts at once, beside the question of who is signed in: a missing session shows the
 // sign-in page either way, and a first view does not wait for two round trips in a row.
-const who = api.me();
-router.start(app);
-try {
+const who = share.isShared() ? null : api.me();
+if (share.isShared()) await startShared(); else router.start(app);
+if (who) try {
   const {user} = await who;
   document.getElementById('who').textContent = user.name;
   document.getElementById('nav').hidden = false;

@@ -10,6 +10,7 @@ import {h, fill, text, debounce, fmtLatency, latencyClass, fmtInt, chipPct, pctC
   code, store} from '../dom.js';
 import * as F from '../filters.js';
 import {runInfo, runLabel} from '../runs.js';
+import {isShared, shareButton} from '../share.js';
 
 export const title = 'Results';
 
@@ -113,7 +114,7 @@ export function mount(el, initial) {
         s.info = {run_id: answer.run_id, run_name: answer.run_name, session_name: answer.session_name};
         runInfo(answer.run_id, answer).then((info) => { if (s.alive) { s.info = info; renderStats(); } }).catch(() => {});
         if (s.stopLive) s.stopLive();
-        s.stopLive = live.watch(answer.run_id, {hello: (d, again) => { if (again || s.busy) load({quiet: true}); }, row: onRow, totals: onTotals,
+        if (!isShared()) s.stopLive = live.watch(answer.run_id, {hello: (d, again) => { if (again || s.busy) load({quiet: true}); }, row: onRow, totals: onTotals,
           done: onDone});
       }
     } catch (e) {
@@ -284,7 +285,8 @@ export function mount(el, initial) {
           h('b', {class: latencyClass(a.average_latency)}, fmtLatency(a.average_latency))) : null,
         s.busy ? progressEl(prog) : null),
       h('div', {class: 'chips', id: 'chips'}, chips.length ? chips.map(chipEl) : h('span', {class: 'muted'}, 'No scores yet')),
-      h('div', {class: 'controls'},
+      isShared() ? h('div', {class: 'controls'}, h('span', {class: 'muted', id: 'shared-note'}, 'Shared view, read-only')) : h('div', {class: 'controls'},
+        shareButton({kind: 'run', run_id: a.run_id}),
         s.busy
           ? h('button', {type: 'button', id: 'stop', class: 'danger', onclick: () => control(api.stop, {starts: false})}, 'Stop')
           : [h('button', {type: 'button', id: 'rerun', class: 'primary', title: 'Run again, in place (the checked rows, or all)',

@@ -16,6 +16,9 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 
 import scorebook.auth.AuthFilter;
+import scorebook.backup.BackupCommands;
+import scorebook.backup.BackupService;
+import scorebook.backup.Backups;
 import scorebook.auth.AuthService;
 import scorebook.auth.AuthStore;
 import scorebook.auth.Owner;
@@ -36,7 +39,12 @@ import scorebook.jobs.JobAgent;
 import scorebook.jobs.JobCommands;
 import scorebook.jobs.Jobs;
 import scorebook.jobs.JobsHttp;
+import scorebook.retention.Retention;
+import scorebook.retention.RetentionService;
+import scorebook.retention.RetentionStore;
 import scorebook.runner.EvalRunner;
+import scorebook.share.ShareService;
+import scorebook.share.ShareStore;
 import scorebook.runner.GatewayModels;
 import scorebook.runner.RunCommand;
 import scorebook.runner.RunEvents;
@@ -74,6 +82,8 @@ public final class Main {
               job add --prompt P [--model M] [--priority N] [--tag T] [--device S] | job list [--state S]
                 | job show ID | job cancel ID                  [--user NAME] [--data DIR]
               dlq list | dlq requeue ID | dlq delete ID          [--user NAME] [--data DIR]
+              backup FILE [--data DIR]      a consistent copy of the database, safe while a server runs
+              restore FILE [--data DIR]     replaces the database with FILE (only while no server holds DIR)
               agent --server URL --token T --model M [--upstream URL] [--kind ollama|openai] [--serial S] [--tag T]
             Paths are relative to the current folder; --data defaults to ./data, --evals to ./evals.
             """;
@@ -121,6 +131,7 @@ public final class Main {
                 case "data" -> System.exit(DataCommands.run(rest));
                 case "job", "dlq" -> System.exit(JobCommands.run(command, rest));
                 case "agent" -> System.exit(JobAgent.run(rest));
+                case "backup", "restore" -> System.exit(BackupCommands.run(command, rest));
                 case "train" -> Training.run();
                 case "help", "--help", "-h" -> System.out.print(USAGE);
                 default -> fail("unknown command '" + command + "'\n" + USAGE);
@@ -145,6 +156,7 @@ public final class Main {
             case "device" -> DeviceCommands.usage(verb);
             case "usage" -> UsageCommands.USAGE;
             case "data" -> DataCommands.USAGE;
+            case "backup", "restore" -> BackupCommands.USAGE;
             default -> USAGE;
         };
     }
@@ -211,6 +223,7 @@ public final class Main {
                 throw Ports.inUse(config.host(), config.port());
             }
             parts.jobs().start(parts.scheduler());
+            parts.retention().start(parts.scheduler());
             return new Running(server, db, loginToken, parts, lock);
         } catch (RuntimeException e) {
             db.close();
@@ -225,7 +238,7 @@ public final class Main {
      */
     public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals,
                         RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage,
-                        DatasetStore datasetStore, Datasets datasets, Jobs jobs) {
+                        DatasetStore datasetStore, Datasets datasets, Jobs jobs, Retention retention) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
@@ -240,8 +253,10 @@ public final class Main {
                     Thread.ofPlatform().daemon().name("scheduler").factory());
             Jobs jobs = new Jobs(db, devices, new JobMetricsSink(datasets), config.clock(),
                     config.allowPrivateCallbacks());
+            Retention retention = new Retention(new RetentionStore(db), devices.usage(), datasetStore,
+                    jobs.service().store(), config.clock());
             return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, usage,
-                    datasetStore, datasets, jobs);
+                    datasetStore, datasets, jobs, retention);
         }
     }
 
@@ -262,6 +277,9 @@ public final class Main {
                 .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new JobsHttp(parts.jobs().service()))
+                .register(new ShareService(new ShareStore(db), parts.evals(), parts.clock(), config.publicUrl()))
+                .register(new RetentionService(parts.retention().store(), parts.clock()))
+                .register(new BackupService(new Backups(db), config.dataDir(), parts.clock()))
                 .register(new StaticFiles(config.webDir()));
     }
 
@@ -286,6 +304,7 @@ public final class Main {
             parts.events().close();
             parts.runner().shutdown();
             parts.jobs().close();
+            parts.retention().close();
             parts.scheduler().shutdownNow();
             server.stop();
             db.close();

@@ -174,6 +174,9 @@ class AccessTest {
             } else if (o.path().startsWith("/api/users")) {
                 // the owner's user administration: another user is refused outright
                 expect(failures, o, "another user's token", r, o.method().equals("GET") ? Set.of(200) : Set.of(403));
+            } else if (o.path().startsWith("/api/admin/")) {
+                // the server's administration (backups): the owner's alone
+                expect(failures, o, "another user's token", r, Set.of(403));
             } else if (o.path().equals("/api/sessions/{name}/runs")) {
                 // as in the eval API it follows: a session you have no runs in is an empty list, yours or not
                 expect(failures, o, "another user's token", r, Set.of(200));

@@ -45,7 +45,11 @@ public final class AuthFilter implements Filter {
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         String path = req.path().path();
         try {
-            if (!isPublic(path) && !isDevice(path)) {
+            // a share link's reads carry their token in the path (the share feature checks it) and are rerouted to
+            // the features' endpoints with the link's user already attached
+            boolean shared = isSharedRead(path, req.prologue().method())
+                    || req.context().get(Principal.class, Principal.class).isPresent();
+            if (!isPublic(path) && !isDevice(path) && !shared) {
                 Principal p = isGateway(path) ? apiKey(req) : user(req);
                 req.context().register(Principal.class, p);
             }
@@ -72,6 +76,14 @@ public final class AuthFilter implements Filter {
     static boolean isDevice(String path) {
         return path.startsWith("/worker/") || path.startsWith("/devices/") && path.endsWith("/heartbeat")
                 && path.indexOf('/', "/devices/".length()) == path.length() - "/heartbeat".length();
+    }
+
+    /**
+     * Under /share/{token} the token is the credential (the share feature checks it; its reads are GET only and
+     * anything else is 405), except revoking a link, DELETE /share/{token}, which takes its user.
+     */
+    static boolean isSharedRead(String path, Method method) {
+        return path.startsWith("/share/") && !(method == Method.DELETE && path.indexOf('/', "/share/".length()) < 0);
     }
 
     static boolean isGateway(String path) {

@@ -141,4 +141,34 @@ public final class DatasetStore {
             return null;
         });
     }
+
+    /**
+     * Retention: deletes the user's dataset rows received before {@code cutoffIso} (their {@code _meta_ts}), looking
+     * at up to {@code limit} of each dataset's oldest rows in one short transaction, and keeps each dataset's count
+     * and first time in step; returns how many went. Rows are appended in time order, so the old ones are in front.
+     */
+    public int deleteRowsBefore(long userId, String cutoffIso, int limit) {
+        return db.write(h -> {
+            int deleted = 0;
+            for (long dataset : h.createQuery("SELECT id FROM datasets WHERE user_id = :user").bind("user", userId)
+                    .mapTo(long.class).list()) {
+                int n = h.createUpdate("""
+                                DELETE FROM dataset_rows WHERE id IN (
+                                    SELECT id FROM (SELECT id, data FROM dataset_rows WHERE dataset_id = :dataset
+                                                    ORDER BY id LIMIT :limit)
+                                    WHERE json_extract(data, '$._meta_ts') < :cutoff)""")
+                        .bind("dataset", dataset).bind("limit", limit).bind("cutoff", cutoffIso).execute();
+                if (n > 0) {
+                    h.createUpdate("""
+                                    UPDATE datasets SET rows = max(rows - :n, 0),
+                                        first_ts = (SELECT json_extract(data, '$._meta_ts') FROM dataset_rows
+                                                    WHERE dataset_id = :dataset ORDER BY id LIMIT 1)
+                                    WHERE id = :dataset""")
+                            .bind("n", n).bind("dataset", dataset).execute();
+                    deleted += n;
+                }
+            }
+            return deleted;
+        });
+    }
 }

@@ -611,4 +611,17 @@ public final class JobStore {
     private static Optional<Job> byJobId(Handle h, String jobId) {
         return h.createQuery("SELECT " + COLUMNS + " FROM jobs WHERE job_id = ?").bind(0, jobId).map(JOB).findOne();
     }
+
+    /**
+     * Retention: deletes up to {@code limit} of the user's finished jobs (done, failed, cancelled) that finished
+     * before {@code cutoffIso}, with their attempts, in one short transaction; returns how many went.
+     */
+    public int deleteFinishedBefore(long userId, String cutoffIso, int limit) {
+        return db.write(h -> h.createUpdate("""
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs WHERE user_id = :user AND finished_at IS NOT NULL AND finished_at < :cutoff
+                              AND state IN ('done', 'failed', 'cancelled')
+                            ORDER BY finished_at LIMIT :limit)""")
+                .bind("user", userId).bind("cutoff", cutoffIso).bind("limit", limit).execute());
+    }
 }

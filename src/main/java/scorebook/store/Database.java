@@ -71,11 +71,16 @@ public final class Database implements AutoCloseable {
 
     /** Opens (creating if needed) {@code dir/scorebook.db} and brings its schema up to date. */
     public static Database open(Path dir) {
+        return open(dir, Migrations.packaged());
+    }
+
+    /** Opens the database bringing it up to the given migrations (the tests: a file as an older version left it). */
+    static Database open(Path dir, java.util.List<Migrations.Migration> migrations) {
         try {
             Files.createDirectories(dir);
             Database db = new Database(dir.resolve(FILE_NAME));
             try {
-                Migrations.apply(db);
+                Migrations.apply(db, migrations);
             } catch (RuntimeException e) {
                 db.close();
                 throw e;

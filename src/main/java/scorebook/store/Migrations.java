@@ -27,15 +27,20 @@ import java.util.stream.Stream;
 public final class Migrations {
     private static final Pattern FILE = Pattern.compile("(\\d{3})_([a-z0-9_]+)\\.sql");
 
+    /** First line of a migration that must run outside a transaction (VACUUM, auto_vacuum): statement by statement. */
+    static final String OUTSIDE_TRANSACTION = "-- scorebook: outside-transaction";
+
     /** One migration file: its version number, name and SQL text. */
     public record Migration(int version, String name, String sql) {
+        boolean outsideTransaction() {
+            return sql.startsWith(OUTSIDE_TRANSACTION);
+        }
     }
 
     private Migrations() {
     }
 
-    static void apply(Database db) {
-        List<Migration> known = packaged();
+    static void apply(Database db, List<Migration> known) {
         int newestKnown = known.isEmpty() ? 0 : known.getLast().version();
         db.writeWithoutTransaction(h -> {
             h.execute("""
@@ -54,8 +59,14 @@ public final class Migrations {
                 if (m.version() <= applied) {
                     continue;
                 }
+                if (m.outsideTransaction()) {
+                    // VACUUM and some PRAGMAs refuse to run in a transaction; such a file must be safe to run again
+                    h.createScript(m.sql()).execute();
+                }
                 h.useTransaction(tx -> {
-                    tx.createScript(m.sql()).execute();
+                    if (!m.outsideTransaction()) {
+                        tx.createScript(m.sql()).execute();
+                    }
                     tx.createUpdate("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
                             .bind(0, m.version()).bind(1, m.name()).bind(2, Instant.now().toString()).execute();
                 });

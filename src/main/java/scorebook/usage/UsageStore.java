@@ -608,4 +608,16 @@ public final class UsageStore implements AutoCloseable {
         }
         return type.cast(n.doubleValue());
     }
+
+    /**
+     * Retention: deletes up to {@code limit} of the user's raw usage rows older than {@code cutoffMs}, oldest first, in
+     * one short transaction; returns how many went. The rollups stay, so summaries and series over whole hours and
+     * days keep their values.
+     */
+    public int deleteRawBefore(long userId, long cutoffMs, int limit) {
+        return db.write(h -> h.createUpdate("""
+                        DELETE FROM usage_events WHERE id IN (
+                            SELECT id FROM usage_events WHERE user_id = :user AND ts_ms < :cutoff ORDER BY ts_ms LIMIT :limit)""")
+                .bind("user", userId).bind("cutoff", cutoffMs).bind("limit", limit).execute());
+    }
 }

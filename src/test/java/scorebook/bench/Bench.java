@@ -22,7 +22,8 @@ public final class Bench {
             new JobsBench(),
             new DashboardBench(),
             new UsageDashboardBench(),
-            new JobsPageBench());
+            new JobsPageBench(),
+            new BackupBench());
 
     private Bench() {
     }

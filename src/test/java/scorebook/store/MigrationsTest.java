@@ -43,6 +43,21 @@ class MigrationsTest {
     }
 
     @Test
+    void anExistingFileIsRebuiltOnceWithIncrementalAutoVacuumKeepingItsData() throws Exception {
+        // a file as the version before migration 009 left it: no auto_vacuum
+        try (Database db = Database.open(dir, Migrations.packaged().stream().filter(m -> m.version() < 9).toList())) {
+            db.write(h -> h.execute("INSERT INTO users (name, token_hash, created_at) VALUES ('kept', 'h', 'now')"));
+            assertEquals(0, (int) db.read(h -> h.createQuery("PRAGMA auto_vacuum").mapTo(int.class).one()));
+        }
+        try (Database db = Database.open(dir)) {
+            assertEquals(2, (int) db.read(h -> h.createQuery("PRAGMA auto_vacuum").mapTo(int.class).one()));
+            assertEquals(1, (int) db.read(h -> h.createQuery("SELECT count(*) FROM users WHERE name = 'kept'").mapTo(int.class).one()));
+            assertEquals(Migrations.packaged().size(),
+                    (int) db.read(h -> h.createQuery("SELECT count(*) FROM schema_migrations").mapTo(int.class).one()));
+        }
+    }
+
+    @Test
     void aRepeatedStartAppliesNothingTwiceAndKeepsData() {
         try (Database db = Database.open(dir)) {
             db.write(h -> h.execute("INSERT INTO users (name, token_hash, created_at) VALUES ('kept', 'h', 'now')"));
