@@ -545,35 +545,40 @@ public final class UsageStore implements AutoCloseable {
         if (WITH_FUNCTIONS.contains(c)) {
             return;
         }
-        org.sqlite.Function.create(c, MERGE_HIST, new org.sqlite.Function() {
+        org.sqlite.Function.create(c, MERGE_HIST, new BlobMerge() {
             @Override
-            protected void xFunc() throws SQLException {
+            byte[] merge(byte[] stored, byte[] added) {
                 Histogram m = new Histogram();
-                m.mergeEncoded(value_blob(0));
-                m.mergeEncoded(value_blob(1));
-                byte[] out = m.encode();
-                if (out == null) {
-                    result();
-                } else {
-                    result(out);
-                }
+                m.mergeEncoded(stored);
+                m.mergeEncoded(added);
+                return m.encode();
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
-        org.sqlite.Function.create(c, MERGE_EXTRA, new org.sqlite.Function() {
+        org.sqlite.Function.create(c, MERGE_EXTRA, new BlobMerge() {
             @Override
-            protected void xFunc() throws SQLException {
+            byte[] merge(byte[] stored, byte[] added) {
                 Tally m = new Tally();
-                m.mergeEncodedExtra(value_blob(0), true);
-                m.mergeEncodedExtra(value_blob(1), true);
-                byte[] out = m.encodeExtra();
-                if (out == null) {
-                    result();
-                } else {
-                    result(out);
-                }
+                m.mergeEncodedExtra(stored, true);
+                m.mergeEncodedExtra(added, true);
+                return m.encodeExtra();
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
         WITH_FUNCTIONS.add(c);
+    }
+
+    /** An SQL function of two blobs (either may be NULL) answering their merge, NULL when it is empty. */
+    private abstract static class BlobMerge extends org.sqlite.Function {
+        abstract byte[] merge(byte[] stored, byte[] added);
+
+        @Override
+        protected void xFunc() throws SQLException {
+            byte[] out = merge(value_blob(0), value_blob(1));
+            if (out == null) {
+                result();
+            } else {
+                result(out);
+            }
+        }
     }
 
     /**
