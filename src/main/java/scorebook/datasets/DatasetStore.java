@@ -67,7 +67,8 @@ public final class DatasetStore {
      * transaction. {@code usage} is index-aligned with {@code rows} (null: no usage row); each usage row gets the
      * event id {@code ds:ROW_ID}. Answers how many usage rows were stored.
      */
-    public int append(long userId, String name, String nowIso, List<String> rows, List<UsageStore.Row> usage) {
+    public int append(long userId, String name, long nowMs, List<String> rows, List<UsageStore.Row> usage) {
+        String nowIso = UsageStore.iso(nowMs);
         try {
             return db.write(h -> {
                 long datasetId = ensure(h, userId, name, nowIso);
@@ -79,7 +80,7 @@ public final class DatasetStore {
                     }
                 }
                 int recorded = 0;
-                for (boolean b : UsageStore.insert(h, events)) {
+                for (boolean b : UsageStore.insert(h, events, nowMs)) {
                     recorded += b ? 1 : 0;
                 }
                 h.createUpdate("""

@@ -116,7 +116,7 @@ public final class Datasets {
                 throw ApiException.invalid("'rows[" + i + "]' cannot be stored as JSON: " + e.getOriginalMessage());
             }
         }
-        int recorded = store.append(userId, dataset, nowIso, texts, events);
+        int recorded = store.append(userId, dataset, now, texts, events);
         return new Appended(rows.size(), recorded, skipped);
     }
 

@@ -31,7 +31,7 @@ public final class Devices implements AutoCloseable {
     public Devices(Database db, Clock clock) {
         this.registry = new DeviceRegistry(clock);
         this.store = new DeviceStore(db);
-        this.usage = new UsageStore(db);
+        this.usage = new UsageStore(db, clock);
         this.health = new HealthLoop(registry, store::all);
         this.models = new Models(registry, usage);
         registry.load(store.all());

@@ -82,11 +82,19 @@ public final class UsageQueries {
             if (!f.jobIds().isEmpty()) {
                 raw(h, userId, f, f.fromMs(), f.toMs(), sink);
             } else {
+                long horizon = minuteHorizon(h, userId);
                 for (Segment s : segments(e)) {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
-                    } else {
+                    } else if (s.level > 0 || s.from >= horizon) {
                         cells(h, userId, f, s, sink);
+                    } else {
+                        // no minute cells before the horizon: those minutes come from raw rows
+                        long split = Math.min(s.to, horizon);
+                        raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
+                        if (split < s.to) {
+                            cells(h, userId, f, new Segment(0, split, s.to), sink);
+                        }
                     }
                 }
             }
@@ -347,6 +355,17 @@ public final class UsageQueries {
         cover(out, lo, c0, level - 1);
         out.add(new Segment(level, c0, c1));
         cover(out, c1, hi, level - 1);
+    }
+
+    /** The epoch minute from which the user's minute cells are complete (see UsageStore.insert). */
+    private static long minuteHorizon(Handle h, long userId) throws SQLException {
+        try (PreparedStatement ps = h.getConnection().prepareStatement(
+                "SELECT t FROM usage_minute_horizon WHERE user_id = ?")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+            }
+        }
     }
 
     private static void cells(Handle h, long userId, UsageFilter f, Segment s, Sink sink) throws SQLException {

@@ -4,6 +4,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -13,8 +14,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
@@ -33,9 +37,11 @@ import scorebook.store.Database;
  * hand their row to {@link #record} and go on: a background writer drains the queue in batched transactions,
  * so the hot path never waits for SQLite. {@link #flush} waits until every row recorded before it is stored;
  * {@link #close} flushes. Without a started writer (command line, tests of parts) rows are written at once.
- * Imports and dataset appends write through {@link #insert(Handle, List)} inside their own transaction.
+ * Imports and dataset appends write through {@link #insert(Handle, List, long)} inside their own transaction.
  *
- * <p>Loss window: a recorded row is committed within 100 ms. The queue holds at most {@value #MAX_QUEUE} rows
+ * <p>Loss window: a recorded row is committed within 100 ms. A row queued into an idle queue schedules a flush
+ * {@value #FLUSH_DELAY_MS} ms later (through a {@link FlushScheduler}, so a test can hold the bound without
+ * timing anything); the flush commits everything queued. The queue holds at most {@value #MAX_QUEUE} rows
  * (what the writer commits in well under 100 ms); when it is full {@link #record} writes the row itself
  * before returning. The bound excludes time spent waiting for another write transaction (an import of
  * 10,000 rows holds the database for about 100 ms).
@@ -57,14 +63,11 @@ public final class UsageStore implements AutoCloseable {
             requests, ok_requests, prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
             ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum, decode_n, decode_sum, latency_hist,
             ttft_hist, tok_s_hist, extra""";
-    private static final String CELL_KEY = """
-            user_id = ? AND level = ? AND t = ? AND source_kind = ? AND model = ? AND device = ? AND tag = ?
-            AND tenant = ? AND dataset = ? AND ok = ?""";
-    private static final String CELL_READ = """
-            SELECT requests, CASE ok WHEN 1 THEN requests ELSE 0 END, prompt_tokens, completion_tokens, latency_n,
-                   latency_sum, latency_max, ttft_n, ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum,
-                   decode_n, decode_sum, latency_hist, ttft_hist, tok_s_hist, extra
-            FROM usage_rollups WHERE\s""" + CELL_KEY;
+    /**
+     * Adds a cell's new rows to the stored cell in one statement: counts and sums add up in SQL, histograms and
+     * extras merge in {@link #MERGE_HIST} / {@link #MERGE_EXTRA} (Java functions on the writer connection), so a
+     * touched cell costs one B-tree visit instead of a read and a write.
+     */
     private static final String CELL_WRITE = """
             INSERT INTO usage_rollups (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests,
                                        prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
@@ -72,13 +75,29 @@ public final class UsageStore implements AutoCloseable {
                                        decode_sum, latency_hist, ttft_hist, tok_s_hist, extra)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok) DO UPDATE SET
-                requests = excluded.requests, prompt_tokens = excluded.prompt_tokens,
-                completion_tokens = excluded.completion_tokens, latency_n = excluded.latency_n,
-                latency_sum = excluded.latency_sum, latency_max = excluded.latency_max, ttft_n = excluded.ttft_n,
-                ttft_sum = excluded.ttft_sum, tok_s_n = excluded.tok_s_n, tok_s_sum = excluded.tok_s_sum,
-                tok_s_sq = excluded.tok_s_sq, prefill_n = excluded.prefill_n, prefill_sum = excluded.prefill_sum,
-                decode_n = excluded.decode_n, decode_sum = excluded.decode_sum, latency_hist = excluded.latency_hist,
-                ttft_hist = excluded.ttft_hist, tok_s_hist = excluded.tok_s_hist, extra = excluded.extra""";
+                requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                completion_tokens = completion_tokens + excluded.completion_tokens,
+                latency_n = latency_n + excluded.latency_n, latency_sum = latency_sum + excluded.latency_sum,
+                latency_max = max(coalesce(latency_max, excluded.latency_max), coalesce(excluded.latency_max, latency_max)),
+                ttft_n = ttft_n + excluded.ttft_n, ttft_sum = ttft_sum + excluded.ttft_sum,
+                tok_s_n = tok_s_n + excluded.tok_s_n, tok_s_sum = tok_s_sum + excluded.tok_s_sum,
+                tok_s_sq = tok_s_sq + excluded.tok_s_sq, prefill_n = prefill_n + excluded.prefill_n,
+                prefill_sum = prefill_sum + excluded.prefill_sum, decode_n = decode_n + excluded.decode_n,
+                decode_sum = decode_sum + excluded.decode_sum,
+                latency_hist = usage_hist_merge(latency_hist, excluded.latency_hist),
+                ttft_hist = usage_hist_merge(ttft_hist, excluded.ttft_hist),
+                tok_s_hist = usage_hist_merge(tok_s_hist, excluded.tok_s_hist),
+                extra = usage_extra_merge(extra, excluded.extra)""";
+    private static final String MERGE_HIST = "usage_hist_merge";
+    private static final String MERGE_EXTRA = "usage_extra_merge";
+    /** Minute cells are kept for rows of the last two days (in whole hours); older rows get hour and day cells. */
+    static final long MINUTE_CELLS_KEPT_MINUTES = 48 * 60;
+    private static final String HORIZON_ADVANCE = """
+            INSERT INTO usage_minute_horizon (user_id, t) VALUES (?, ?)
+            ON CONFLICT (user_id) DO UPDATE SET t = excluded.t WHERE excluded.t > usage_minute_horizon.t""";
+    /** Connections the merge functions are registered on (the writer connection, once). */
+    private static final java.util.Set<java.sql.Connection> WITH_FUNCTIONS =
+            java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
     /** Rollup levels: cell length in minutes (minute, hour, day). */
     static final long[] LEVEL_MINUTES = {1, 60, 1440};
 
@@ -153,17 +172,50 @@ public final class UsageStore implements AutoCloseable {
     private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
             .withZone(ZoneOffset.UTC);
 
+    /**
+     * Runs a flush of the queue {@code delayMs} from now. In a server it is the writer's own thread; tests pass
+     * their own to see when a flush is asked for and to run it themselves.
+     */
+    @FunctionalInterface
+    public interface FlushScheduler {
+        void schedule(Runnable flush, long delayMs);
+    }
+
+    /**
+     * How long after a row is queued into an idle queue its flush starts, at the latest: a few ms, so that a
+     * burst of calls is committed in one transaction; far below the 100 ms loss window.
+     */
+    static final long FLUSH_DELAY_MS = 5;
+
     private final Database db;
+    private final Clock clock;
     private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>(MAX_QUEUE);
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition progressed = lock.newCondition();
+    private final AtomicBoolean flushPending = new AtomicBoolean();
     private long enqueued;
     private long written;
-    private volatile Thread writer;
+    /** Where flushes are scheduled; null while no writer runs (rows are then written at once). */
+    private volatile FlushScheduler scheduler;
+    /** The writer thread start() made, shut down by close(). */
+    private ScheduledExecutorService writer;
     private volatile boolean stopping;
 
+    /** For the command line: the system clock, rows written at once until {@link #start}. */
     public UsageStore(Database db) {
+        this(db, Clock.systemUTC());
+    }
+
+    /** With the server's clock (it moves the minute-cell horizon); rows are written at once until {@link #start}. */
+    public UsageStore(Database db, Clock clock) {
         this.db = db;
+        this.clock = clock;
+    }
+
+    /** Queued from the start, each flush handed to {@code scheduler} (tests of the writer). */
+    public UsageStore(Database db, Clock clock, FlushScheduler scheduler) {
+        this(db, clock);
+        this.scheduler = scheduler;
     }
 
     /** ISO-8601 UTC with exactly three fraction digits, e.g. 2026-11-22T04:33:01.000Z. */
@@ -171,17 +223,24 @@ public final class UsageStore implements AutoCloseable {
         return ISO.format(Instant.ofEpochMilli(epochMs));
     }
 
-    /** Starts the background writer. */
+    /** Starts the background writer (a thread that runs the scheduled flushes). */
     public synchronized void start() {
         if (writer == null) {
             stopping = false;
-            writer = Thread.ofPlatform().daemon().name("usage-writer").start(this::drain);
+            ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
+                    Thread.ofPlatform().daemon().name("usage-writer").factory());
+            writer = thread;
+            scheduler = (flush, delayMs) -> thread.schedule(flush, delayMs, TimeUnit.MILLISECONDS);
         }
     }
 
-    /** Records one row: queued when the writer runs (written at once when it does not or the queue is full). */
+    /**
+     * Records one row: queued when the writer runs, and a flush is scheduled {@value #FLUSH_DELAY_MS} ms later
+     * unless one is pending already; written at once when no writer runs or the queue is full.
+     */
     public void record(Row row) {
-        if (writer == null || stopping) {
+        FlushScheduler s = scheduler;
+        if (s == null || stopping) {
             insert(List.of(row));
             return;
         }
@@ -197,6 +256,28 @@ public final class UsageStore implements AutoCloseable {
         }
         if (!queued) {
             insert(List.of(row));
+        } else if (flushPending.compareAndSet(false, true)) {
+            s.schedule(this::flushQueued, FLUSH_DELAY_MS);
+        }
+    }
+
+    /**
+     * The scheduled flush: commits everything queued, 1,000 rows per transaction. A row queued while it runs
+     * either is taken by it or schedules the next flush (the pending flag is cleared before the queue is read).
+     */
+    void flushQueued() {
+        flushPending.set(false);
+        List<Row> batch = new ArrayList<>(BATCH);
+        while (queue.drainTo(batch, BATCH) > 0) {
+            insert(batch);
+            lock.lock();
+            try {
+                written += batch.size();
+                progressed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            batch.clear();
         }
     }
 
@@ -208,7 +289,7 @@ public final class UsageStore implements AutoCloseable {
             long target = enqueued;
             while (written < target) {
                 long left = deadline - System.nanoTime();
-                if (left <= 0 || writer == null) {
+                if (left <= 0 || scheduler == null) {
                     return written >= target;
                 }
                 progressed.awaitNanos(left);
@@ -225,23 +306,26 @@ public final class UsageStore implements AutoCloseable {
     /** Stops the writer after storing everything queued. */
     @Override
     public void close() {
-        Thread t;
         synchronized (this) {
-            t = writer;
-            if (t == null) {
+            if (scheduler == null) {
                 return;
             }
             stopping = true;
         }
         flush(Duration.ofSeconds(30));
-        t.interrupt();
-        try {
-            t.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        ScheduledExecutorService thread;
         synchronized (this) {
+            thread = writer;
             writer = null;
+            scheduler = null;
+        }
+        if (thread != null) {
+            thread.shutdown();
+            try {
+                thread.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         // rows that raced with the stop
         List<Row> rest = new ArrayList<>();
@@ -251,45 +335,14 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    private void drain() {
-        List<Row> batch = new ArrayList<>(BATCH);
-        while (true) {
-            try {
-                Row first = stopping && queue.isEmpty() ? null : queue.poll(1, TimeUnit.SECONDS);
-                if (first == null) {
-                    if (stopping) {
-                        return;
-                    }
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, BATCH - 1);
-            } catch (InterruptedException e) {
-                if (queue.isEmpty()) {
-                    return;
-                }
-                queue.drainTo(batch, BATCH);
-            }
-            insert(batch);
-            lock.lock();
-            try {
-                written += batch.size();
-                progressed.signalAll();
-            } finally {
-                lock.unlock();
-            }
-            batch.clear();
-        }
-    }
-
     /** Inserts rows in one transaction; if that fails (a user deleted meanwhile), row by row, dropping bad ones. */
     private void insert(List<Row> rows) {
         try {
-            db.write(h -> insert(h, rows));
+            db.write(h -> insert(h, rows, clock.millis()));
         } catch (RuntimeException | SQLException e) {
             for (Row r : rows) {
                 try {
-                    db.write(h -> insert(h, List.of(r)));
+                    db.write(h -> insert(h, List.of(r), clock.millis()));
                 } catch (RuntimeException | SQLException one) {
                     LOG.log(Level.WARNING, "usage row dropped (" + one.getMessage() + "): " + r);
                 }
@@ -297,10 +350,10 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    /** Inserts rows with their rollups in one transaction of its own; see {@link #insert(Handle, List)}. */
+    /** Inserts rows with their rollups in one transaction of its own; see {@link #insert(Handle, List, long)}. */
     public boolean[] insertNow(List<Row> rows) {
         try {
-            return db.write(h -> insert(h, rows));
+            return db.write(h -> insert(h, rows, clock.millis()));
         } catch (SQLException e) {
             throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
         }
@@ -319,7 +372,7 @@ public final class UsageStore implements AutoCloseable {
         try {
             return db.write(h -> {
                 int n = 0;
-                for (boolean b : insert(h, rows)) {
+                for (boolean b : insert(h, rows, clock.millis())) {
                     n += b ? 1 : 0;
                 }
                 if (dryRun) {
@@ -336,12 +389,19 @@ public final class UsageStore implements AutoCloseable {
 
     /**
      * Inserts rows and adds them to their rollups, inside the caller's transaction. A row whose event (same user,
-     * time and event key) is already stored is skipped; the answer says which rows were inserted. Plain JDBC:
-     * binding through JDBI's reflection cost more than the insert itself.
+     * time and event key) is already stored is skipped; the answer says which rows were inserted. {@code nowMs}
+     * moves the minute-cell horizon (rows older than two days get no minute cell). Plain JDBC: this is the
+     * measured hot path, and binding through JDBI's reflection cost more than the insert itself.
+     *
+     * <p>The rows are added up per cell in memory first (a batch of rows spread over days touches each hour and
+     * day cell many times), the cells are sorted in primary-key order and each is written once, merged with
+     * the stored cell inside the upsert.
      */
-    public static boolean[] insert(Handle h, List<Row> rows) throws SQLException {
+    public static boolean[] insert(Handle h, List<Row> rows, long nowMs) throws SQLException {
         boolean[] inserted = new boolean[rows.size()];
-        Map<Cell, Tally> cells = new LinkedHashMap<>();
+        if (rows.isEmpty()) {
+            return inserted;
+        }
         try (PreparedStatement ps = h.getConnection().prepareStatement(INSERT)) {
             for (Row r : rows) {
                 bind(ps, r);
@@ -352,15 +412,22 @@ public final class UsageStore implements AutoCloseable {
                 inserted[i] = counts[i] > 0;
             }
         }
+        Map<Long, Long> horizons = new HashMap<>();
+        Map<Cell, Tally> cells = new HashMap<>();
         Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             if (!inserted[i]) {
                 continue;
             }
             Row r = rows.get(i);
+            long horizon = horizons.computeIfAbsent(r.userId(), u -> -1L);
+            if (horizon == -1L) {
+                horizon = minuteHorizon(h, r.userId(), nowMs);
+                horizons.put(r.userId(), horizon);
+            }
             Map<String, Double> extras = r.extra() == null ? null : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
             long minute = Math.floorDiv(r.tsMs(), 60_000L);
-            for (int level = 0; level < LEVEL_MINUTES.length; level++) {
+            for (int level = minute < horizon ? 1 : 0; level < LEVEL_MINUTES.length; level++) {
                 long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
                 cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
             }
@@ -369,12 +436,51 @@ public final class UsageStore implements AutoCloseable {
         return inserted;
     }
 
-    /** One rollup cell's key; absent dimensions are ''. */
+    /**
+     * The user's minute-cell horizon (epoch minutes; minute cells exist for rows at or after it), moved forward
+     * to {@code nowMs} minus two days on a whole hour; minute cells below a moved horizon are deleted.
+     */
+    private static long minuteHorizon(Handle h, long userId, long nowMs) throws SQLException {
+        long wanted = Math.floorDiv(Math.floorDiv(nowMs, 60_000L) - MINUTE_CELLS_KEPT_MINUTES, 60) * 60;
+        java.sql.Connection c = h.getConnection();
+        boolean moved;
+        try (PreparedStatement ps = c.prepareStatement(HORIZON_ADVANCE)) {
+            ps.setLong(1, userId);
+            ps.setLong(2, wanted);
+            moved = ps.executeUpdate() > 0;
+        }
+        if (!moved) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT t FROM usage_minute_horizon WHERE user_id = ?")) {
+                ps.setLong(1, userId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : wanted;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_rollups WHERE user_id = ? AND level = 0 AND t < ?")) {
+            ps.setLong(1, userId);
+            ps.setLong(2, wanted);
+            ps.executeUpdate();
+        }
+        return wanted;
+    }
+
+    /** One rollup cell's key; absent dimensions are ''. Ordered like the table's primary key. */
     private record Cell(long userId, int level, long t, String sourceKind, String model, String device, String tag,
-                        String tenant, String dataset, int ok) {
+                        String tenant, String dataset, int ok) implements Comparable<Cell> {
+        private static final java.util.Comparator<Cell> ORDER = java.util.Comparator.comparingLong(Cell::userId)
+                .thenComparingInt(Cell::level).thenComparingLong(Cell::t).thenComparing(Cell::sourceKind)
+                .thenComparing(Cell::model).thenComparing(Cell::device).thenComparing(Cell::tag)
+                .thenComparing(Cell::tenant).thenComparing(Cell::dataset).thenComparingInt(Cell::ok);
+
         static Cell of(Row r, int level, long t) {
             return new Cell(r.userId(), level, t, orEmpty(r.sourceKind()), orEmpty(r.model()), orEmpty(r.device()),
                     orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
+        }
+
+        @Override
+        public int compareTo(Cell o) {
+            return ORDER.compare(this, o);
         }
 
         int bindKey(PreparedStatement ps) throws SQLException {
@@ -396,23 +502,19 @@ public final class UsageStore implements AutoCloseable {
         return s == null ? "" : s;
     }
 
-    /** Reads each touched cell, adds the new rows' tally and writes it back (one writer: no lost update). */
+    /** Writes each touched cell once, in primary-key order, merged with the stored cell by the upsert. */
     private static void writeCells(Handle h, Map<Cell, Tally> cells) throws SQLException {
         if (cells.isEmpty()) {
             return;
         }
-        try (PreparedStatement read = h.getConnection().prepareStatement(CELL_READ);
-             PreparedStatement write = h.getConnection().prepareStatement(CELL_WRITE)) {
-            for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
-                Cell c = e.getKey();
-                Tally t = e.getValue();
-                c.bindKey(read);
-                try (ResultSet rs = read.executeQuery()) {
-                    if (rs.next()) {
-                        addFacts(t, rs, 1, true);
-                    }
-                }
-                int i = c.bindKey(write);
+        java.sql.Connection c = h.getConnection();
+        registerMergeFunctions(c);
+        List<Cell> order = new ArrayList<>(cells.keySet());
+        order.sort(null);
+        try (PreparedStatement write = c.prepareStatement(CELL_WRITE)) {
+            for (Cell cell : order) {
+                Tally t = cells.get(cell);
+                int i = cell.bindKey(write);
                 write.setLong(i++, t.requests);
                 write.setLong(i++, t.promptTokens);
                 write.setLong(i++, t.completionTokens);
@@ -438,41 +540,89 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /** Registers the histogram and extra merge functions the cell upsert calls, once per connection. */
+    private static void registerMergeFunctions(java.sql.Connection c) throws SQLException {
+        if (WITH_FUNCTIONS.contains(c)) {
+            return;
+        }
+        org.sqlite.Function.create(c, MERGE_HIST, new BlobMerge() {
+            @Override
+            byte[] merge(byte[] stored, byte[] added) {
+                Histogram m = new Histogram();
+                m.mergeEncoded(stored);
+                m.mergeEncoded(added);
+                return m.encode();
+            }
+        }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
+        org.sqlite.Function.create(c, MERGE_EXTRA, new BlobMerge() {
+            @Override
+            byte[] merge(byte[] stored, byte[] added) {
+                Tally m = new Tally();
+                m.mergeEncodedExtra(stored, true);
+                m.mergeEncodedExtra(added, true);
+                return m.encodeExtra();
+            }
+        }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
+        WITH_FUNCTIONS.add(c);
+    }
+
+    /** An SQL function of two blobs (either may be NULL) answering their merge, NULL when it is empty. */
+    private abstract static class BlobMerge extends org.sqlite.Function {
+        abstract byte[] merge(byte[] stored, byte[] added);
+
+        @Override
+        protected void xFunc() throws SQLException {
+            byte[] out = merge(value_blob(0), value_blob(1));
+            if (out == null) {
+                result();
+            } else {
+                result(out);
+            }
+        }
+    }
+
     /**
      * Adds one row of {@link #FACTS} (starting at column {@code col}) to a tally: a rollup cell, or a raw row
      * (no histograms, its one value in the sums, extra as JSON). {@code histograms} false reads counts and sums only.
      */
     static void addFacts(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
-        Tally x = new Tally();
-        x.requests = rs.getLong(col);
-        x.okRequests = rs.getLong(col + 1);
-        x.promptTokens = rs.getLong(col + 2);
-        x.completionTokens = rs.getLong(col + 3);
-        x.latencyN = rs.getLong(col + 4);
-        x.latencySum = rs.getDouble(col + 5);
+        // added straight into t (no tally per row): answers read tens of thousands of cells
+        t.requests += rs.getLong(col);
+        t.okRequests += rs.getLong(col + 1);
+        t.promptTokens += rs.getLong(col + 2);
+        t.completionTokens += rs.getLong(col + 3);
+        long latencyN = rs.getLong(col + 4);
+        double latencySum = rs.getDouble(col + 5);
+        t.latencyN += latencyN;
+        t.latencySum += latencySum;
         double max = rs.getDouble(col + 6);
-        x.latencyMax = rs.wasNull() ? null : max;
-        x.ttftN = rs.getLong(col + 7);
-        x.ttftSum = rs.getDouble(col + 8);
-        x.tokSN = rs.getLong(col + 9);
-        x.tokSSum = rs.getDouble(col + 10);
-        x.tokSSq = rs.getDouble(col + 11);
-        x.prefillN = rs.getLong(col + 12);
-        x.prefillSum = rs.getDouble(col + 13);
-        x.decodeN = rs.getLong(col + 14);
-        x.decodeSum = rs.getDouble(col + 15);
-        Object extra = rs.getObject(col + 19);
+        if (!rs.wasNull()) {
+            t.latencyMax = t.latencyMax == null ? max : Math.max(t.latencyMax, max);
+        }
+        long ttftN = rs.getLong(col + 7);
+        double ttftSum = rs.getDouble(col + 8);
+        t.ttftN += ttftN;
+        t.ttftSum += ttftSum;
+        long tokSN = rs.getLong(col + 9);
+        double tokSSum = rs.getDouble(col + 10);
+        t.tokSN += tokSN;
+        t.tokSSum += tokSSum;
+        t.tokSSq += rs.getDouble(col + 11);
+        t.prefillN += rs.getLong(col + 12);
+        t.prefillSum += rs.getDouble(col + 13);
+        t.decodeN += rs.getLong(col + 14);
+        t.decodeSum += rs.getDouble(col + 15);
         if (histograms) {
-            histogram(x.latency, rs.getBytes(col + 16), x.latencyN, x.latencySum);
-            histogram(x.ttft, rs.getBytes(col + 17), x.ttftN, x.ttftSum);
-            histogram(x.tokS, rs.getBytes(col + 18), x.tokSN, x.tokSSum);
+            histogram(t.latency, rs.getBytes(col + 16), latencyN, latencySum);
+            histogram(t.ttft, rs.getBytes(col + 17), ttftN, ttftSum);
+            histogram(t.tokS, rs.getBytes(col + 18), tokSN, tokSSum);
         }
+        Object extra = rs.getObject(col + 19);
         if (extra instanceof byte[] b) {
-            x.mergeEncodedExtra(b, histograms);
+            t.mergeEncodedExtra(b, histograms);
         } else if (extra instanceof String json) {
-            extras(json).forEach((label, v) -> x.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
+            extras(json).forEach((label, v) -> t.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
         }
-        t.merge(x);
     }
 
     private static void histogram(Histogram h, byte[] encoded, long n, double sum) {
