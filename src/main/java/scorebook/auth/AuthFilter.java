@@ -1,5 +1,7 @@
 package scorebook.auth;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.Set;
 
@@ -10,6 +12,7 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http.ServerRequest;
 
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
@@ -23,10 +26,20 @@ public final class AuthFilter implements Filter {
     static final String COOKIE = "scorebook_session";
     private static final HeaderName USER_TOKEN = HeaderNames.create("X-User-Token");
     private static final HeaderName API_KEY = HeaderNames.create("X-Api-Key");
-    private static final Set<String> GATEWAY = Set.of("/ask", "/ask_stream", "/ask_batch", "/warmup");
+    private static final Set<String> GATEWAY = Set.of("/ask", "/ask_stream", "/ask_batch", "/ask_trace", "/warmup");
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
+    /** Marks a request that showed the metrics token ({@code serve --metrics-token}): it may read /metrics only. */
+    public record MetricsScrape() {
+        /** Whether the auth filter let this request in with the metrics token. */
+        public static boolean of(ServerRequest req) {
+            return req.context().get(MetricsScrape.class, MetricsScrape.class).isPresent();
+        }
+    }
+
     private final AuthStore store;
+    /** The bytes of the metrics token, or null when none was given. */
+    private final byte[] metricsToken;
     /** The origin users reach the server at behind a reverse proxy (--public-url), or null. */
     private final String publicOrigin;
 
@@ -36,15 +49,23 @@ public final class AuthFilter implements Filter {
 
     /** With the origin of {@code --public-url}, which the Origin check accepts besides the Host the request names. */
     public AuthFilter(AuthStore store, String publicOrigin) {
+        this(store, publicOrigin, null);
+    }
+
+    /** With the token a Prometheus scraper sends for /metrics (as Authorization: Bearer), or null. */
+    public AuthFilter(AuthStore store, String publicOrigin, String metricsToken) {
         this.store = store;
         this.publicOrigin = publicOrigin;
+        this.metricsToken = metricsToken == null ? null : metricsToken.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         String path = req.path().path();
         try {
-            if (!isPublic(path) && !isDevice(path)) {
+            if (isMetrics(path) && showsMetricsToken(req)) {
+                req.context().register(MetricsScrape.class, new MetricsScrape());
+            } else if (!isPublic(path) && !isDevice(path)) {
                 Principal p = isGateway(path) ? apiKey(req) : user(req);
                 req.context().register(Principal.class, p);
             }
@@ -71,6 +92,17 @@ public final class AuthFilter implements Filter {
     static boolean isDevice(String path) {
         return path.startsWith("/worker/") || path.startsWith("/devices/") && path.endsWith("/heartbeat")
                 && path.indexOf('/', "/devices/".length()) == path.length() - "/heartbeat".length();
+    }
+
+    /** Metrics: the owner's credentials or the metrics token. */
+    static boolean isMetrics(String path) {
+        return path.equals("/metrics") || path.equals("/metrics/summary");
+    }
+
+    private boolean showsMetricsToken(RoutingRequest req) {
+        return metricsToken != null && bearer(req)
+                .map(t -> MessageDigest.isEqual(t.getBytes(StandardCharsets.UTF_8), metricsToken))
+                .orElse(false);
     }
 
     static boolean isGateway(String path) {

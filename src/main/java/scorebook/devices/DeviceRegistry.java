@@ -78,6 +78,16 @@ public final class DeviceRegistry {
         public String defaultModel() {
             return served.isEmpty() ? null : served.getFirst();
         }
+
+        /** An agent that sent a heartbeat within {@link #PRESENT} of {@code nowMs}. */
+        public boolean present(long nowMs) {
+            return lastSeenMs > 0 && nowMs - lastSeenMs < PRESENT.toMillis();
+        }
+
+        /** Whether its circuit is open (it rests after failures). */
+        public boolean circuitOpen() {
+            return openUntil != null;
+        }
     }
 
     /** A slot taken on a device for one call; closing gives it back. */
@@ -194,6 +204,25 @@ public final class DeviceRegistry {
             long now = clock.millis();
             return byId.values().stream().filter(s -> s.device.userId() == userId)
                     .sorted((a, b) -> a.device.serial().compareTo(b.device.serial()))
+                    .map(s -> snapshot(s, now)).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The registry's time (the server's clock), for presence and cool-downs. */
+    public long nowMs() {
+        return clock.millis();
+    }
+
+    /** Every user's devices with their live state, by user then serial (for /metrics). */
+    public List<Snapshot> all() {
+        lock.lock();
+        try {
+            long now = clock.millis();
+            return byId.values().stream()
+                    .sorted((a, b) -> a.device.userId() != b.device.userId() ? Long.compare(a.device.userId(), b.device.userId())
+                            : a.device.serial().compareTo(b.device.serial()))
                     .map(s -> snapshot(s, now)).toList();
         } finally {
             lock.unlock();
@@ -504,8 +533,7 @@ public final class DeviceRegistry {
         m.put("queue_tags", d.queueTags());
         if (!d.push()) {
             JsonNode a = s.agentStatus();
-            boolean present = s.lastSeenMs() > 0 && System.currentTimeMillis() - s.lastSeenMs() < PRESENT.toMillis();
-            m.put("present", present);
+            m.put("present", s.present(System.currentTimeMillis()));
             m.put("ready", a == null ? null : field(a, "ready"));
             for (String f : AGENT_FIELDS) {
                 m.put(f, a == null ? null : field(a, f));
