@@ -525,8 +525,9 @@ public final class JobStore {
 
     /**
      * Jobs per unfinished state plus the dead-letter queue, and the enqueue time of the oldest queued job, for
-     * /metrics. Each count walks one of the partial indexes (their WHERE clauses are repeated exactly, so SQLite
-     * uses them), so it costs the size of the live queue, never of the finished jobs.
+     * /metrics. Each part walks one of the partial indexes (their WHERE clauses are repeated exactly, so SQLite
+     * uses them; a min(id) would walk the table by rowid instead), so it costs the size of the live queue, never of
+     * the finished jobs.
      */
     public record Gauges(long queued, long retrying, long running, long failed, String oldestQueuedAt) {
     }
@@ -537,8 +538,8 @@ public final class JobStore {
                                (SELECT count(*) FROM jobs WHERE state IN ('queued', 'retrying') AND state = 'retrying') AS retrying,
                                (SELECT count(*) FROM jobs WHERE state = 'running') AS running,
                                (SELECT count(*) FROM jobs WHERE state = 'failed') AS failed,
-                               (SELECT enqueued_at FROM jobs WHERE id = (SELECT min(id) FROM jobs
-                                        WHERE state IN ('queued', 'retrying') AND state = 'queued')) AS oldest""")
+                               (SELECT min(enqueued_at) FROM jobs
+                                        WHERE state IN ('queued', 'retrying') AND state = 'queued') AS oldest""")
                 .map((rs, ctx) -> new Gauges(rs.getLong("waiting") - rs.getLong("retrying"), rs.getLong("retrying"),
                         rs.getLong("running"), rs.getLong("failed"), rs.getString("oldest")))
                 .one());

@@ -20,7 +20,8 @@ public final class Bench {
             new CrashBench(),
             new UsageBench(),
             new JobsBench(),
-            new DashboardBench());
+            new DashboardBench(),
+            new MetricsBench());
 
     private Bench() {
     }
