@@ -15,11 +15,18 @@ final class Buckets {
     static final double[] TTFT = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
     private final double[] bounds;
+    /** The bounds as the text format prints them, "+Inf" last. */
+    private final String[] le;
     private final AtomicLongArray counts;
     private final DoubleAdder sum = new DoubleAdder();
 
     Buckets(double[] bounds) {
         this.bounds = bounds;
+        this.le = new String[bounds.length + 1];
+        for (int i = 0; i < bounds.length; i++) {
+            le[i] = Family.number(bounds[i]);
+        }
+        le[bounds.length] = "+Inf";
         this.counts = new AtomicLongArray(bounds.length + 1);
     }
 
@@ -40,17 +47,17 @@ final class Buckets {
             total += counts.get(i);
             cumulative[i] = total;
         }
-        return new Snapshot(bounds, cumulative, sum.sum());
+        return new Snapshot(le, cumulative, sum.sum());
     }
 
     /**
      * A histogram as read once.
      *
-     * @param bounds     the upper bounds (without +Inf)
+     * @param le         the upper bounds as printed, "+Inf" last
      * @param cumulative observations at or under each bound, then the total (+Inf)
      * @param sum        the observations' sum
      */
-    record Snapshot(double[] bounds, long[] cumulative, double sum) {
+    record Snapshot(String[] le, long[] cumulative, double sum) {
         long count() {
             return cumulative[cumulative.length - 1];
         }

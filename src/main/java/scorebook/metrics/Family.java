@@ -47,53 +47,70 @@ record Family(String name, String type, String help, List<Sample> samples) {
         return m;
     }
 
-    /** The families in the text format (HELP and TYPE lines, then the samples; histograms as _bucket, _sum, _count). */
+    /** The size of the last text, so the next one's buffer is allocated once. */
+    private static volatile int lastSize = 64 * 1024;
+
+    /**
+     * The families in the text format (HELP and TYPE lines, then the samples; histograms as _bucket, _sum, _count).
+     * A sample's labels are escaped and joined once, then shared by its bucket lines.
+     */
     static String text(List<Family> families) {
-        StringBuilder out = new StringBuilder(8192);
+        StringBuilder out = new StringBuilder(lastSize + lastSize / 8);
         for (Family f : families) {
             out.append("# HELP ").append(f.name).append(' ').append(escapeHelp(f.help)).append('\n');
             out.append("# TYPE ").append(f.name).append(' ').append(f.type).append('\n');
             for (Sample s : f.samples) {
+                String labels = labelText(s.labels);
                 if (s.histogram == null) {
-                    line(out, f.name, s.labels, null, number(s.value));
+                    series(out, f.name, "", labels).append(number(s.value)).append('\n');
                     continue;
                 }
                 Buckets.Snapshot h = s.histogram;
+                String[] le = h.le();
+                String bucketLabels = labels.isEmpty() ? "le=\"" : labels + ",le=\"";
                 for (int i = 0; i < h.cumulative().length; i++) {
-                    String le = i < h.bounds().length ? number(h.bounds()[i]) : "+Inf";
-                    line(out, f.name + "_bucket", s.labels, le, Long.toString(h.cumulative()[i]));
+                    out.append(f.name).append("_bucket{").append(bucketLabels).append(le[i]).append("\"} ")
+                            .append(h.cumulative()[i]).append('\n');
                 }
-                line(out, f.name + "_sum", s.labels, null, number(h.sum()));
-                line(out, f.name + "_count", s.labels, null, Long.toString(h.count()));
+                series(out, f.name, "_sum", labels).append(number(h.sum())).append('\n');
+                series(out, f.name, "_count", labels).append(h.count()).append('\n');
             }
         }
+        lastSize = out.length();
         return out.toString();
     }
 
-    private static void line(StringBuilder out, String name, Map<String, String> labels, String le, String value) {
-        out.append(name);
-        if (!labels.isEmpty() || le != null) {
-            out.append('{');
-            boolean first = true;
-            for (Map.Entry<String, String> l : labels.entrySet()) {
-                if (!first) {
-                    out.append(',');
-                }
-                first = false;
-                out.append(l.getKey()).append("=\"").append(escapeLabel(l.getValue())).append('"');
-            }
-            if (le != null) {
-                out.append(first ? "" : ",").append("le=\"").append(le).append('"');
-            }
-            out.append('}');
+    /** {@code name_suffix{labels} } ready for the value. */
+    private static StringBuilder series(StringBuilder out, String name, String suffix, String labels) {
+        out.append(name).append(suffix);
+        if (!labels.isEmpty()) {
+            out.append('{').append(labels).append('}');
         }
-        out.append(' ').append(value).append('\n');
+        return out.append(' ');
+    }
+
+    /** {@code a="x",b="y"} with the values escaped. */
+    private static String labelText(Map<String, String> labels) {
+        if (labels.isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder(64);
+        for (Map.Entry<String, String> l : labels.entrySet()) {
+            if (!sb.isEmpty()) {
+                sb.append(',');
+            }
+            sb.append(l.getKey()).append("=\"").append(escapeLabel(l.getValue())).append('"');
+        }
+        return sb.toString();
     }
 
     /** A label value: backslash, double quote and line feed escaped, as the format asks. */
     static String escapeLabel(String v) {
         if (v == null) {
             return "";
+        }
+        if (v.indexOf('\\') < 0 && v.indexOf('"') < 0 && v.indexOf('\n') < 0) {
+            return v;
         }
         StringBuilder sb = new StringBuilder(v.length());
         for (int i = 0; i < v.length(); i++) {
@@ -142,7 +159,7 @@ record Family(String name, String type, String help, List<Sample> samples) {
                     m.put("sum", h.sum());
                     Map<String, Long> buckets = new LinkedHashMap<>();
                     for (int i = 0; i < h.cumulative().length; i++) {
-                        buckets.put(i < h.bounds().length ? number(h.bounds()[i]) : "+Inf", h.cumulative()[i]);
+                        buckets.put(h.le()[i], h.cumulative()[i]);
                     }
                     m.put("buckets", buckets);
                 }
