@@ -142,6 +142,36 @@ public final class DeviceRegistry {
         this.clock = clock;
     }
 
+    /** Bumped by every put and remove, so a load of an older read of the table cannot undo them. */
+    private long version;
+
+    /** Taken before reading the devices table for {@link #loadIfUnchanged}. */
+    public long version() {
+        lock.lock();
+        try {
+            return version;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Replaces the device set with one read after {@code version} was taken, unless a device was put or removed
+     * since (then the read may miss it, and the next round loads again). Returns whether it loaded.
+     */
+    public boolean loadIfUnchanged(Collection<Device> devices, long version) {
+        lock.lock();
+        try {
+            if (this.version != version) {
+                return false;
+            }
+            load(devices);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Replaces the device set, keeping the live state of devices that stay. */
     public void load(Collection<Device> devices) {
         lock.lock();
@@ -170,6 +200,7 @@ public final class DeviceRegistry {
         try {
             State s = byId.computeIfAbsent(d.id(), id -> new State(d));
             s.device = d;
+            version++;
             freed.signalAll();
             return s;
         } finally {
@@ -181,6 +212,7 @@ public final class DeviceRegistry {
         lock.lock();
         try {
             byId.remove(deviceId);
+            version++;
             freed.signalAll();
         } finally {
             lock.unlock();
