@@ -32,6 +32,28 @@ final class CallStats implements Models.Observer {
         final LongAdder failed = new LongAdder();
         final Buckets latency = new Buckets(Buckets.LATENCY);
         final Buckets ttft = new Buckets(Buckets.TTFT);
+        final Rendered latencyText = new Rendered();
+        final Rendered ttftText = new Rendered();
+    }
+
+    /**
+     * A histogram's text lines from the last scrape, kept while its count and sum stay the same: most devices are
+     * idle between two scrapes, and rendering their lines again was most of a scrape's cost.
+     */
+    private static final class Rendered {
+        private record Kept(Buckets.Snapshot of, String text) {
+        }
+
+        private volatile Kept kept;
+
+        String text(String name, Buckets.Snapshot now, String... labelPairs) {
+            Kept k = kept;
+            if (k == null || k.of().count() != now.count() || Double.compare(k.of().sum(), now.sum()) != 0) {
+                k = new Kept(now, Family.histogramText(name, now, labelPairs));
+                kept = k;
+            }
+            return k.text();
+        }
     }
 
     private final Map<Key, Series> series = new ConcurrentSkipListMap<>();
@@ -62,8 +84,11 @@ final class CallStats implements Models.Observer {
             String user = Long.toString(k.userId());
             calls.add(s.ok.sum(), "user", user, "device", k.device(), "model", k.model(), "outcome", "ok");
             calls.add(s.failed.sum(), "user", user, "device", k.device(), "model", k.model(), "outcome", "error");
-            latency.add(s.latency.snapshot(), "user", user, "device", k.device(), "model", k.model());
-            ttft.add(s.ttft.snapshot(), "user", user, "device", k.device(), "model", k.model());
+            Buckets.Snapshot l = s.latency.snapshot();
+            Buckets.Snapshot f = s.ttft.snapshot();
+            String[] labels = {"user", user, "device", k.device(), "model", k.model()};
+            latency.add(l, s.latencyText.text(latency.name(), l, labels), labels);
+            ttft.add(f, s.ttftText.text(ttft.name(), f, labels), labels);
         });
         out.add(calls);
         out.add(latency);

@@ -21,8 +21,9 @@ record Family(String name, String type, String help, List<Sample> samples) {
      * @param labels    label names to values, in output order
      * @param value     the value (counters and gauges)
      * @param histogram the histogram (histograms only), else null
+     * @param text      the sample's lines in the text format when its owner kept them from an earlier scrape, else null
      */
-    record Sample(Map<String, String> labels, double value, Buckets.Snapshot histogram) {
+    record Sample(Map<String, String> labels, double value, Buckets.Snapshot histogram, String text) {
     }
 
     static Family of(String name, String type, String help) {
@@ -30,12 +31,18 @@ record Family(String name, String type, String help, List<Sample> samples) {
     }
 
     Family add(double value, String... labelPairs) {
-        samples.add(new Sample(labels(labelPairs), value, null));
+        samples.add(new Sample(labels(labelPairs), value, null, null));
         return this;
     }
 
     Family add(Buckets.Snapshot h, String... labelPairs) {
-        samples.add(new Sample(labels(labelPairs), 0, h));
+        samples.add(new Sample(labels(labelPairs), 0, h, null));
+        return this;
+    }
+
+    /** A histogram sample whose text lines are already rendered (see {@link #histogramText}). */
+    Family add(Buckets.Snapshot h, String text, String... labelPairs) {
+        samples.add(new Sample(labels(labelPairs), 0, h, text));
         return this;
     }
 
@@ -60,23 +67,35 @@ record Family(String name, String type, String help, List<Sample> samples) {
             out.append("# HELP ").append(f.name).append(' ').append(escapeHelp(f.help)).append('\n');
             out.append("# TYPE ").append(f.name).append(' ').append(f.type).append('\n');
             for (Sample s : f.samples) {
-                String labels = labelText(s.labels);
-                if (s.histogram == null) {
-                    series(out, f.name, "", labels).append(number(s.value)).append('\n');
-                    continue;
+                if (s.text != null) {
+                    out.append(s.text);
+                } else if (s.histogram == null) {
+                    series(out, f.name, "", labelText(s.labels)).append(number(s.value)).append('\n');
+                } else {
+                    histogramLines(out, f.name, labelText(s.labels), s.histogram);
                 }
-                Buckets.Snapshot h = s.histogram;
-                String[] le = h.le();
-                String bucketLabels = labels.isEmpty() ? "le=\"" : labels + ",le=\"";
-                for (int i = 0; i < h.cumulative().length; i++) {
-                    out.append(f.name).append("_bucket{").append(bucketLabels).append(le[i]).append("\"} ")
-                            .append(h.cumulative()[i]).append('\n');
-                }
-                series(out, f.name, "_sum", labels).append(number(h.sum())).append('\n');
-                series(out, f.name, "_count", labels).append(h.count()).append('\n');
             }
         }
         lastSize = out.length();
+        return out.toString();
+    }
+
+    /** One histogram's _bucket, _sum and _count lines. */
+    private static void histogramLines(StringBuilder out, String name, String labels, Buckets.Snapshot h) {
+        String[] le = h.le();
+        String bucketLabels = labels.isEmpty() ? "le=\"" : labels + ",le=\"";
+        for (int i = 0; i < h.cumulative().length; i++) {
+            out.append(name).append("_bucket{").append(bucketLabels).append(le[i]).append("\"} ")
+                    .append(h.cumulative()[i]).append('\n');
+        }
+        series(out, name, "_sum", labels).append(number(h.sum())).append('\n');
+        series(out, name, "_count", labels).append(h.count()).append('\n');
+    }
+
+    /** One histogram's lines as text, for an owner that keeps them while the histogram does not change. */
+    static String histogramText(String name, Buckets.Snapshot h, String... labelPairs) {
+        StringBuilder out = new StringBuilder(1024);
+        histogramLines(out, name, labelText(labels(labelPairs)), h);
         return out.toString();
     }
 
