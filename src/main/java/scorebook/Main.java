@@ -42,6 +42,8 @@ import scorebook.jobs.JobsHttp;
 import scorebook.retention.Retention;
 import scorebook.retention.RetentionService;
 import scorebook.retention.RetentionStore;
+import scorebook.metrics.Metrics;
+import scorebook.metrics.MetricsService;
 import scorebook.runner.EvalRunner;
 import scorebook.share.ShareService;
 import scorebook.share.ShareStore;
@@ -70,7 +72,7 @@ public final class Main {
     private static final String USAGE = """
             usage: scorebook COMMAND [options]        (scorebook COMMAND --help: that command's usage)
               serve [--host H] [--port P] [--data DIR] [--evals PATH] [--public-url URL] [--web-dir DIR] [--max-body-mb N]
-                    [--allow-private-callbacks]
+                    [--allow-private-callbacks] [--metrics-token T]
               run PATH [--session S] [--run-name R] [--concurrency N] [--timeout S] [--dataset D] [--label L]
                        [--data DIR] [--junit FILE]
               user add NAME | user list | user delete NAME            [--data DIR]
@@ -89,7 +91,7 @@ public final class Main {
             """;
     private static final String SERVE_USAGE = """
             usage: scorebook serve [--host H] [--port P] [--data DIR] [--evals PATH] [--public-url URL]
-                                   [--web-dir DIR] [--max-body-mb N]
+                                   [--web-dir DIR] [--max-body-mb N] [--metrics-token T]
               --host H          interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
               --port P          port (default 8080; 0 picks a free one)
               --data DIR        the data folder: database, owner token (default ./data; made if missing)
@@ -99,10 +101,12 @@ public final class Main {
               --web-dir DIR     serve the dashboard from this folder instead of the jar (for its development)
               --max-body-mb N   largest request body in MiB (default 32)
               --allow-private-callbacks  job callback_url may point at loopback, link-local and private addresses
+              --metrics-token T a token that may read GET /metrics and /metrics/summary (as Authorization: Bearer T)
+                                and nothing else, for a Prometheus scraper (or environment SCOREBOOK_METRICS_TOKEN)
             Environment SCOREBOOK_TOKEN: the owner's token when the data folder is new.
             """;
     private static final Set<String> SERVE_OPTIONS = Set.of("host", "port", "data", "evals", "web-dir", "max-body-mb",
-            "public-url");
+            "public-url", "metrics-token");
     private static final String ALLOW_PRIVATE_CALLBACKS = "allow-private-callbacks";
 
     private Main() {
@@ -177,7 +181,12 @@ public final class Main {
                 System.getenv("SCOREBOOK_TOKEN"),
                 Clock.systemUTC(),
                 o.has("public-url") ? ServerConfig.checkPublicUrl(o.get("public-url", "")) : null,
-                allowPrivateCallbacks);
+                allowPrivateCallbacks,
+                null);
+        String metricsToken = o.has("metrics-token") ? o.get("metrics-token", "") : System.getenv("SCOREBOOK_METRICS_TOKEN");
+        if (metricsToken != null && !metricsToken.isEmpty()) {
+            config = config.withMetricsToken(metricsToken);
+        }
         Running running = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(running::close));
         String url = "http://" + config.host() + ":" + running.server().port();
@@ -238,7 +247,8 @@ public final class Main {
      */
     public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals,
                         RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage,
-                        DatasetStore datasetStore, Datasets datasets, Jobs jobs, Retention retention) {
+                        DatasetStore datasetStore, Datasets datasets, Jobs jobs, Retention retention,
+                        Metrics metrics) {
         static Parts open(Database db, ServerConfig config) {
             EvalStore evals = new EvalStore(db, config.clock());
             RunEvents events = new RunEvents();
@@ -255,16 +265,18 @@ public final class Main {
                     config.allowPrivateCallbacks());
             Retention retention = new Retention(new RetentionStore(db), devices.usage(), datasetStore,
                     jobs.service().store(), config.clock());
+            Metrics metrics = new Metrics(devices, jobs.service().store(), runner, db, config.clock());
             return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, usage,
-                    datasetStore, datasets, jobs, retention);
+                    datasetStore, datasets, jobs, retention, metrics);
         }
     }
 
     /** The whole route table. */
     static void routing(HttpRouting.Builder routing, Database db, ServerConfig config, Parts parts) {
         Errors.register(routing);
-        routing.addFilter(new HttpGuard())
-                .addFilter(new AuthFilter(parts.auth(), config.publicOrigin()))
+        routing.addFilter(parts.metrics().requestCounter())
+                .addFilter(new HttpGuard())
+                .addFilter(new AuthFilter(parts.auth(), config.publicOrigin(), config.metricsToken()))
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .any("/health", Errors.allow("GET"))
                 .register(new AuthService(parts.auth()))
@@ -280,6 +292,7 @@ public final class Main {
                 .register(new ShareService(new ShareStore(db), parts.evals(), parts.clock(), config.publicUrl()))
                 .register(new RetentionService(parts.retention().store(), parts.clock()))
                 .register(new BackupService(new Backups(db), config.dataDir(), parts.clock()))
+                .register(new MetricsService(parts.metrics()))
                 .register(new StaticFiles(config.webDir()));
     }
 

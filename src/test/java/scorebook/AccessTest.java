@@ -116,7 +116,7 @@ class AccessTest {
                 continue;
             }
             expect(failures, o, "no credential", call(o), unauthorized);
-            if (o.auth() == Auth.USER) {
+            if (o.auth() == Auth.USER || o.auth() == Auth.METRICS) {
                 expect(failures, o, "bad token", call(o, "X-User-Token", "sbu_not-a-token"), unauthorized);
                 expect(failures, o, "bad bearer", call(o, "Authorization", "Bearer sbu_not-a-token"), unauthorized);
                 expect(failures, o, "API key as X-User-Token", call(o, "X-User-Token", victim.apiKey()), unauthorized);
@@ -166,11 +166,14 @@ class AccessTest {
                 continue;
             }
             boolean yours = o.path().contains("{") && !o.path().startsWith("/v1/models/");
-            Client.Response r = o.auth() == Auth.USER ? call(o, "X-User-Token", attacker.token())
+            Client.Response r = o.auth() == Auth.USER || o.auth() == Auth.METRICS ? call(o, "X-User-Token", attacker.token())
                     : call(o, "X-Api-Key", attacker.apiKey());
             if (o.auth() == Auth.DEVICE) {
                 // another user's token is no device token at all
                 expect(failures, o, "another user's token", r, Set.of(401));
+            } else if (o.auth() == Auth.METRICS) {
+                // the server's metrics are the owner's (or a scraper's with the metrics token): a user is refused
+                expect(failures, o, "another user's token", r, Set.of(403));
             } else if (o.path().startsWith("/api/users")) {
                 // the owner's user administration: another user is refused outright
                 expect(failures, o, "another user's token", r, o.method().equals("GET") ? Set.of(200) : Set.of(403));

@@ -1,5 +1,7 @@
 package scorebook.auth;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.Set;
 
@@ -10,6 +12,7 @@ import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
 import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http.ServerRequest;
 
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
@@ -24,10 +27,20 @@ public final class AuthFilter implements Filter {
     static final String COOKIE = "scorebook_session";
     private static final HeaderName USER_TOKEN = HeaderNames.create("X-User-Token");
     private static final HeaderName API_KEY = HeaderNames.create("X-Api-Key");
-    private static final Set<String> GATEWAY = Set.of("/ask", "/ask_stream", "/ask_batch", "/warmup");
+    private static final Set<String> GATEWAY = Set.of("/ask", "/ask_stream", "/ask_batch", "/ask_trace", "/warmup");
     private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
 
+    /** Marks a request that showed the metrics token ({@code serve --metrics-token}): it may read /metrics only. */
+    public record MetricsScrape() {
+        /** Whether the auth filter let this request in with the metrics token. */
+        public static boolean of(ServerRequest req) {
+            return req.context().get(MetricsScrape.class, MetricsScrape.class).isPresent();
+        }
+    }
+
     private final AuthStore store;
+    /** The bytes of the metrics token, or null when none was given. */
+    private final byte[] metricsToken;
     /** The origin users reach the server at behind a reverse proxy (--public-url), or null. */
     private final String publicOrigin;
 
@@ -37,8 +50,14 @@ public final class AuthFilter implements Filter {
 
     /** With the origin of {@code --public-url}, which the Origin check accepts besides the Host the request names. */
     public AuthFilter(AuthStore store, String publicOrigin) {
+        this(store, publicOrigin, null);
+    }
+
+    /** With the token a Prometheus scraper sends for /metrics (as Authorization: Bearer), or null. */
+    public AuthFilter(AuthStore store, String publicOrigin, String metricsToken) {
         this.store = store;
         this.publicOrigin = publicOrigin;
+        this.metricsToken = metricsToken == null ? null : metricsToken.getBytes(StandardCharsets.UTF_8);
     }
 
     @Override
@@ -49,7 +68,9 @@ public final class AuthFilter implements Filter {
             // the features' endpoints with the link's user already attached
             boolean shared = isSharedRead(path, req.prologue().method())
                     || req.context().get(Principal.class, Principal.class).isPresent();
-            if (!isPublic(path) && !isDevice(path) && !shared) {
+            if (isMetrics(path) && showsMetricsToken(req)) {
+                req.context().register(MetricsScrape.class, new MetricsScrape());
+            } else if (!isPublic(path) && !isDevice(path) && !shared) {
                 Principal p = isGateway(path) ? apiKey(req) : user(req);
                 req.context().register(Principal.class, p);
             }
@@ -84,6 +105,17 @@ public final class AuthFilter implements Filter {
      */
     static boolean isSharedRead(String path, Method method) {
         return path.startsWith("/share/") && !(method == Method.DELETE && path.indexOf('/', "/share/".length()) < 0);
+    }
+
+    /** Metrics: the owner's credentials or the metrics token. */
+    static boolean isMetrics(String path) {
+        return path.equals("/metrics") || path.equals("/metrics/summary");
+    }
+
+    private boolean showsMetricsToken(RoutingRequest req) {
+        return metricsToken != null && bearer(req)
+                .map(t -> MessageDigest.isEqual(t.getBytes(StandardCharsets.UTF_8), metricsToken))
+                .orElse(false);
     }
 
     static boolean isGateway(String path) {

@@ -78,6 +78,16 @@ public final class DeviceRegistry {
         public String defaultModel() {
             return served.isEmpty() ? null : served.getFirst();
         }
+
+        /** An agent that sent a heartbeat within {@link #PRESENT} of {@code nowMs}. */
+        public boolean present(long nowMs) {
+            return lastSeenMs > 0 && nowMs - lastSeenMs < PRESENT.toMillis();
+        }
+
+        /** Whether its circuit is open (it rests after failures). */
+        public boolean circuitOpen() {
+            return openUntil != null;
+        }
     }
 
     /** A slot taken on a device for one call; closing gives it back. */
@@ -132,6 +142,36 @@ public final class DeviceRegistry {
         this.clock = clock;
     }
 
+    /** Bumped by every put and remove, so a load of an older read of the table cannot undo them. */
+    private long version;
+
+    /** Taken before reading the devices table for {@link #loadIfUnchanged}. */
+    public long version() {
+        lock.lock();
+        try {
+            return version;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Replaces the device set with one read after {@code version} was taken, unless a device was put or removed
+     * since (then the read may miss it, and the next round loads again). Returns whether it loaded.
+     */
+    public boolean loadIfUnchanged(Collection<Device> devices, long version) {
+        lock.lock();
+        try {
+            if (this.version != version) {
+                return false;
+            }
+            load(devices);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Replaces the device set, keeping the live state of devices that stay. */
     public void load(Collection<Device> devices) {
         lock.lock();
@@ -160,6 +200,7 @@ public final class DeviceRegistry {
         try {
             State s = byId.computeIfAbsent(d.id(), id -> new State(d));
             s.device = d;
+            version++;
             freed.signalAll();
             return s;
         } finally {
@@ -171,6 +212,7 @@ public final class DeviceRegistry {
         lock.lock();
         try {
             byId.remove(deviceId);
+            version++;
             freed.signalAll();
         } finally {
             lock.unlock();
@@ -194,6 +236,25 @@ public final class DeviceRegistry {
             long now = clock.millis();
             return byId.values().stream().filter(s -> s.device.userId() == userId)
                     .sorted((a, b) -> a.device.serial().compareTo(b.device.serial()))
+                    .map(s -> snapshot(s, now)).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The registry's time (the server's clock), for presence and cool-downs. */
+    public long nowMs() {
+        return clock.millis();
+    }
+
+    /** Every user's devices with their live state, by user then serial (for /metrics). */
+    public List<Snapshot> all() {
+        lock.lock();
+        try {
+            long now = clock.millis();
+            return byId.values().stream()
+                    .sorted((a, b) -> a.device.userId() != b.device.userId() ? Long.compare(a.device.userId(), b.device.userId())
+                            : a.device.serial().compareTo(b.device.serial()))
                     .map(s -> snapshot(s, now)).toList();
         } finally {
             lock.unlock();
@@ -504,8 +565,7 @@ public final class DeviceRegistry {
         m.put("queue_tags", d.queueTags());
         if (!d.push()) {
             JsonNode a = s.agentStatus();
-            boolean present = s.lastSeenMs() > 0 && System.currentTimeMillis() - s.lastSeenMs() < PRESENT.toMillis();
-            m.put("present", present);
+            m.put("present", s.present(System.currentTimeMillis()));
             m.put("ready", a == null ? null : field(a, "ready"));
             for (String f : AGENT_FIELDS) {
                 m.put(f, a == null ? null : field(a, f));

@@ -26,8 +26,9 @@ import scorebook.server.Names;
  * Devices: the model servers Scorebook calls and the agents that pull jobs. User token auth; a
  * user sees only their own devices.
  * <pre>
- * GET    /devices                 {object:"list", data:[device with health]}
- *   curl -H "X-User-Token: $T" http://127.0.0.1:8080/devices
+ * GET    /devices                 {object:"list", data:[device with health]}; filters ?model= &queue_tag= &healthy=true|false
+ *                                 (model servers) &present= &ready= (agents): see {@link DeviceFilter}
+ *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/devices?model=llama3.2&healthy=true'
  * GET    /devices/{serial}        one device with health
  * POST   /devices/register        {serial, kind: ollama|openai|agent, base_url, models?[], weight?, max_concurrency?, name?,
  *                                  api_key?, queue_tags? (["default"])}  api_key: sent upstream as Authorization: Bearer;
@@ -78,7 +79,9 @@ public final class DeviceService implements HttpService {
 
     private void list(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
-        Json.send(res, listBody(devices.registry().snapshots(p.userId())));
+        DeviceFilter filter = DeviceFilter.parse(name -> req.query().first(name).orElse(null));
+        long now = devices.registry().nowMs();
+        Json.send(res, listBody(devices.registry().snapshots(p.userId()).stream().filter(s -> filter.matches(s, now)).toList()));
     }
 
     private void one(ServerRequest req, ServerResponse res) {

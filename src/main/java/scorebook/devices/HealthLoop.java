@@ -42,7 +42,9 @@ final class HealthLoop implements AutoCloseable {
 
     private void round() {
         try {
-            registry.load(stored.get());
+            // a device registered while the table is read must not vanish until the next round
+            long version = registry.version();
+            registry.loadIfUnchanged(stored.get(), version);
             checkAll(registry.push(), false);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "device health round failed: " + e.getMessage(), e);

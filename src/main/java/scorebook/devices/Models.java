@@ -30,11 +30,20 @@ import scorebook.usage.UsageStore;
 public final class Models {
     private final DeviceRegistry registry;
     private final UsageStore usage;
+    private volatile Observer observer = Observer.NONE;
 
     /** Receives the text as it is generated. */
     @FunctionalInterface
     public interface DeltaSink {
         void delta(String text) throws IOException;
+    }
+
+    /** Told of each call a device answered or failed (for /metrics): it must be quick and must not throw. */
+    @FunctionalInterface
+    public interface Observer {
+        Observer NONE = (device, model, latencyMs, ttftMs, ok) -> { };
+
+        void finished(Device device, String model, double latencyMs, Double ttftMs, boolean ok);
     }
 
     /** A finished call: the reply, what the device sent, and which device it was. */
@@ -44,6 +53,11 @@ public final class Models {
     public Models(DeviceRegistry registry, UsageStore usage) {
         this.registry = registry;
         this.usage = usage;
+    }
+
+    /** Sets who is told of each finished device call (one observer; {@link Observer#NONE} by default). */
+    public void observe(Observer o) {
+        this.observer = o;
     }
 
     /** Runs a call and returns the whole answer. */
@@ -113,9 +127,11 @@ public final class Models {
                 usage.record(new UsageStore.Row(userId, apiKeyId, tsMs, r.source(), id, d.serial(), lease.model(), r.tag(),
                         o.promptTokens(), o.completionTokens(), reply.latencyMs(), reply.ttftMs(), tokS(reply), true, null,
                         null, r.jobId(), null, null));
+                observer.finished(d, lease.model(), reply.latencyMs(), reply.ttftMs(), true);
                 return new Exchange(reply, o, d);
             } catch (UpstreamException e) {
                 registry.failed(lease.state(), e);
+                observer.finished(d, lease.model(), ms(System.nanoTime() - start), null, false);
                 record(userId, apiKeyId, tsMs, r, id, d.serial(), lease.model(), start, e.type(), e.getMessage());
                 boolean retry = !delivered[0] && r.deviceSerial() == null && e.countsAgainstDevice()
                         && !UpstreamException.TIMEOUT.equals(e.type()) && System.nanoTime() < deadline;

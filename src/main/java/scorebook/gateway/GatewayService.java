@@ -45,6 +45,9 @@ import scorebook.server.Json;
  *   curl -H "X-Api-Key: $K" -d '{"prompt":"Hi","model":"llama3.2"}' http://127.0.0.1:8080/ask
  * POST /ask_stream     same body → NDJSON: {"delta":"…"} lines, then the envelope with "done": true
  * POST /ask_batch      {requests:[ask body…]} → {results:[{ok, data | error}]}
+ * POST /ask_trace      same body as /ask → text/plain: "#" lines (candidates and their state, the device chosen and
+ *                      why, the model, the upstream URL), the answer as it streams, then "# done" with the timings
+ *   curl -N -H "X-Api-Key: $K" -d '{"prompt":"Hi","model":"llama3.2"}' http://127.0.0.1:8080/ask_trace
  * POST /warmup         {model?, devices?[]} → {warmed, total, results:[{device, model, ok, load_ms, latency_ms, error?}]}
  * POST /v1/chat/completions   OpenAI-compatible; "stream": true gives server-sent events (the usage chunk with
  *                      stream_options.include_usage); "device_serial" and "tag" may ride along (an SDK's extra_body)
@@ -58,6 +61,7 @@ public final class GatewayService implements HttpService {
     private static final int MAX_BATCH = 100;
     private static final String NDJSON = "application/x-ndjson";
     private static final String SSE = "text/event-stream";
+    private static final String TEXT = "text/plain; charset=utf-8";
 
     private final Devices devices;
     private final Models models;
@@ -72,6 +76,7 @@ public final class GatewayService implements HttpService {
         rules.post("/ask", this::ask)
                 .post("/ask_stream", this::askStream)
                 .post("/ask_batch", this::askBatch)
+                .post("/ask_trace", this::askTrace)
                 .post("/warmup", this::warmup)
                 .post("/v1/chat/completions", this::chatCompletions)
                 .get("/v1/models", this::listModels)
@@ -79,6 +84,7 @@ public final class GatewayService implements HttpService {
                 .any("/ask", Errors.allow("POST"))
                 .any("/ask_stream", Errors.allow("POST"))
                 .any("/ask_batch", Errors.allow("POST"))
+                .any("/ask_trace", Errors.allow("POST"))
                 .any("/warmup", Errors.allow("POST"))
                 .any("/v1/chat/completions", Errors.allow("POST"))
                 .any("/v1/models", Errors.allow("GET"))
@@ -110,6 +116,30 @@ public final class GatewayService implements HttpService {
                 throw e;
             }
             writeQuietly(relay, Json.text(streamError(e)) + "\n");
+        } catch (UncheckedIOException | IOException e) {
+            // the client went away; the usage row says so
+        } finally {
+            relay.finish();
+        }
+    }
+
+    private void askTrace(ServerRequest req, ServerResponse res) {
+        Principal p = Principal.of(req);
+        ModelRequest r = AskBody.parse(Json.object(req), "");
+        Relay relay = new Relay(res, TEXT);
+        Trace trace = new Trace(relay, r, devices.registry().snapshots(p.userId()));
+        try {
+            Models.Exchange ex = models.execute(p.userId(), p.apiKeyId(), r, null, true, trace::chosen);
+            trace.done(ex.reply());
+        } catch (ApiException e) {
+            if (!trace.started()) {
+                throw e;
+            }
+            try {
+                trace.failed(e);
+            } catch (IOException gone) {
+                // the client went away
+            }
         } catch (UncheckedIOException | IOException e) {
             // the client went away; the usage row says so
         } finally {

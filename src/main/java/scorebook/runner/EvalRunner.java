@@ -233,6 +233,11 @@ public final class EvalRunner {
         return executions.containsKey(userId);
     }
 
+    /** How many runs are executing now, all users together (for /metrics). */
+    public int executing() {
+        return executions.size();
+    }
+
     /** Waits until the user's execution (if any) has finished; for the CLI and tests. */
     public void await(long userId) throws InterruptedException {
         Execution e = executions.get(userId);

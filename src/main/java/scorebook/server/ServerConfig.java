@@ -20,9 +20,11 @@ import java.util.Locale;
  * @param publicUrl    the address users reach the server at behind a reverse proxy (scheme://host[:port]),
  *                     or null; the dashboard's Origin check accepts it and the login link uses it
  * @param allowPrivateCallbacks job callbacks may target loopback, link-local and private addresses
+ * @param metricsToken a token that may read /metrics and nothing else ({@code --metrics-token}), or null
  */
 public record ServerConfig(String host, int port, Path dataDir, Path evalPath, Path webDir, long maxBodyBytes,
-                           String ownerToken, Clock clock, String publicUrl, boolean allowPrivateCallbacks) {
+                           String ownerToken, Clock clock, String publicUrl, boolean allowPrivateCallbacks,
+                           String metricsToken) {
     public static final long DEFAULT_MAX_BODY = 32L * 1024 * 1024;
 
     /**
@@ -31,27 +33,41 @@ public record ServerConfig(String host, int port, Path dataDir, Path evalPath, P
      */
     public static ServerConfig local(Path dataDir, String ownerToken) {
         return new ServerConfig("127.0.0.1", 0, dataDir, dataDir.resolve("evals"), null, DEFAULT_MAX_BODY, ownerToken,
-                Clock.systemUTC(), null, false);
+                Clock.systemUTC(), null, false, null);
     }
 
     public ServerConfig withEvalPath(Path path) {
-        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allowPrivateCallbacks);
+        return new ServerConfig(host, port, dataDir, path, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allowPrivateCallbacks, metricsToken);
     }
 
     public ServerConfig withMaxBodyBytes(long bytes) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock, publicUrl, allowPrivateCallbacks);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, bytes, ownerToken, clock, publicUrl, allowPrivateCallbacks, metricsToken);
     }
 
     public ServerConfig withClock(Clock c) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c, publicUrl, allowPrivateCallbacks);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, c, publicUrl, allowPrivateCallbacks, metricsToken);
     }
 
     public ServerConfig withPublicUrl(String url) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, url, allowPrivateCallbacks);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, url, allowPrivateCallbacks, metricsToken);
     }
 
     public ServerConfig withAllowPrivateCallbacks(boolean allow) {
-        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allow);
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, publicUrl, allow, metricsToken);
+    }
+
+    public ServerConfig withMetricsToken(String token) {
+        return new ServerConfig(host, port, dataDir, evalPath, webDir, maxBodyBytes, ownerToken, clock, publicUrl,
+                allowPrivateCallbacks, token == null ? null : checkMetricsToken(token));
+    }
+
+    /** {@code --metrics-token}: 16 to 4096 visible ASCII characters (it travels in a header), no spaces. */
+    public static String checkMetricsToken(String token) {
+        if (token.length() < 16 || token.length() > 4096 || !token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new IllegalArgumentException("--metrics-token must be 16 to 4096 visible ASCII characters without "
+                    + "spaces (e.g. the output of: openssl rand -hex 24)");
+        }
+        return token;
     }
 
     /** The origin of {@link #publicUrl} (scheme://host[:port], no path), or null. */

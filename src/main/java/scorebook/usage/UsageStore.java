@@ -281,6 +281,11 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /** Rows recorded and not yet stored by the background writer (for /metrics). */
+    public int backlog() {
+        return queue.size();
+    }
+
     /** Waits until every row recorded before this call is stored (at most {@code timeout}). */
     public boolean flush(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

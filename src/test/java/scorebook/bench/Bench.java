@@ -23,7 +23,8 @@ public final class Bench {
             new DashboardBench(),
             new UsageDashboardBench(),
             new JobsPageBench(),
-            new BackupBench());
+            new BackupBench(),
+            new MetricsBench());
 
     private Bench() {
     }

@@ -40,7 +40,7 @@ class OpenApiTest {
     private static Client clientFor(Operation o) {
         return switch (o.auth()) {
             case PUBLIC -> server.client(null);
-            case USER -> server.owner();
+            case USER, METRICS -> server.owner();
             case API_KEY -> tenant.gateway();
             case DEVICE -> server.withHeaders("X-Device-Token", DEVICE_TOKEN);
         };

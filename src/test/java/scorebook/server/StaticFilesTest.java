@@ -25,7 +25,7 @@ class StaticFilesTest {
         Files.writeString(web.resolve("main.js"), "export const x = 1;");
         ServerConfig base = ServerConfig.local(data, TestServer.OWNER_TOKEN);
         ServerConfig config = new ServerConfig(base.host(), 0, data, base.evalPath(), data.resolve("web"),
-                base.maxBodyBytes(), TestServer.OWNER_TOKEN, base.clock(), base.publicUrl(), false);
+                base.maxBodyBytes(), TestServer.OWNER_TOKEN, base.clock(), base.publicUrl(), false, null);
         try (TestServer server = TestServer.start(config)) {
             Client anyone = server.client(null);
             assertEquals("<p>first</p>", anyone.get("/").text());

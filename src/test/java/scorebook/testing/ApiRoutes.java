@@ -25,8 +25,11 @@ import scorebook.server.OpenApi;
  * register, to check the document against.
  */
 public final class ApiRoutes {
-    /** Which credential an operation takes. */
-    public enum Auth { PUBLIC, USER, API_KEY, DEVICE }
+    /**
+     * Which credential an operation takes. METRICS: the owner's user token, or the metrics token of
+     * {@code serve --metrics-token} (as a bearer); any other user's token is a 403.
+     */
+    public enum Auth { PUBLIC, USER, API_KEY, DEVICE, METRICS }
 
     /**
      * One operation.
@@ -120,6 +123,9 @@ public final class ApiRoutes {
             }
             if (s.has("deviceToken")) {
                 return Auth.DEVICE;
+            }
+            if (s.has("metricsToken")) {
+                return Auth.METRICS;
             }
         }
         return Auth.USER;
