@@ -72,12 +72,11 @@ public final class EvalService implements HttpService {
     private final String evalPath;
 
     /**
-     * Over the server's store (and so its clock); the rows cache takes the same clock. With a runner, a user
-     * without a run sees the discovered cases as not_started rows.
+     * Over the server's store. With a runner, a user without a run sees the discovered cases as not_started rows.
      */
-    public EvalService(EvalStore store, Database db, java.time.Clock clock, Discovered discovered, String evalPath) {
+    public EvalService(EvalStore store, Database db, Discovered discovered, String evalPath) {
         this.store = store;
-        this.rowsCache = new RowsCache(db, clock);
+        this.rowsCache = new RowsCache(db);
         this.config = new ConfigStore(db);
         this.discovered = discovered;
         this.evalPath = evalPath;
@@ -143,9 +142,9 @@ public final class EvalService implements HttpService {
 
     private void rows(ServerRequest req, ServerResponse res) throws IOException {
         RowQuery query = RowQuery.parse(req.query().toMap());
-        long writes = rowsCache.writes();
+        RowsCache.Version version = rowsCache.version();
         store.readRun(user(req), runId(req), true, view -> {
-            RowsSql.Selection sel = rowsCache.select(view, query, writes);
+            RowsSql.Selection sel = rowsCache.select(view, query, version);
             List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
             streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
             return null;

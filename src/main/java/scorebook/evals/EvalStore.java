@@ -509,9 +509,14 @@ public final class EvalStore {
             return new Live(totals(), statusCounts(), chips());
         }
 
-        /** The rows a query of the rows endpoint selects, in order, with their count and chips. */
-        RowsSql.Selection select(RowQuery query) {
-            return RowsSql.select(h, run.pk(), size(), live(), query);
+        /** The run's filter and sort columns with its live figures, for the rows endpoint. */
+        RunColumns columns() {
+            return RunColumns.load(h, run.pk(), size(), live());
+        }
+
+        /** Each row's search text by index, for the rows endpoint's search. */
+        String[] searchText(int size) {
+            return RunColumns.readSearchText(h, run.pk(), size);
         }
 
         /** The stored JSON of the rows at {@code indices}, in that order. */
