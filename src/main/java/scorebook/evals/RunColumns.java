@@ -29,6 +29,8 @@ import scorebook.server.Json;
  */
 final class RunColumns {
     private static final String[] NO_LABELS = {};
+    /** A sort key for a row without a value: after every value, in both directions. */
+    private static final long MISSING = Long.MAX_VALUE;
 
     /** A run's scores of one key, in index then position order. */
     private static final class KeyScores {
@@ -79,6 +81,10 @@ final class RunColumns {
     private volatile String[] searchText;
     private List<String> datasetValues;
     private List<String> labelValues;
+    /** Each row's place among the column's values in byte order, made at the first sort by the column. */
+    private volatile int[] functionRank;
+    private volatile int[] statusRank;
+    private volatile int[] datasetRank;
 
     private RunColumns(long runPk, int size, EvalStore.Live live, List<KeyScores> keys) {
         this.runPk = runPk;
@@ -352,9 +358,6 @@ final class RunColumns {
         return out;
     }
 
-    /** A sort key for a row without a value: after every value, in both directions. */
-    private static final long MISSING = Long.MAX_VALUE;
-
     /** Each value's place among the distinct values, from 0. */
     private static int[] denseRank(long[] values) {
         long[] distinct = values.clone();
@@ -391,10 +394,6 @@ final class RunColumns {
             }
         }
     }
-
-    private volatile int[] functionRank;
-    private volatile int[] statusRank;
-    private volatile int[] datasetRank;
 
     private int[] functionRank() {
         int[] r = functionRank;
