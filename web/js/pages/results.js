@@ -101,9 +101,9 @@ export function mount(el, initial) {
       if (!s.alive || abort !== s.abort) return;
       s.answer = answer;
       searchErr.textContent = '';
-      answer.rows.forEach((r) => { if (r.dataset) s.datasets.add(r.dataset); (r.labels || []).forEach((l) => s.labels.add(l)); });
-      (answer.datasets || []).forEach((d) => s.datasets.add(typeof d === 'string' ? d : d.name));
-      (answer.labels || []).forEach((d) => s.labels.add(typeof d === 'string' ? d : d.name));
+      // the answer names every dataset and label of the run (sorted), not only those of the rows on the page
+      answer.datasets.forEach((d) => s.datasets.add(d));
+      answer.labels.forEach((l) => s.labels.add(l));
       const busyRows = answer.rows.some((r) => BUSY.has(r.result.status));
       if (busyRows) s.busy = true;
       else if (answer.filtered === answer.total && answer.rows.length === answer.total) s.busy = false;   // every row is in view

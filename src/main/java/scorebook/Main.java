@@ -280,7 +280,7 @@ public final class Main {
                 .get("/health", (req, res) -> Json.send(res, Map.of("status", "ok")))
                 .any("/health", Errors.allow("GET"))
                 .register(new AuthService(parts.auth()))
-                .register(new EvalService(parts.evals(), db, parts.clock(), parts.runner()::notStarted,
+                .register(new EvalService(parts.evals(), db, parts.runner()::notStarted, parts.runner()::publishAll,
                         config.evalPath().toString()))
                 .register(new RunnerService(parts.runner(), parts.evals(), parts.events()))
                 .register(new DeviceService(parts.devices()))

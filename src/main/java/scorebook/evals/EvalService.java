@@ -69,17 +69,19 @@ public final class EvalService implements HttpService {
     private final RowsCache rowsCache;
 
     private final Discovered discovered;
+    private final RowsChanged rowsChanged;
     private final String evalPath;
 
     /**
-     * Over the server's store (and so its clock); the rows cache takes the same clock. With a runner, a user
-     * without a run sees the discovered cases as not_started rows.
+     * Over the server's store. With a runner, a user without a run sees the discovered cases as not_started rows,
+     * and an edited result goes out on the run's live stream through {@code rowsChanged}.
      */
-    public EvalService(EvalStore store, Database db, java.time.Clock clock, Discovered discovered, String evalPath) {
+    public EvalService(EvalStore store, Database db, Discovered discovered, RowsChanged rowsChanged, String evalPath) {
         this.store = store;
-        this.rowsCache = new RowsCache(db, clock);
+        this.rowsCache = new RowsCache(db);
         this.config = new ConfigStore(db);
         this.discovered = discovered;
+        this.rowsChanged = rowsChanged;
         this.evalPath = evalPath;
     }
 
@@ -120,18 +122,18 @@ public final class EvalService implements HttpService {
     }
 
     private void activeRun(ServerRequest req, ServerResponse res) throws IOException {
-        long user = user(req);
-        if (store.activeRun(user).isEmpty()) {
-            List<ResultRow> rows = discovered.notStarted();
-            if (!rows.isEmpty()) {
-                streamJson(res, g -> RunJson.discovered(g, rows, evalPath));
-                return;
-            }
-        }
-        store.readActive(user, view -> {
+        // the active run is looked up once, in the read that sends it
+        boolean sent = store.readActiveIfAny(user(req), view -> {
             streamJson(res, g -> RunJson.results(g, view, true));
-            return null;
-        });
+            return true;
+        }).isPresent();
+        if (!sent) {
+            List<ResultRow> rows = discovered.notStarted();
+            if (rows.isEmpty()) {
+                throw ApiException.notFound("Active run not found");
+            }
+            streamJson(res, g -> RunJson.discovered(g, rows, evalPath));
+        }
     }
 
     private void runData(ServerRequest req, ServerResponse res) throws IOException {
@@ -143,9 +145,9 @@ public final class EvalService implements HttpService {
 
     private void rows(ServerRequest req, ServerResponse res) throws IOException {
         RowQuery query = RowQuery.parse(req.query().toMap());
-        long writes = rowsCache.writes();
+        RowsCache.Version version = rowsCache.version();
         store.readRun(user(req), runId(req), true, view -> {
-            RowsSql.Selection sel = rowsCache.select(view, query, writes);
+            RowsSql.Selection sel = rowsCache.select(view, query, version);
             List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
             streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
             return null;
@@ -189,7 +191,11 @@ public final class EvalService implements HttpService {
                 result.has("annotation"), RowParser.optionalText(result.get("annotation"), "result.annotation"),
                 result.has("annotations"), RowParser.json(result.get("annotations")),
                 result.has("scores"), RowParser.scores(result.get("scores"), "result.scores"));
-        ResultRow row = store.editResult(user(req), runId(req), index(req), edit);
+        long user = user(req);
+        int index = index(req);
+        EvalStore.Edited edited = store.editResult(user, runId(req), index, edit);
+        rowsChanged.changed(user, edited.runId(), List.of(index));
+        ResultRow row = edited.row();
         streamJson(res, g -> {
             g.writeStartObject();
             g.writeBooleanField("ok", true);

@@ -62,6 +62,10 @@ public final class EvalStore {
                        boolean hasScores, List<Score> scores) {
     }
 
+    /** An edited result with the id of its run (the path may have said {@code latest}). */
+    public record Edited(String runId, ResultRow row) {
+    }
+
     /** Where appended rows went. */
     public record Appended(int count, int firstIndex) {
     }
@@ -111,10 +115,12 @@ public final class EvalStore {
         return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx, resolve(tx, userId, runId, allowLatest)))));
     }
 
-    /** Reads the user's active run; 404 "Active run not found" when there is none. */
-    public <R, X extends Exception> R readActive(long userId, RunReader<R, X> reader) throws X {
-        return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx,
-                active(tx, userId).orElseThrow(() -> ApiException.notFound("Active run not found"))))));
+    /** Reads the user's active run if there is one (one lookup, in the read's transaction). */
+    public <R, X extends Exception> Optional<R> readActiveIfAny(long userId, RunReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> {
+            Optional<Run> run = active(tx, userId);
+            return run.isEmpty() ? Optional.<R>empty() : Optional.ofNullable(reader.read(new RunView(tx, run.get())));
+        }));
     }
 
     /** The user's active run, if there is one. */
@@ -183,7 +189,7 @@ public final class EvalStore {
      * Edits annotation, annotations and/or scores of one result of the active run and returns the
      * whole row. 404 for an unknown run or index, 400 for a run that is not the active one.
      */
-    public ResultRow editResult(long userId, String runId, int index, Edit edit) {
+    public Edited editResult(long userId, String runId, int index, Edit edit) {
         return db.write(h -> {
             Run run = resolve(h, userId, runId, true);
             Optional<Run> active = active(h, userId);
@@ -197,7 +203,7 @@ public final class EvalStore {
                     r.status(), edit.hasAnnotation() ? edit.annotation() : r.annotation(),
                     edit.hasAnnotations() ? edit.annotations() : r.annotations());
             replaceRow(h, run.pk(), index, r, edited);
-            return edited;
+            return new Edited(run.runId(), edited);
         });
     }
 
@@ -509,9 +515,14 @@ public final class EvalStore {
             return new Live(totals(), statusCounts(), chips());
         }
 
-        /** The rows a query of the rows endpoint selects, in order, with their count and chips. */
-        RowsSql.Selection select(RowQuery query) {
-            return RowsSql.select(h, run.pk(), size(), live(), query);
+        /** The run's filter and sort columns with its live figures, for the rows endpoint. */
+        RunColumns columns() {
+            return RunColumns.load(h, run.pk(), size(), live());
+        }
+
+        /** Each row's search text by index, for the rows endpoint's search. */
+        String[] searchText(int size) {
+            return RunColumns.readSearchText(h, run.pk(), size);
         }
 
         /** The stored JSON of the rows at {@code indices}, in that order. */

@@ -75,7 +75,8 @@ final class RunJson {
 
     /**
      * {@code GET /api/runs/{id}/rows}: the page of rows (each its stored JSON with {@code index} put first),
-     * the counts, the chips and average latency of the filtered rows, and the run's totals as /results has them.
+     * the counts, the chips and average latency of the filtered rows, the run's totals as /results has them, and
+     * the run's datasets and labels (every value a filter can pick, not only those of the page).
      */
     static void rows(JsonGenerator g, EvalStore.Run run, RowsSql.Selection sel, List<RowsSql.Indexed> rows, RowQuery q)
             throws IOException {
@@ -95,7 +96,17 @@ final class RunJson {
         chips(g, "chips", sel.chips());
         g.writeNumberField("average_latency", sel.averageLatency());
         totals(g, run, sel.run());
+        strings(g, "datasets", sel.datasets());
+        strings(g, "labels", sel.labels());
         g.writeEndObject();
+    }
+
+    private static void strings(JsonGenerator g, String field, List<String> values) throws IOException {
+        g.writeArrayFieldStart(field);
+        for (String v : values) {
+            g.writeString(v);
+        }
+        g.writeEndArray();
     }
 
     /**

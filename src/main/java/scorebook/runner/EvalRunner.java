@@ -446,7 +446,8 @@ public final class EvalRunner {
         }
     }
 
-    private void publishAll(long userId, String runId, List<Integer> indices) {
+    /** Sends the rows at {@code indices} of a run, then its totals, to the run's live stream (if anyone watches). */
+    public void publishAll(long userId, String runId, List<Integer> indices) {
         if (!events.watched(runId)) {
             return;
         }

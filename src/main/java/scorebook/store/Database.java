@@ -35,10 +35,13 @@ public final class Database implements AutoCloseable {
     private final BlockingQueue<Connection> idleReaders = new ArrayBlockingQueue<>(READERS);
     /** Bumped after every write transaction (committed or not), so readers can tell cached results are stale. */
     private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+    /** A read connection kept only to ask SQLite whether any other connection (or process) committed. */
+    private final Connection watch;
 
     private Database(Path file) throws SQLException {
         this.file = file;
         this.writerConnection = connect(false);
+        this.watch = connect(true);
         this.writer = configure(Jdbi.create(new ConnectionFactory() {
             @Override
             public Connection openConnection() {
@@ -119,6 +122,21 @@ public final class Database implements AutoCloseable {
         return writes.get();
     }
 
+    /**
+     * A number that changes whenever any connection, in this process or another (the command line), commits to
+     * the file: SQLite's {@code PRAGMA data_version} on a connection that never writes. With {@link #writeCount}
+     * it tells a cache that no write at all happened since, without an age limit.
+     */
+    public long dataVersion() {
+        synchronized (watch) {
+            try (var st = watch.createStatement(); var rs = st.executeQuery("PRAGMA data_version")) {
+                return rs.next() ? rs.getLong(1) : -1;
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot read the database's version: " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** For the rare write that must manage its own transactions (migrations). */
     <R, X extends Exception> R writeWithoutTransaction(HandleCallback<R, X> callback) throws X {
         writeLock.lock();
@@ -166,6 +184,9 @@ public final class Database implements AutoCloseable {
             Connection c;
             while ((c = idleReaders.poll()) != null) {
                 c.close();
+            }
+            synchronized (watch) {
+                watch.close();
             }
             writerConnection.close();
         } catch (SQLException e) {

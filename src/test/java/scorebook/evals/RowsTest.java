@@ -31,7 +31,7 @@ class RowsTest {
         assertEquals(200, r.status(), r.text());
         JsonNode j = r.json();
         assertEquals(List.of("run_id", "session_name", "run_name", "total", "filtered", "offset", "limit", "rows", "chips",
-                "average_latency", "totals"), Fixtures.fields(j));
+                "average_latency", "totals", "datasets", "labels"), Fixtures.fields(j));
         assertEquals(id, j.path("run_id").asText());
         assertEquals(9, j.path("total").asInt());
         assertEquals(9, j.path("filtered").asInt());
@@ -51,6 +51,35 @@ class RowsTest {
         }
         // latest is the active run
         assertEquals(j, c.get("/api/runs/latest/rows").json());
+        // the run's datasets and labels, sorted, whichever rows a page shows
+        java.util.TreeSet<String> datasets = new java.util.TreeSet<>();
+        java.util.TreeSet<String> labels = new java.util.TreeSet<>();
+        results.path("results").forEach(row -> {
+            if (row.hasNonNull("dataset")) {
+                datasets.add(row.path("dataset").asText());
+            }
+            row.path("labels").forEach(l -> labels.add(l.asText()));
+        });
+        assertTrue(datasets.size() > 1 && !labels.isEmpty(), datasets + " " + labels);
+        JsonNode narrow = c.get("/api/runs/" + id + "/rows?limit=1&dataset_in=" + datasets.first()).json();
+        assertEquals(List.copyOf(datasets), Json.MAPPER.convertValue(narrow.path("datasets"), List.class));
+        assertEquals(List.copyOf(labels), Json.MAPPER.convertValue(narrow.path("labels"), List.class));
+    }
+
+    @Test
+    void aWriteByAnotherProcessIsSeenAtOnce() {
+        Client c = Fixtures.otherUser(server, "rows-other-writer");
+        String id = Fixtures.mini(c, "mini", "one");
+        String path = "/api/runs/" + id + "/rows?sort=-latency&status=completed";
+        List<Integer> before = indices(c, path);
+        assertEquals(before, indices(c, path));   // now cached
+        // another connection to the file, as the command line has: the server's write count does not see it
+        try (var other = scorebook.store.Database.open(server.dataDir())) {
+            other.write(h -> h.createUpdate("UPDATE eval_results SET status = 'error' WHERE idx = :idx"
+                            + " AND run_pk = (SELECT id FROM eval_runs WHERE run_id = :id)")
+                    .bind("idx", before.getFirst()).bind("id", id).execute());
+        }
+        assertEquals(before.subList(1, before.size()), indices(c, path));
     }
 
     @Test

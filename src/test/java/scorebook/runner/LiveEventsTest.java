@@ -1,25 +1,13 @@
 package scorebook.runner;
 
 import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.Json;
-import scorebook.server.ServerConfig;
-import scorebook.testing.TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,27 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A run's live stream carries the changed rows and, after them, the run's new totals and chips: a page
  * can apply a change of one row without fetching the run again.
  */
-class LiveEventsTest {
-    private final Path evals = TestServer.tempDir();
-    private final Path data = TestServer.tempDir();
-    private TestServer server;
-
-    @AfterEach
-    void clean() {
-        if (server != null) {
-            server.close();
-        }
-        TestServer.deleteTree(evals);
-        TestServer.deleteTree(data);
-    }
-
-    /** One server-sent event. */
-    private record Event(String type, JsonNode data) {
-    }
-
+class LiveEventsTest extends RunnerServerTest {
     @Test
     void rowEventsAreFollowedByTheRunsNewTotalsAndChips() throws Exception {
-        Files.writeString(evals.resolve("math.yaml"), """
+        suite("math.yaml", """
                 dataset: math
                 target: {command: 'read c; case "$c" in *2+2*) echo 4;; *) echo 0;; esac'}
                 scorers: [equals]
@@ -57,7 +28,7 @@ class LiveEventsTest {
                   - {name: add, input: "2+2", reference: "4"}
                   - {name: bad, input: "1+1", reference: "2"}
                 """);
-        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
+        start();
         String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
         long owner = server.owner().get("/api/me").json().at("/user/id").asLong();
         server.running().runner().await(owner);
@@ -96,8 +67,8 @@ class LiveEventsTest {
 
     @Test
     void stopSendsTheCancelledTotalsBeforeDone() throws Exception {
-        Files.writeString(evals.resolve("slow.yaml"), "target: {command: 'exec sleep 30'}\ncases: [{input: 1}, {input: 2}, {input: 3}]\n");
-        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
+        suite("slow.yaml", "target: {command: 'exec sleep 30'}\ncases: [{input: 1}, {input: 2}, {input: 3}]\n");
+        start();
         String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
         List<Event> events = new ArrayList<>();
         try (BufferedReader in = subscribe(runId)) {
@@ -113,34 +84,35 @@ class LiveEventsTest {
         assertEquals(3, totals.data().at("/totals/total_evaluations").asInt());
     }
 
-    private BufferedReader subscribe(String runId) throws IOException, InterruptedException {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(server.base() + "/api/runs/" + runId + "/events"))
-                .header("X-User-Token", TestServer.OWNER_TOKEN).build();
-        HttpResponse<java.io.InputStream> stream = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
-        assertEquals(200, stream.statusCode());
-        BufferedReader in = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8));
-        assertEquals("event: hello", in.readLine());
-        in.readLine();
-        in.readLine();
-        return in;
-    }
-
-    /** Reads events (the first "done" included) into {@code out}. */
-    private static void readUntilDone(BufferedReader in, List<Event> out) throws IOException {
-        String type = null;
-        while (true) {
-            String line = in.readLine();
-            if (line == null) {
-                throw new AssertionError("the stream ended before done: " + out);
-            }
-            if (line.startsWith("event: ")) {
-                type = line.substring(7);
-            } else if (line.startsWith("data: ") && type != null) {
-                out.add(new Event(type, Json.MAPPER.readTree(line.substring(6))));
-                if (type.equals("done")) {
-                    return;
-                }
-            }
+    @Test
+    void anEditedResultIsSentAsARowEventWithTheNewTotals() throws Exception {
+        suite("math.yaml", "target: {command: 'echo 4'}\nscorers: [equals]\ncases: [{input: 1, reference: '4'}, {input: 2, reference: '5'}]\n");
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        settled();
+        List<Event> events = new ArrayList<>();
+        try (BufferedReader in = subscribe(runId)) {
+            assertEquals(200, server.owner().patch("/api/runs/latest/results/1",
+                    "{\"result\": {\"annotation\": \"look again\", \"scores\": [{\"key\": \"equals\", \"passed\": true}]}}").status());
+            readUntil(in, events, "totals");
         }
+        assertEquals(List.of("row", "totals"), events.stream().map(Event::type).toList(), events.toString());
+        JsonNode row = events.getFirst().data();
+        assertEquals(1, row.path("index").asInt());
+        assertEquals("look again", row.at("/row/result/annotation").asText());
+        assertEquals(server.owner().get("/api/runs/latest/results/1").json().path("result"), row.path("row"));
+        JsonNode totals = events.getLast().data();
+        assertEquals(2, totals.at("/totals/total_passed").asInt(), totals.toString());
+        assertEquals(server.owner().get("/api/runs/latest/rows?limit=0").json().path("chips"), totals.path("chips"));
+        // a rejected edit sends nothing and changes nothing: the next event is the one of the next good edit
+        events.clear();
+        try (BufferedReader in = subscribe(runId)) {
+            assertEquals(422, server.owner().patch("/api/runs/latest/results/0", "{\"result\": {\"output\": \"x\"}}").status());
+            assertEquals(200, server.owner().patch("/api/runs/latest/results/0", "{\"result\": {\"annotation\": \"ok\"}}").status());
+            readUntil(in, events, "totals");
+        }
+        assertEquals(List.of("row", "totals"), events.stream().map(Event::type).toList(), events.toString());
+        assertEquals("ok", events.getFirst().data().at("/row/result/annotation").asText());
+        assertEquals(0, events.getFirst().data().path("index").asInt());
     }
 }

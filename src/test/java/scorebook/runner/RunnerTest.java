@@ -2,80 +2,30 @@ package scorebook.runner;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import scorebook.server.Json;
 import scorebook.server.ServerConfig;
 import scorebook.testing.Client;
-import scorebook.testing.TestClock;
 import scorebook.testing.TestServer;
 import scorebook.testing.Wait;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The run endpoints over a real server, real processes and a real SQLite file. */
-class RunnerTest {
-    private final Path evals = TestServer.tempDir();
-    private final Path data = TestServer.tempDir();
-    private TestServer server;
-
-    @AfterEach
-    void clean() {
-        if (server != null) {
-            server.close();
-        }
-        TestServer.deleteTree(evals);
-        TestServer.deleteTree(data);
-    }
-
-    private final TestClock clock = TestClock.atSystemTime();
-
-    private TestServer start() {
-        server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals).withClock(clock));
-        return server;
-    }
-
+class RunnerTest extends RunnerServerTest {
     /** The case's shell has written its pid (the file exists as soon as the shell opens it, the number comes after). */
     private boolean pidWritten(String file) throws IOException {
         Path p = evals.resolve(file);
         return Files.exists(p) && Files.readString(p).endsWith("\n");
-    }
-
-    private void suite(String name, String yaml) throws IOException {
-        Files.writeString(evals.resolve(name), yaml);
-    }
-
-    /** Polls GET /results until no row is pending or running. */
-    private JsonNode settled() {
-        JsonNode[] last = new JsonNode[1];
-        Wait.until("the run to finish", () -> {
-            last[0] = server.owner().get("/results").json();
-            for (JsonNode row : last[0].path("results")) {
-                String s = row.at("/result/status").asText();
-                if (s.equals("pending") || s.equals("running")) {
-                    return false;
-                }
-            }
-            return true;
-        }, () -> String.valueOf(last[0]));
-        return last[0];
     }
 
     private static final String MATH = """
@@ -329,33 +279,16 @@ class RunnerTest {
         start();
         String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
         settled();
-        HttpRequest request = HttpRequest.newBuilder(URI.create(server.base() + "/api/runs/" + runId + "/events"))
-                .header("X-User-Token", TestServer.OWNER_TOKEN).build();
-        HttpResponse<java.io.InputStream> stream = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
-        assertEquals(200, stream.statusCode());
-        assertTrue(stream.headers().firstValue("Content-Type").orElseThrow().startsWith("text/event-stream"));
         List<String> seen = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
-            assertEquals("event: hello", in.readLine());
-            in.readLine();
-            in.readLine();
+        List<Event> events = new ArrayList<>();
+        try (BufferedReader in = subscribe(runId)) {
             assertEquals(200, server.owner().post("/api/runs/rerun", "{\"indices\": [1]}").status());
-            String event = null;
-            while (true) {
-                String line = in.readLine();
-                if (line.startsWith("event: ")) {
-                    event = line.substring(7);
-                } else if (line.startsWith("data: ") && event != null) {
-                    if (event.equals("done")) {
-                        break;
-                    }
-                    if (!event.equals("row")) {
-                        continue;  // "totals" after the rows: LiveEventsTest
-                    }
-                    JsonNode d = Json.MAPPER.readTree(line.substring(6));
-                    assertEquals(1, d.path("index").asInt());
-                    seen.add(d.at("/row/result/status").asText());
-                }
+            readUntilDone(in, events);
+        }
+        for (Event e : events) {
+            if (e.type().equals("row")) {   // "totals" after the rows: LiveEventsTest
+                assertEquals(1, e.data().path("index").asInt());
+                seen.add(e.data().at("/row/result/status").asText());
             }
         }
         // changes that pile up are stored together, so "running" may be folded into "completed"
