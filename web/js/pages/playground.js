@@ -79,6 +79,9 @@ export function mount(el, params) {
 
   async function send() {
     if (running || !prompt.value.trim()) return;
+    // what was sent is in the URL at once (typing only debounces it), so the view is a link to this question
+    remember('prompt', prompt.value);
+    remember('system', system.value);
     const request = {prompt: prompt.value};
     if (system.value.trim()) request.system = system.value;
     if (model.value) request.model = model.value;
