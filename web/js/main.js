@@ -98,8 +98,9 @@ document.getElementById('sign-out').addEventListener('click', async () => {
   signedOut('You are signed out.');
 });
 
-// A share link (/?share=TOKEN): no sign-in, the link's scope read-only. A run opens in the results view; the
-// other kinds show what the link opens.
+// A share link (/?share=TOKEN): no sign-in, the link's scope read-only. A run opens in the results view, the other
+// kinds in their page (a jobs link also in a job's page); every read goes to the link's scoped endpoints (share.js).
+const SHARED_PAGES = {usage: ['usage'], jobs: ['jobs', 'job'], devices: ['devices']};
 async function startShared() {
   document.getElementById('who').textContent = 'Shared view (read-only)';
   document.body.dataset.shared = '1';
@@ -111,6 +112,15 @@ async function startShared() {
         params.set('run_id', link.scope.run_id);
         params.delete('page');
         history.replaceState(null, '', '/?' + params.toString());
+      }
+      router.start(app);
+      return;
+    }
+    const pages = SHARED_PAGES[link.kind];
+    if (pages) {
+      const params = router.current();
+      if (!pages.includes(params.get('page'))) {
+        history.replaceState(null, '', '/?' + new URLSearchParams({share: share.shareToken, page: pages[0]}).toString());
       }
       router.start(app);
       return;

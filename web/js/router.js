@@ -5,6 +5,8 @@
 // The dashboard stays at "/" and names the page in the query, not the path: API routes such as
 // /devices or /jobs share the path space, and a page path could never collide with them this way.
 
+import {shareToken} from './share.js';
+
 const PAGES = {
   results: () => import('./pages/results.js'),
   result: () => import('./pages/result.js'),
@@ -43,6 +45,7 @@ export function href(page, params = {}) {
   const q = toParams(params);
   q.delete('page');
   if (page !== 'results') q.set('page', page);
+  if (shareToken) q.set('share', shareToken); // a shared view stays shared, link after link
   const s = q.toString();
   return s ? `/?${s}` : '/';
 }

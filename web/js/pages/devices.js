@@ -7,6 +7,7 @@ import * as keys from '../keys.js';
 import {poll} from '../live.js';
 import {h, fill, toast, empty, code, confirmDialog, copy} from '../dom.js';
 import {when} from './jobs.js';
+import {isShared, shareButton} from '../share.js';
 
 export const title = 'Devices';
 const POLL_MS = 3000;
@@ -42,8 +43,10 @@ export function mount(el, params) {
   const tokenBox = h('div', {id: 'device-token-box'});
   const warmBox = h('div', {id: 'warm-box'});
   fill(el, h('div', {class: 'page-head'}, h('h2', {}, 'Devices'), h('span', {class: 'spacer'}),
-    h('button', {type: 'button', class: 'primary', id: 'register-device', onclick: () => toggleForm()}, 'Register a device'),
-    h('button', {type: 'button', id: 'reload-devices', title: 'Re-read the devices and check them now (closes circuits that pass)', onclick: reload}, 'Reload and check')),
+    isShared() ? h('span', {class: 'muted', id: 'shared-note'}, 'Shared view, read-only') : [
+      h('button', {type: 'button', class: 'primary', id: 'register-device', onclick: () => toggleForm()}, 'Register a device'),
+      h('button', {type: 'button', id: 'reload-devices', title: 'Re-read the devices and check them now (closes circuits that pass)', onclick: reload}, 'Reload and check'),
+      shareButton({kind: 'devices'})]),
   formBox, tokenBox, warmBox, list);
 
   async function refresh() {

@@ -6,6 +6,7 @@ import * as router from '../router.js';
 import * as keys from '../keys.js';
 import {poll} from '../live.js';
 import {h, fill, toast, empty, code, confirmDialog, debounce} from '../dom.js';
+import {isShared, shareButton} from '../share.js';
 
 export const title = 'Jobs';
 export const STATES = ['queued', 'running', 'retrying', 'done', 'failed', 'cancelled'];
@@ -49,9 +50,12 @@ export function mount(el, params) {
   const formBox = h('div', {id: 'enqueue-box'});
   const body = h('div', {id: 'jobs-body'});
   fill(el, h('div', {class: 'page-head'}, h('h2', {}, 'Jobs'),
-    h('nav', {class: 'tabs'}, tab('queue', 'Queue'), tab('dlq', 'Dead-letter queue')),
+    // a share link reads the queue only (the dead-letter queue is its failed state)
+    isShared() ? null : h('nav', {class: 'tabs'}, tab('queue', 'Queue'), tab('dlq', 'Dead-letter queue')),
     h('span', {class: 'spacer'}),
-    h('button', {type: 'button', class: 'primary', id: 'new-job', onclick: () => toggleForm()}, 'Enqueue a job'),
+    isShared() ? h('span', {class: 'muted', id: 'shared-note'}, 'Shared view, read-only')
+      : [h('button', {type: 'button', class: 'primary', id: 'new-job', onclick: () => toggleForm()}, 'Enqueue a job'),
+        shareButton({kind: 'jobs'})],
     h('button', {type: 'button', id: 'jobs-refresh', title: 'Refresh (r)', onclick: () => refresh()}, 'Refresh')),
   formBox, body);
 
@@ -110,7 +114,7 @@ export function mount(el, params) {
       h('td', {}, j.device || j.device_serial || ''), h('td', {}, `${j.attempt}/${j.max_attempts}`),
       h('td', {}, when(j.enqueued_at)), h('td', {}, when(j.finished_at)),
       h('td', {class: 'err'}, j.error ? `${j.error.type}: ${j.error.message}` : ''),
-      h('td', {}, ACTIVE.has(j.state) && !j.cancel_requested
+      h('td', {}, ACTIVE.has(j.state) && !j.cancel_requested && !isShared()
         ? h('button', {type: 'button', class: 'danger small', dataset: {cancel: j.job_id}, onclick: () => cancel(j)}, 'Cancel') : null));
   }
 

@@ -8,6 +8,7 @@ import * as router from '../router.js';
 import {registerPage} from '../keys.js';
 import {h, fill, fmtInt, toast, empty, code} from '../dom.js';
 import {loadChart, SERIES_COLOURS, baseOptions} from '../charts.js';
+import {isShared, sharedPath, shareButton} from '../share.js';
 
 export const title = 'Usage';
 
@@ -76,6 +77,12 @@ export function mount(el, params) {
   }
 
   const baseQuery = () => filterQuery(timeQuery(new URLSearchParams()));
+  /** This view's range and filters as a share link's scope ({name: [values]}). */
+  function scopeFilters() {
+    const filters = {};
+    for (const [k, v] of baseQuery()) (filters[k] ||= []).push(v);
+    return filters;
+  }
 
   function seriesQuery() {
     const q = baseQuery();
@@ -114,11 +121,19 @@ export function mount(el, params) {
     const r = range();
     const exportLink = h('a', {class: 'button', id: 'export-csv', href: `/usage/export.csv?${baseQuery()}`, download: '',
       title: 'The rows of this range and these filters as CSV'}, 'Export CSV');
-    fill(head, h('h2', {}, 'Usage'), h('span', {class: 'spacer'}),
-      exportLink,
-      h('button', {type: 'button', id: 'import-button', onclick: () => { importPanel.hidden = !importPanel.hidden; }}, 'Import…'),
-      h('button', {type: 'button', id: 'compare-toggle', class: state.get('compare') === '1' ? 'active' : '', 'aria-pressed': String(state.get('compare') === '1'),
-        onclick: () => update({compare: state.get('compare') !== '1'})}, 'Compare'));
+    if (isShared()) {
+      // a share link's range and filters are fixed by the server; reads only
+      exportLink.href = sharedPath(`/usage/export.csv?${baseQuery()}`);
+      fill(head, h('h2', {}, 'Usage'), h('span', {class: 'spacer'}),
+        h('span', {class: 'muted', id: 'shared-note'}, 'Shared view, read-only'), exportLink);
+    } else {
+      fill(head, h('h2', {}, 'Usage'), h('span', {class: 'spacer'}),
+        exportLink,
+        h('button', {type: 'button', id: 'import-button', onclick: () => { importPanel.hidden = !importPanel.hidden; }}, 'Import…'),
+        h('button', {type: 'button', id: 'compare-toggle', class: state.get('compare') === '1' ? 'active' : '', 'aria-pressed': String(state.get('compare') === '1'),
+          onclick: () => update({compare: state.get('compare') !== '1'})}, 'Compare'),
+        shareButton({kind: 'usage', filters: scopeFilters()}));
+    }
     fill(bar,
       h('div', {class: 'segmented', id: 'range', role: 'group', 'aria-label': 'Range'},
         Object.keys(RANGE_LABELS).map((k) => h('button', {type: 'button', class: k === r ? 'active' : '', dataset: {range: k},
