@@ -50,8 +50,11 @@ document.getElementById('help-button').addEventListener('click', keys.showHelp);
 applyTheme();
 
 // ---- navigation ----
+// a page reached from another one's list marks that list's tab (a job marks Jobs, a result Results)
+const NAV_OF = {job: 'jobs', result: 'results'};
 router.onNavigate((page) => {
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('current', a.dataset.page === page);
+  const tab = NAV_OF[page] || page;
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('current', a.dataset.page === tab);
 });
 
 keys.install();

@@ -158,6 +158,8 @@ class DashboardOpsTest {
         String metrics = browser.js("return document.getElementById('job-metrics').textContent").asText();
         assertTrue(metrics.contains("completion_tokens") && metrics.contains("ttft_ms"), metrics);
         assertTrue(browser.text("#job-deliveries").contains("callback_url"), "the empty state shows the call");
+        assertEquals("jobs", browser.js("return document.querySelector('#nav a.current')?.dataset.page").asText(),
+                "a job's page marks Jobs in the navigation");
         browser.screenshot(SHOTS.resolve("job.png"));
 
         JsonNode job = owner.get("/api/jobs/" + id).json();
