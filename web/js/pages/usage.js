@@ -352,7 +352,7 @@ export function mount(el, params) {
       ['errors', 'Errors', lines((p) => p.errors)],
       ['tokens', 'Tokens', lines((p) => p.total_tokens)],
       ['latency', 'Latency p50 and p95 (dashed), ms', [...lines((p) => p.latency_p50_ms, {suffix: ' p50'}), ...lines((p) => p.latency_p95_ms, {suffix: ' p95', dash: [5, 4]})]],
-      ['ttft', 'TTFT p50, ms', lines((p) => p.ttft_p50_ms)],
+      ['ttft', 'TTFT p50 and p95 (dashed), ms', [...lines((p) => p.ttft_p50_ms, {suffix: ' p50'}), ...lines((p) => p.ttft_p95_ms, {suffix: ' p95', dash: [5, 4]})]],
       ['tok_s', 'Tokens/s (average)', lines((p) => p.tok_s_avg)],
       ...[...extras].sort().map((l, i) => [`extra-${i}`, `${l} (average)`, lines((p) => (p.extra && p.extra[l] ? p.extra[l].avg : null)), l]),
     ];

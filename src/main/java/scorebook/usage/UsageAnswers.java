@@ -104,6 +104,7 @@ final class UsageAnswers {
         m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
         m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));
         m.put("ttft_p50_ms", pct(x.ttft, 50, null));
+        m.put("ttft_p95_ms", pct(x.ttft, 95, null));
         m.put("tok_s_avg", avg(x.tokSSum, x.tokSN));
         if (!x.extra.isEmpty()) {
             m.put("extra", extra(x, false));

@@ -118,6 +118,13 @@ class UsageApiTest {
         assertEquals(0, first.path("requests").asInt());
         assertEquals(0, first.path("errors").asInt());
         assertTrue(first.path("latency_p50_ms").isNull());
+        assertTrue(first.has("ttft_p95_ms") && first.path("ttft_p95_ms").isNull(), first.toString());
+        JsonNode busy = first;
+        for (JsonNode p : a.path("points")) {
+            busy = p.path("requests").asInt() > busy.path("requests").asInt() ? p : busy;
+        }
+        assertTrue(busy.path("requests").asInt() > 0 && busy.path("ttft_p50_ms").isNumber(), busy.toString());
+        assertTrue(busy.path("ttft_p95_ms").asDouble() >= busy.path("ttft_p50_ms").asDouble(), busy.toString());
         // no group: one series; filters narrow it
         JsonNode one = t.user().get("/usage?bucket=15m&minutes=60&model=b").json();
         assertEquals(1, one.path("series").size());
