@@ -44,8 +44,7 @@ class DashboardLoginTest {
     }
 
     private static void signIn() throws Exception {
-        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", Wait.DEADLINE.toSeconds());
+        browser.signInAsOwner(server, "/");
     }
 
     @Test

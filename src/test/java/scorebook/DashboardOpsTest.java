@@ -49,8 +49,7 @@ class DashboardOpsTest {
         register("{\"serial\":\"gpu-stream\",\"kind\":\"ollama\",\"base_url\":\"" + streamer.url()
                 + "\",\"models\":[\"streamer\"],\"queue_tags\":[\"stream\"]}");
         browser = Browser.start();
-        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", WAIT);
+        browser.signInAsOwner(server, "/");
     }
 
     @AfterAll

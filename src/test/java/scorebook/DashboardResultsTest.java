@@ -91,8 +91,7 @@ class DashboardResultsTest {
     }
 
     private static void signIn() throws Exception {
-        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", Wait.DEADLINE.toSeconds());
+        browser.signInAsOwner(server, "/");
     }
 
     private static int rows() throws Exception {

@@ -45,8 +45,7 @@ class DashboardRunsTest {
         Files.writeString(evals.resolve("broken.yaml"), "target: {command: cat}\nscorers:\n  - {type: vibes}\ncases: [{input: 1}]\n");
         server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals));
         browser = Browser.start();
-        browser.open(server.base() + "/?token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", Wait.DEADLINE.toSeconds());
+        browser.signInAsOwner(server, "/");
     }
 
     @AfterAll

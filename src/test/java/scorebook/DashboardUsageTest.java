@@ -102,8 +102,7 @@ class DashboardUsageTest {
     }
 
     private static void open(String query) throws Exception {
-        browser.open(server.base() + "/" + query + (query.contains("?") ? "&" : "?") + "token=" + TestServer.OWNER_TOKEN);
-        browser.waitFor("document.getElementById('who').textContent === 'owner'", Wait.DEADLINE.toSeconds());
+        browser.signInAsOwner(server, "/" + query);
     }
 
     private static String kpi(String id) throws Exception {

@@ -109,6 +109,12 @@ public final class Browser implements AutoCloseable {
         command("POST", "/url", Json.text(Map.of("url", url)));
     }
 
+    /** Opens {@code view} ("/" or "/?page=…") through the owner's login link, once the dashboard shows the owner. */
+    public void signInAsOwner(TestServer server, String view) throws Exception {
+        open(server.base() + view + (view.contains("?") ? "&" : "?") + "token=" + TestServer.OWNER_TOKEN);
+        waitFor("document.getElementById('who').textContent === 'owner'", Wait.DEADLINE.toSeconds());
+    }
+
     /** The text of an open alert dialog, or null when none is open. */
     public String alertText() throws Exception {
         JsonNode r = call(base, "GET", "/session/" + session + "/alert/text", null).path("value");
