@@ -16,6 +16,7 @@ import io.helidon.webserver.http.ServerRequest;
 
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
+import scorebook.share.ShareService;
 
 /**
  * Puts a {@link Principal} on every request that needs one, or answers 401/403. User endpoints take
@@ -44,16 +45,11 @@ public final class AuthFilter implements Filter {
     /** The origin users reach the server at behind a reverse proxy (--public-url), or null. */
     private final String publicOrigin;
 
-    public AuthFilter(AuthStore store) {
-        this(store, null);
-    }
-
-    /** With the origin of {@code --public-url}, which the Origin check accepts besides the Host the request names. */
-    public AuthFilter(AuthStore store, String publicOrigin) {
-        this(store, publicOrigin, null);
-    }
-
-    /** With the token a Prometheus scraper sends for /metrics (as Authorization: Bearer), or null. */
+    /**
+     * {@code publicOrigin}: the origin of {@code --public-url}, which the Origin check accepts besides the Host the
+     * request names; {@code metricsToken}: the token a Prometheus scraper sends for /metrics (Authorization: Bearer).
+     * Either may be null.
+     */
     public AuthFilter(AuthStore store, String publicOrigin, String metricsToken) {
         this.store = store;
         this.publicOrigin = publicOrigin;
@@ -67,7 +63,7 @@ public final class AuthFilter implements Filter {
             // a share link's reads carry their token in the path (the share feature checks it) and are rerouted to
             // the features' endpoints with the link's user already attached
             boolean shared = isSharedRead(path, req.prologue().method())
-                    || req.context().get(Principal.class, Principal.class).isPresent();
+                    || req.context().get(ShareService.SharedRead.class, ShareService.SharedRead.class).isPresent();
             if (isMetrics(path) && showsMetricsToken(req)) {
                 req.context().register(MetricsScrape.class, new MetricsScrape());
             } else if (!isPublic(path) && !isDevice(path) && !shared) {

@@ -493,7 +493,7 @@ public final class DeviceRegistry {
     public boolean available(State s) {
         lock.lock();
         try {
-            return s.healthy && s.openUntilMs <= System.currentTimeMillis();
+            return s.healthy && s.openUntilMs <= clock.millis();
         } finally {
             lock.unlock();
         }
@@ -544,7 +544,7 @@ public final class DeviceRegistry {
     }
 
     /** For listings: a snapshot as JSON-ready fields. */
-    static Map<String, Object> view(Snapshot s) {
+    Map<String, Object> view(Snapshot s) {
         Device d = s.device();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", d.serial());
@@ -565,7 +565,7 @@ public final class DeviceRegistry {
         m.put("queue_tags", d.queueTags());
         if (!d.push()) {
             JsonNode a = s.agentStatus();
-            m.put("present", s.present(System.currentTimeMillis()));
+            m.put("present", s.present(clock.millis()));
             m.put("ready", a == null ? null : field(a, "ready"));
             for (String f : AGENT_FIELDS) {
                 m.put(f, a == null ? null : field(a, f));

@@ -89,7 +89,7 @@ public final class DeviceService implements HttpService {
         String serial = req.path().pathParameters().get("serial");
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), serial)
                 .orElseThrow(() -> DeviceStore.notFound(serial));
-        Json.send(res, Json.fields("ok", true, "device", DeviceRegistry.view(s)));
+        Json.send(res, Json.fields("ok", true, "device", devices.registry().view(s)));
     }
 
     private void register(ServerRequest req, ServerResponse res) {
@@ -107,7 +107,7 @@ public final class DeviceService implements HttpService {
                 strings(body, "queue_tags"));
         DeviceStore.Saved saved = devices.register(p.userId(), r);
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), r.serial()).orElseThrow();
-        Map<String, Object> answer = Json.fields("ok", true, "created", saved.created(), "device", DeviceRegistry.view(s));
+        Map<String, Object> answer = Json.fields("ok", true, "created", saved.created(), "device", devices.registry().view(s));
         if (!saved.device().push()) {
             answer.put("device_id", saved.device().id());
             answer.put("serial", saved.device().serial());
@@ -148,11 +148,11 @@ public final class DeviceService implements HttpService {
         }
         devices.agentState(p.userId(), serial, state.asText());
         DeviceRegistry.Snapshot s = devices.registry().snapshot(p.userId(), serial).orElseThrow(() -> DeviceStore.notFound(serial));
-        Json.send(res, Json.fields("ok", true, "device", DeviceRegistry.view(s)));
+        Json.send(res, Json.fields("ok", true, "device", devices.registry().view(s)));
     }
 
-    private static Map<String, Object> listBody(List<DeviceRegistry.Snapshot> snapshots) {
-        return Json.fields("ok", true, "object", "list", "data", snapshots.stream().map(DeviceRegistry::view).toList());
+    private Map<String, Object> listBody(List<DeviceRegistry.Snapshot> snapshots) {
+        return Json.fields("ok", true, "object", "list", "data", snapshots.stream().map(devices.registry()::view).toList());
     }
 
     /**
