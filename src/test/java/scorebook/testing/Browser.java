@@ -22,6 +22,11 @@ import scorebook.server.Json;
  */
 public final class Browser implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+    /**
+     * A deadline for one WebDriver command, not an expected time: on a starved machine starting Chromium or
+     * running one script took over a minute (stress runs failed at 60 s and at WebDriver's 30 s script default).
+     */
+    private static final Duration COMMAND_DEADLINE = Duration.ofMinutes(3);
 
     private final Process driver;
     private final String base;
@@ -93,8 +98,10 @@ public final class Browser implements AutoCloseable {
                     "download.prompt_for_download", false, "download.directory_upgrade", true,
                     "safebrowsing.enabled", false));
         }
+        long deadlineMs = COMMAND_DEADLINE.toMillis();
         Map<String, Object> caps = Map.of("capabilities", Map.of("alwaysMatch", Map.of(
                 "browserName", "chrome",
+                "timeouts", Map.of("script", deadlineMs, "pageLoad", deadlineMs, "implicit", 0),
                 "goog:chromeOptions", options)));
         JsonNode created = call(base, "POST", "/session", Json.text(caps));
         String session = created.path("value").path("sessionId").asText();
@@ -250,7 +257,7 @@ public final class Browser implements AutoCloseable {
     }
 
     private static JsonNode call(String base, String method, String path, String body) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(COMMAND_DEADLINE.plusSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .header("Content-Type", "application/json");
         return Json.MAPPER.readTree(HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString()).body());
