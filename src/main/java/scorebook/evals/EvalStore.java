@@ -115,6 +115,22 @@ public final class EvalStore {
         return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx, resolve(tx, userId, runId, allowLatest)))));
     }
 
+    /** Reads several runs of the user in one transaction, in the order given ({@code latest} allowed); 404 for any not found. */
+    public <R, X extends Exception> R readRuns(long userId, List<String> runIds, RunsReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> {
+            List<RunView> views = new java.util.ArrayList<>();
+            for (String id : runIds) {
+                views.add(new RunView(tx, resolve(tx, userId, id, true)));
+            }
+            return reader.read(views, tx);
+        }));
+    }
+
+    /** What {@link #readRuns} calls with the runs and the read's handle. */
+    public interface RunsReader<R, X extends Exception> {
+        R read(List<RunView> views, Handle h) throws X;
+    }
+
     /** Reads the user's active run if there is one (one lookup, in the read's transaction). */
     public <R, X extends Exception> Optional<R> readActiveIfAny(long userId, RunReader<R, X> reader) throws X {
         return db.read(h -> h.inTransaction(tx -> {
