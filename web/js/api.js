@@ -59,6 +59,7 @@ export const logout = () => send('POST', '/logout');
 export const rows = (runId, query, signal) => get(`/api/runs/${enc(runId)}/rows?${query}`, {signal});
 export const result = (runId, index) => get(`/api/runs/${enc(runId)}/results/${index}`);
 export const runData = (runId) => get(`/api/runs/${enc(runId)}/data`);
+export const compare = (query, signal) => get(`/api/compare?${query}`, {signal});
 export const sessions = () => get('/api/sessions');
 export const sessionRuns = (name) => get(`/api/sessions/${enc(name)}/runs`);
 export const activate = (runId) => send('POST', `/api/runs/${enc(runId)}/activate`);

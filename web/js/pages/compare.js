@@ -1,6 +1,8 @@
 // Compare: up to 4 runs from any session, side by side. Totals per run with deltas against the first,
 // score chips as grouped bars, and the cases matched by function and dataset: regressions first, then
 // improvements, then other changes; each later run's output with a word-level diff against the first.
+// The server matches and orders the cases (GET /api/compare) and sends one page of them at a time, so that
+// comparing two 10,000-result runs never downloads a whole run.
 // URL: ?page=compare&run_id=A&compare_run_id=B[&compare_run_id=C…]&search=&only_changed=1
 import * as api from '../api.js';
 import * as router from '../router.js';
@@ -8,7 +10,7 @@ import {registerPage} from '../keys.js';
 import {h, fill, text, fmtLatency, latencyClass, fmtInt, chipPct, pctClass, chipLabel, scoreBadges, toast, empty, code,
   debounce, download} from '../dom.js';
 import {loadChart, RUN_COLOURS, baseOptions, chartPng} from '../charts.js';
-import {runLabel, caseKey} from '../runs.js';
+import {runLabel} from '../runs.js';
 
 export const title = 'Compare';
 const MAX_RUNS = 4;
@@ -19,9 +21,10 @@ export function mount(el, params) {
   ids = [...new Set(ids)].slice(0, MAX_RUNS);
   let alive = true;
   let runs = [];
-  let cases = [];
+  let cases = [];     // the cases loaded so far, in the server's order
+  let answer = null;  // the latest answer's counts: total, filtered, counts
+  let asking = null;
   let chart = null;
-  let shown = SHOW;
   const search = h('input', {type: 'search', id: 'compare-search', placeholder: 'Search cases', value: params.get('search') || ''});
   const onlyChanged = h('input', {type: 'checkbox', id: 'only-changed', checked: params.get('only_changed') === '1'});
 
@@ -54,6 +57,19 @@ export function mount(el, params) {
     return box;
   }
 
+  /** One page of the comparison from `offset`, with the search and "only changed" of the page. */
+  function page(offset) {
+    if (asking) asking.abort();
+    asking = new AbortController();
+    const q = new URLSearchParams();
+    ids.forEach((id) => q.append('run_id', id));
+    q.set('offset', offset);
+    q.set('limit', SHOW);
+    if (search.value.trim()) q.set('search', search.value.trim());
+    if (onlyChanged.checked) q.set('only_changed', '1');
+    return api.compare(q, asking.signal);
+  }
+
   async function load() {
     if (!ids.length) {
       try {
@@ -61,16 +77,32 @@ export function mount(el, params) {
         ids = [a.run_id];
       } catch (e) { /* no active run: the picker is all there is */ }
     }
-    try {
-      runs = await Promise.all(ids.map((id) => api.runData(id)));
-    } catch (e) {
-      if (!alive) return;
-      fill(el, empty('A run could not be loaded', e.message), await picker());
-      return;
+    if (ids.length) {
+      try {
+        answer = await page(0);
+      } catch (e) {
+        if (!alive || e.name === 'AbortError') return;
+        fill(el, empty('A run could not be loaded', e.message), await picker());
+        return;
+      }
+      runs = answer.runs;
+      cases = answer.cases;
     }
     if (!alive) return;
-    cases = analyse(runs);
     render(await picker());
+  }
+
+  /** Asks again from the first page (a new search or "only changed"), or for the next page (`more`). */
+  async function reload(more) {
+    try {
+      const next = await page(more ? cases.length : 0);
+      if (!alive) return;
+      answer = next;
+      cases = more ? cases.concat(next.cases) : next.cases;
+      renderCases();
+    } catch (e) {
+      if (alive && e.name !== 'AbortError') toast(e.message, 'error');
+    }
   }
 
   function render(pickerEl) {
@@ -149,28 +181,25 @@ export function mount(el, params) {
   function renderCases() {
     const box = el.querySelector('#cases');
     if (!box) return;
-    const q = search.value.trim().toLowerCase();
-    const list = cases.filter((c) => (!onlyChanged.checked || c.change !== 'same')
-      && (!q || c.hay.includes(q)));
-    const counts = {regression: 0, improvement: 0, changed: 0};
-    cases.forEach((c) => { if (counts[c.change] !== undefined) counts[c.change]++; });
-    el.querySelector('#case-count').textContent = `${fmtInt(list.length)} of ${fmtInt(cases.length)} cases · `
+    const list = cases.map(withRows);
+    const counts = answer.counts;
+    el.querySelector('#case-count').textContent = `${fmtInt(answer.filtered)} of ${fmtInt(answer.total)} cases · `
       + `${counts.regression} regressed · ${counts.improvement} improved · ${counts.changed} changed otherwise`;
     const head = h('tr', {}, h('th', {}, 'Case'), runs.map((r, i) => {
       const dot = h('span', {class: 'run-dot'});
       dot.style.background = RUN_COLOURS[i];
       return h('th', {}, dot, ' ', r.run_name || r.run_id);
     }));
-    const body = list.slice(0, shown).map((c) => h('tr', {class: `case ${c.change}`, dataset: {key: c.key}},
+    const body = list.map((c) => h('tr', {class: `case ${c.change}`, dataset: {key: c.key}},
       h('td', {class: 'fn'}, h('a', {class: 'open', href: router.href('result', c.at)}, c.function),
         h('div', {class: 'meta'}, h('span', {class: `change ${c.change}`}, c.change === 'same' ? 'unchanged' : c.change),
           c.dataset ? h('span', {class: 'dataset'}, c.dataset) : null),
         h('div', {class: 'clamp muted'}, text(c.input))),
       c.per.map((row, i) => caseCell(c, row, i))));
     fill(box, h('div', {class: 'table-wrap'}, h('table', {class: 'results compare', id: 'compare-table'}, h('thead', {}, head), h('tbody', {}, body))),
-      list.length > shown ? h('button', {type: 'button', id: 'show-more', onclick: () => { shown += SHOW; renderCases(); }},
-        `Show ${Math.min(SHOW, list.length - shown)} more`) : null,
-      list.length ? null : empty(cases.length ? 'No case matches' : 'These runs have no results'));
+      answer.filtered > list.length ? h('button', {type: 'button', id: 'show-more', onclick: () => reload(true)},
+        `Show ${Math.min(SHOW, answer.filtered - list.length)} more`) : null,
+      list.length ? null : empty(answer.total ? 'No case matches' : 'These runs have no results'));
   }
 
   function caseCell(c, row, i) {
@@ -190,13 +219,14 @@ export function mount(el, params) {
     download(await chartPng(chart), 'scorebook-compare.png');
   }
 
+  // the report has the cases the page has loaded (as filtered), each run's rows of them
   async function saveMarkdown() {
     const body = {
       visible_indices: [], visible_columns: [], stats: {total: 0, filtered: 0, avgLatency: 0, chips: []},
       run_name: runs.map((r) => r.run_name).join(' vs '), session_name: runs[0].session_name || null,
       comparison_mode: true,
       comparison_runs: runs.map((r) => ({run_id: r.run_id, run_name: r.run_name, chips: r.score_chips || [],
-        avg_latency: r.average_latency || 0, results: r.results})),
+        avg_latency: r.average_latency || 0, results: cases.map((c) => c.rows[i]).filter(Boolean)})),
     };
     try {
       const res = await api.exportMarkdown(runs[0].run_id, body);
@@ -206,7 +236,7 @@ export function mount(el, params) {
     }
   }
 
-  const refilter = debounce(() => { shown = SHOW; router.setQuery(urlParams(ids)); renderCases(); }, 120);
+  const refilter = debounce(() => { router.setQuery(urlParams(ids)); reload(false); }, 120);
   search.addEventListener('input', refilter);
   onlyChanged.addEventListener('change', refilter);
   const unkeys = registerPage([
@@ -220,61 +250,16 @@ export function mount(el, params) {
   load();
   return () => {
     alive = false;
+    if (asking) asking.abort();
     if (chart) chart.destroy();
     document.removeEventListener('themechange', retheme);
     unkeys();
   };
 }
 
-/** A score as a number for comparing: passed 1 / failed 0, else its value. */
-function scoreNum(s) {
-  if (s.passed === true) return 1;
-  if (s.passed === false) return 0;
-  return typeof s.value === 'number' ? s.value : null;
-}
-
-/** The cases of the runs matched by function::dataset, each with its change against the first run. */
-export function analyse(runs) {
-  const byKey = new Map();
-  runs.forEach((r, i) => (r.results || []).forEach((row, index) => {
-    const key = caseKey(row);
-    if (!byKey.has(key)) {
-      byKey.set(key, {key, function: row.function, dataset: row.dataset, input: row.result && row.result.input,
-        per: runs.map(() => null), at: null});
-    }
-    const c = byKey.get(key);
-    if (!c.per[i]) c.per[i] = row;
-    if (!c.at) c.at = {run_id: r.run_id, index};   // where the detail page shows it
-  }));
-  const order = {regression: 0, improvement: 1, changed: 2, same: 3};
-  const out = [...byKey.values()].map((c) => {
-    const base = c.per[0] && c.per[0].result;
-    c.changes = c.per.map((row, i) => (i === 0 || !row || !base ? null : changeOf(base, row.result || {})));
-    c.change = c.changes.includes('regression') ? 'regression' : c.changes.includes('improvement') ? 'improvement'
-      : c.changes.includes('changed') ? 'changed' : 'same';
-    c.hay = [c.function, c.dataset, text(c.input), ...c.per.map((r) => (r ? text(r.result && r.result.output) : ''))].join('\n').toLowerCase();
-    return c;
-  });
-  out.sort((a, b) => order[a.change] - order[b.change] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return out;
-}
-
-function changeOf(base, res) {
-  let worse = false;
-  let better = false;
-  if (!base.error && res.error) worse = true;
-  if (base.error && !res.error) better = true;
-  const baseScores = new Map((base.scores || []).map((s) => [s.key, scoreNum(s)]));
-  for (const s of res.scores || []) {
-    const a = baseScores.get(s.key);
-    const b = scoreNum(s);
-    if (a === null || a === undefined || b === null) continue;
-    if (b < a) worse = true;
-    if (b > a) better = true;
-  }
-  if (worse) return 'regression';
-  if (better) return 'improvement';
-  return text(base.output) !== text(res.output) ? 'changed' : null;
+/** A case of the server's answer with what the table needs: each run's row (`per`) and where to open it. */
+function withRows(c) {
+  return {...c, per: c.rows, input: c.rows.find(Boolean)?.result?.input};
 }
 
 /** The words of `after` with what is new marked, and what `before` had and `after` lost struck out. */

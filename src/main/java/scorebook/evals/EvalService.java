@@ -48,6 +48,8 @@ import scorebook.store.Database;
  * GET    /api/runs/{run_id}/data               any run, same shape as /results (comparison)
  * GET    /api/runs/{run_id}/rows               a page of rows, searched, filtered and sorted, with counts and chips
  *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/api/runs/latest/rows?limit=50&has_error=1&sort=-latency'
+ * GET    /api/compare                          up to 4 runs' cases matched, regressions first, one page of them
+ *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/api/compare?run_id=A&run_id=B&only_changed=1&limit=50'
  * GET    /api/runs/{run_id}/export/json        the run document (download)
  * GET    /api/runs/{run_id}/export/csv         12-column CSV (download, streamed)
  * POST   /api/runs/{run_id}/export/markdown    Markdown report of the visible rows, or of compared runs
@@ -99,6 +101,7 @@ public final class EvalService implements HttpService {
                 .post("/api/runs/{run_id}/activate", this::activate)
                 .get("/api/runs/{run_id}/data", this::runData)
                 .get("/api/runs/{run_id}/rows", this::rows)
+                .get("/api/compare", this::compare)
                 .get("/api/runs/{run_id}/export/json", this::exportJson)
                 .get("/api/runs/{run_id}/export/csv", this::exportCsv)
                 .post("/api/runs/{run_id}/export/markdown", this::exportMarkdown)
@@ -114,6 +117,7 @@ public final class EvalService implements HttpService {
                 .any("/api/runs/{run_id}/activate", Errors.allow("POST"))
                 .any("/api/runs/{run_id}/data", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/rows", Errors.allow("GET"))
+                .any("/api/compare", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/json", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/csv", Errors.allow("GET"))
                 .any("/api/runs/{run_id}/export/markdown", Errors.allow("POST"))
@@ -150,6 +154,14 @@ public final class EvalService implements HttpService {
             RowsSql.Selection sel = rowsCache.select(view, query, version);
             List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
             streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
+            return null;
+        });
+    }
+
+    private void compare(ServerRequest req, ServerResponse res) throws IOException {
+        RunCompare.Query query = RunCompare.Query.parse(req.query().toMap());
+        store.readRuns(user(req), query.runIds(), (views, h) -> {
+            streamJson(res, g -> RunCompare.write(g, views, query, h));
             return null;
         });
     }

@@ -115,6 +115,22 @@ public final class EvalStore {
         return db.read(h -> h.inTransaction(tx -> reader.read(new RunView(tx, resolve(tx, userId, runId, allowLatest)))));
     }
 
+    /** Reads several runs of the user in one transaction, in the order given ({@code latest} allowed); 404 for any not found. */
+    public <R, X extends Exception> R readRuns(long userId, List<String> runIds, RunsReader<R, X> reader) throws X {
+        return db.read(h -> h.inTransaction(tx -> {
+            List<RunView> views = new java.util.ArrayList<>();
+            for (String id : runIds) {
+                views.add(new RunView(tx, resolve(tx, userId, id, true)));
+            }
+            return reader.read(views, tx);
+        }));
+    }
+
+    /** What {@link #readRuns} calls with the runs and the read's handle. */
+    public interface RunsReader<R, X extends Exception> {
+        R read(List<RunView> views, Handle h) throws X;
+    }
+
     /** Reads the user's active run if there is one (one lookup, in the read's transaction). */
     public <R, X extends Exception> Optional<R> readActiveIfAny(long userId, RunReader<R, X> reader) throws X {
         return db.read(h -> h.inTransaction(tx -> {
@@ -166,10 +182,16 @@ public final class EvalStore {
 
     /** Creates a run with its rows (an imported run document) and makes it active; 409 if its id is taken. */
     public Run importRun(long userId, NewRun spec, List<ResultRow> rows) {
-        List<String> json = rows.stream().map(RunJson::render).toList();
+        return importStored(userId, spec, rows.stream().map(EvalStore::stored).toList());
+    }
+
+    /** {@link #importRun} of rows already rendered (a runner keeps them, to change them without reading them back). */
+    public Run importStored(long userId, NewRun spec, List<Stored> rows) {
+        List<ResultRow> list = rows.stream().map(Stored::row).toList();
+        List<String> json = rows.stream().map(Stored::json).toList();
         return db.write(h -> {
             Run run = insertRun(h, userId, spec, clock.instant());
-            insertRows(h, run.pk(), 0, rows, json);
+            insertRows(h, run.pk(), 0, list, json);
             return run;
         });
     }
@@ -233,9 +255,53 @@ public final class EvalStore {
      * Changes some rows of a run in one transaction (a runner queueing a rerun, or recording that an
      * eval started or finished) and returns the rows as changed; 404 for an unknown run or index.
      */
-    public List<ResultRow> updateRows(long userId, String runId, List<Integer> indices,
-                                     BiFunction<Integer, ResultRow, ResultRow> change) {
+    public List<Stored> updateRows(long userId, String runId, List<Integer> indices,
+                                   BiFunction<Integer, ResultRow, ResultRow> change) {
         return db.write(h -> replaceRows(h, resolve(h, userId, runId, true), indices, change));
+    }
+
+    /** A row as it was stored: the row and the exact JSON text written for it. */
+    public record Stored(ResultRow row, String json) {
+    }
+
+    /** A row with the JSON text the store writes for it. */
+    public static Stored stored(ResultRow row) {
+        return new Stored(row, RunJson.render(row));
+    }
+
+    /**
+     * {@link #updateRows} for a caller that knows how it stored the rows (a runner changing the rows it wrote,
+     * {@code known} by index, null where it does not know): a known row is changed from what the caller knows and
+     * replaced only where its stored JSON is still that text, without being read back and parsed; a row changed
+     * meanwhile (a reviewer's annotation saved during the run) or not known is read and changed as
+     * {@link #updateRows} does. The run is found by its key, not looked up by id. One transaction; 404 when the run
+     * or a row is gone. Returns the rows as stored, in the order of {@code indices}.
+     */
+    public List<Stored> updateKnownRows(long userId, Run run, List<Integer> indices, java.util.function.IntFunction<Stored> known,
+                                        BiFunction<Integer, ResultRow, ResultRow> change) {
+        return db.write(h -> {
+            List<Stored> changed = new java.util.ArrayList<>(indices.size());
+            try (RowWrites writes = new RowWrites(h.getConnection())) {
+                if (!writes.runExists(run.pk(), userId, run.runId())) {
+                    throw ApiException.notFound("Run not found");
+                }
+                for (int i : indices) {
+                    Stored k = known.apply(i);
+                    if (k != null) {
+                        ResultRow r = change.apply(i, k.row());
+                        String json = RunJson.render(r);
+                        if (writes.replaceIfUnchanged(run.pk(), i, k.row(), k.json(), r, json)) {
+                            changed.add(new Stored(r, json));
+                            continue;
+                        }
+                    }
+                    changed.add(replaceOne(writes, run, i, change));
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
+            }
+            return changed;
+        });
     }
 
     /**
@@ -313,19 +379,12 @@ public final class EvalStore {
      * Replaces rows by their change: read and written through one set of prepared statements; 404 for an
      * unknown index. Returns the rows as changed, in the order of {@code indices}.
      */
-    private static List<ResultRow> replaceRows(Handle h, Run run, List<Integer> indices,
-                                               BiFunction<Integer, ResultRow, ResultRow> change) {
-        List<ResultRow> changed = new java.util.ArrayList<>(indices.size());
+    private static List<Stored> replaceRows(Handle h, Run run, List<Integer> indices,
+                                            BiFunction<Integer, ResultRow, ResultRow> change) {
+        List<Stored> changed = new java.util.ArrayList<>(indices.size());
         try (RowWrites writes = new RowWrites(h.getConnection())) {
             for (int i : indices) {
-                byte[] stored = writes.read(run.pk(), i);
-                if (stored == null) {
-                    throw ApiException.notFound("Result index out of range");
-                }
-                ResultRow old = RunJson.read(stored);
-                ResultRow r = change.apply(i, old);
-                writes.replace(run.pk(), i, old, r);
-                changed.add(r);
+                changed.add(replaceOne(writes, run, i, change));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store results: " + e.getMessage(), e);
@@ -333,10 +392,24 @@ public final class EvalStore {
         return changed;
     }
 
+    /** Reads the row at {@code i}, changes it and batches its replacement; 404 for an unknown index. */
+    private static Stored replaceOne(RowWrites writes, Run run, int i, BiFunction<Integer, ResultRow, ResultRow> change)
+            throws SQLException {
+        byte[] stored = writes.read(run.pk(), i);
+        if (stored == null) {
+            throw ApiException.notFound("Result index out of range");
+        }
+        ResultRow old = RunJson.read(stored);
+        ResultRow r = change.apply(i, old);
+        String json = RunJson.render(r);
+        writes.replace(run.pk(), i, old, r, json);
+        return new Stored(r, json);
+    }
+
     /** Replaces a row in place ({@code old} is what it was): its JSON, the columns derived from it and its scores. */
     private static void replaceRow(Handle h, long runPk, int index, ResultRow old, ResultRow r) {
         try (RowWrites writes = new RowWrites(h.getConnection())) {
-            writes.replace(runPk, index, old, r);
+            writes.replace(runPk, index, old, r, RunJson.render(r));
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store the result: " + e.getMessage(), e);
         }

@@ -182,7 +182,7 @@ record RowQuery(int offset, int limit, String search, Pattern regex, Boolean ann
         };
     }
 
-    private static boolean flag(String v, String name, boolean absent) {
+    static boolean flag(String v, String name, boolean absent) {
         if (v == null) {
             return absent;
         }
@@ -193,7 +193,7 @@ record RowQuery(int offset, int limit, String search, Pattern regex, Boolean ann
         };
     }
 
-    private static int number(Map<String, List<String>> params, String name, int absent, int min, int max) {
+    static int number(Map<String, List<String>> params, String name, int absent, int min, int max) {
         String v = single(params, name);
         if (v == null) {
             return absent;
@@ -210,7 +210,7 @@ record RowQuery(int offset, int limit, String search, Pattern regex, Boolean ann
     }
 
     /** A parameter that may be given once. */
-    private static String single(Map<String, List<String>> params, String name) {
+    static String single(Map<String, List<String>> params, String name) {
         List<String> v = params.get(name);
         if (v == null || v.isEmpty()) {
             return null;
@@ -221,7 +221,7 @@ record RowQuery(int offset, int limit, String search, Pattern regex, Boolean ann
         return v.getFirst();
     }
 
-    private static List<String> all(Map<String, List<String>> params, String name) {
+    static List<String> all(Map<String, List<String>> params, String name) {
         return List.copyOf(params.getOrDefault(name, List.of()));
     }
 }

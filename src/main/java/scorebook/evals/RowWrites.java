@@ -28,6 +28,9 @@ final class RowWrites implements AutoCloseable {
     private static final String INSERT_SCORE =
             "INSERT INTO eval_scores (run_pk, idx, pos, key, value, passed, notes) VALUES (?, ?, ?, ?, ?, ?, ?)";
     private static final String READ_ROW = "SELECT row_json FROM eval_results WHERE run_pk = ? AND idx = ?";
+    /** UPDATE_ROW where the row is still as the caller last stored it (its JSON text, compared by SQLite). */
+    private static final String UPDATE_UNCHANGED = UPDATE_ROW + " AND row_json = ?";
+    private static final String RUN_EXISTS = "SELECT 1 FROM eval_runs WHERE id = ? AND user_id = ? AND run_id = ?";
 
     private final Connection connection;
     /** Statements by SQL, prepared when first needed (a runner's small batches use three of the five). */
@@ -76,32 +79,72 @@ final class RowWrites implements AutoCloseable {
         addScores(runPk, idx, r.scores());
     }
 
-    /** Replaces the row at {@code idx}, which was {@code old}: its JSON, derived columns and scores. */
-    void replace(long runPk, int idx, ResultRow old, ResultRow r) throws SQLException {
+    /** Whether the run {@code runPk} still exists as the user's run {@code runId} (a plain key lookup). */
+    boolean runExists(long runPk, long userId, String runId) throws SQLException {
+        PreparedStatement st = statement(RUN_EXISTS);
+        st.setLong(1, runPk);
+        st.setLong(2, userId);
+        st.setString(3, runId);
+        try (java.sql.ResultSet rs = st.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    /** Replaces the row at {@code idx}, which was {@code old}: its JSON ({@code json}, rendered), derived columns and scores. */
+    void replace(long runPk, int idx, ResultRow old, ResultRow r, String json) throws SQLException {
         if (!pending.add(idx)) {
             flush();
             pending.add(idx);
         }
-        // scores are keyed by key first, so the old ones are found through the old row's keys
-        if (old.scores() != null) {
-            Set<String> keys = new LinkedHashSet<>();
-            old.scores().forEach(s -> keys.add(s.key()));
-            PreparedStatement deleteScores = statement(DELETE_SCORES);
-            for (String key : keys) {
-                deleteScores.setLong(1, runPk);
-                deleteScores.setString(2, key);
-                deleteScores.setInt(3, idx);
-                deleteScores.addBatch();
-                deletes++;
-            }
-        }
+        deleteScores(runPk, idx, old);
         PreparedStatement updateRow = statement(UPDATE_ROW);
-        derived(updateRow, 1, r, RunJson.render(r));
+        derived(updateRow, 1, r, json);
         updateRow.setLong(12, runPk);
         updateRow.setInt(13, idx);
         updateRow.addBatch();
         updates++;
         addScores(runPk, idx, r.scores());
+    }
+
+    /**
+     * Replaces the row at {@code idx} by {@code r} only if it is still {@code old} as stored with the JSON text
+     * {@code oldJson} (a runner changing a row it wrote, without reading it back). Returns false, having written
+     * nothing, when the row is another (edited meanwhile, or gone).
+     */
+    boolean replaceIfUnchanged(long runPk, int idx, ResultRow old, String oldJson, ResultRow r, String json)
+            throws SQLException {
+        if (pending.contains(idx)) {
+            flush();
+        }
+        PreparedStatement update = statement(UPDATE_UNCHANGED);
+        derived(update, 1, r, json);
+        update.setLong(12, runPk);
+        update.setInt(13, idx);
+        update.setString(14, oldJson);
+        if (update.executeUpdate() == 0) {
+            return false;
+        }
+        pending.add(idx);
+        deleteScores(runPk, idx, old);
+        addScores(runPk, idx, r.scores());
+        return true;
+    }
+
+    /** Batches the deletion of the scores {@code old} had (scores are keyed by key first: found through its keys). */
+    private void deleteScores(long runPk, int idx, ResultRow old) throws SQLException {
+        if (old.scores() == null) {
+            return;
+        }
+        Set<String> keys = new LinkedHashSet<>();
+        old.scores().forEach(s -> keys.add(s.key()));
+        PreparedStatement deleteScores = statement(DELETE_SCORES);
+        for (String key : keys) {
+            deleteScores.setLong(1, runPk);
+            deleteScores.setString(2, key);
+            deleteScores.setInt(3, idx);
+            deleteScores.addBatch();
+            deletes++;
+        }
     }
 
     /** Sends what is batched: deletions of old scores before the rows and the new scores. */

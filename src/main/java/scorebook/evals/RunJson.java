@@ -73,6 +73,23 @@ final class RunJson {
         g.writeEndObject();
     }
 
+    /** A run's figures without its rows, named as {@code GET /api/runs/{id}/data} names them (a compared run). */
+    static void summary(JsonGenerator g, EvalStore.RunView view) throws IOException {
+        EvalStore.Run run = view.run();
+        EvalStore.Totals t = view.totals();
+        g.writeStartObject();
+        g.writeStringField("session_name", run.sessionName());
+        g.writeStringField("run_name", run.runName());
+        g.writeStringField("run_id", run.runId());
+        g.writeNumberField("total_evaluations", t.totalEvaluations());
+        g.writeNumberField("total_errors", t.totalErrors());
+        g.writeNumberField("total_passed", t.totalPassed());
+        g.writeNumberField("average_latency", t.averageLatency());
+        writeChips(g, view.chips());
+        g.writeStringField("eval_path", run.evalPath());
+        g.writeEndObject();
+    }
+
     /**
      * {@code GET /api/runs/{id}/rows}: the page of rows (each its stored JSON with {@code index} put first),
      * the counts, the chips and average latency of the filtered rows, the run's totals as /results has them, and

@@ -128,9 +128,13 @@ public final class EvalRunner {
         List<Integer> touched = new ArrayList<>(work.keySet());
         touched.addAll(unmatched);
         Outcome gone = Outcome.error("this case is no longer in the suites under " + evalPath, 0);
-        store.updateRows(userId, runId, touched,
+        List<EvalStore.Stored> queued = store.updateRows(userId, runId, touched,
                 (i, r) -> unmatched.contains(i) ? withOutcome(r, gone, "error") : pending(r, work.get(i)));
-        start(userId, runId, active.get().runName(), active.get().sessionName(), work, found, null, null);
+        Map<Integer, EvalStore.Stored> known = new HashMap<>();
+        for (int k = 0; k < touched.size(); k++) {
+            known.put(touched.get(k), queued.get(k));
+        }
+        start(userId, active.get(), work, known, found, null, null);
         return runId;
     }
 
@@ -178,21 +182,23 @@ public final class EvalRunner {
                 : store.activeRun(userId).map(EvalStore.Run::sessionName).orElse("default");
         String name = runName != null ? runName : FriendlyNames.random();
         Set<Integer> selected = indices == null ? null : Set.copyOf(indices);
-        List<ResultRow> rows = new ArrayList<>();
+        List<EvalStore.Stored> rows = new ArrayList<>();
         Map<Integer, Case> work = new LinkedHashMap<>();
+        Map<Integer, EvalStore.Stored> known = new HashMap<>();
         for (int i = 0; i < cases.size(); i++) {
             boolean wanted = selected == null || selected.contains(i);
-            rows.add(placeholder(cases.get(i), wanted ? "pending" : "not_started"));
+            rows.add(EvalStore.stored(placeholder(cases.get(i), wanted ? "pending" : "not_started")));
             if (wanted) {
                 work.put(i, cases.get(i));
+                known.put(i, rows.get(i));
             }
         }
-        EvalStore.Run run = store.importRun(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
+        EvalStore.Run run = store.importStored(userId, new EvalStore.NewRun(session, name, evalPath.toString(), null, null,
                 null, null, null), rows);
         if (indices != null) {
             store.runStarted(userId, run.runId(), work.size());
         }
-        start(userId, run.runId(), name, session, work, found, request.concurrency(), request.timeout());
+        start(userId, run, work, known, found, request.concurrency(), request.timeout());
         return run;
     }
 
@@ -270,7 +276,11 @@ public final class EvalRunner {
         }
     }
 
-    private void start(long userId, String runId, String runName, String session, Map<Integer, Case> work,
+    /**
+     * Executes {@code work} in {@code run}; {@code known} holds the rows of the work as they were just stored, so that
+     * the writer changes them without reading them back.
+     */
+    private void start(long userId, EvalStore.Run run, Map<Integer, Case> work, Map<Integer, EvalStore.Stored> known,
                        SuiteLoader.Discovery found, Integer concurrency, Double timeout) {
         ConfigStore.EvalConfig stored = config.get(userId);
         EvalConfigView cfg = new EvalConfigView(concurrency != null ? concurrency : stored.concurrency(),
@@ -281,10 +291,10 @@ public final class EvalRunner {
             CaseRunner r = new CaseRunner(s, models);
             s.cases().forEach(c -> runners.put(c, r));
         }
-        RunContext ctx = new RunContext(userId, runId, runName, session, evalPath.toString());
-        Execution e = new Execution(userId, ctx, work, runners, cfg);
+        RunContext ctx = new RunContext(userId, run.runId(), run.runName(), run.sessionName(), evalPath.toString());
+        Execution e = new Execution(userId, run, ctx, work, known, runners, cfg);
         executions.put(userId, e);
-        publishAll(userId, runId, List.copyOf(work.keySet()));
+        publish(userId, run.runId(), known);
         e.start();
     }
 
@@ -304,8 +314,11 @@ public final class EvalRunner {
         private static final int GATHER_MAX = 1000;
 
         private final long userId;
+        private final EvalStore.Run run;
         private final RunContext ctx;
         private final Map<Integer, Case> work;
+        /** Each row of the work as last stored (touched by the writer only, once started). */
+        private final Map<Integer, EvalStore.Stored> known;
         private final Map<Case, CaseRunner> runners;
         private final EvalConfigView cfg;
         private final Semaphore slots;
@@ -318,10 +331,13 @@ public final class EvalRunner {
         private record Change(int index, java.util.function.UnaryOperator<ResultRow> change) {
         }
 
-        Execution(long userId, RunContext ctx, Map<Integer, Case> work, Map<Case, CaseRunner> runners, EvalConfigView cfg) {
+        Execution(long userId, EvalStore.Run run, RunContext ctx, Map<Integer, Case> work, Map<Integer, EvalStore.Stored> known,
+                  Map<Case, CaseRunner> runners, EvalConfigView cfg) {
             this.userId = userId;
+            this.run = run;
             this.ctx = ctx;
             this.work = work;
+            this.known = known;
             this.runners = runners;
             this.cfg = cfg;
             this.slots = new Semaphore(cfg.concurrency(), true);
@@ -406,8 +422,15 @@ public final class EvalRunner {
                 }
                 batch.clear();
                 try {
-                    store.updateRows(userId, ctx.runId(), List.copyOf(byIndex.keySet()), (i, r) -> byIndex.get(i).apply(r));
-                    publishAll(userId, ctx.runId(), List.copyOf(byIndex.keySet()));
+                    List<Integer> indices = List.copyOf(byIndex.keySet());
+                    List<EvalStore.Stored> stored = store.updateKnownRows(userId, run, indices, known::get,
+                            (i, r) -> byIndex.get(i).apply(r));
+                    Map<Integer, EvalStore.Stored> written = new LinkedHashMap<>();
+                    for (int k = 0; k < indices.size(); k++) {
+                        written.put(indices.get(k), stored.get(k));
+                    }
+                    known.putAll(written);
+                    publish(userId, ctx.runId(), written);
                 } catch (ApiException e) {
                     // the run was deleted while it ran: nothing left to record
                     cancel();
@@ -460,6 +483,18 @@ public final class EvalRunner {
             events.publish(runId, new RunEvents.Event("totals", LiveJson.totals(view)));
             return null;
         });
+    }
+
+    /**
+     * Sends rows a runner has just stored (by index, with the JSON written), then the run's totals, to the run's live
+     * stream (if anyone watches): the rows are not read back.
+     */
+    private void publish(long userId, String runId, Map<Integer, EvalStore.Stored> rows) {
+        if (!events.watched(runId)) {
+            return;
+        }
+        rows.forEach((i, row) -> events.publish(runId, new RunEvents.Event("row", "{\"index\":" + i + ",\"row\":" + row.json() + "}")));
+        publishTotals(userId, runId);
     }
 
     /** The run's totals alone (after a change too wide to send row by row: Stop cancelling every pending row). */

@@ -176,6 +176,35 @@ class RunnerTest extends RunnerServerTest {
     }
 
     @Test
+    void anAnnotationSavedWhileItsCaseRunsSurvivesTheCaseFinishing() throws Exception {
+        // the runner changes the rows it wrote without reading them back, unless a row was changed meanwhile
+        suite("gate.yaml", """
+                target: {command: 'while [ ! -f go ]; do sleep 0.02; done; echo 4'}
+                scorers: [equals]
+                cases: [{name: gated, input: 1, reference: "4"}, {name: other, input: 2, reference: "5"}]
+                """);
+        start();
+        String runId = server.owner().post("/api/runs/new", "{}").json().path("run_id").asText();
+        Wait.until("the gated case to run", () -> "running".equals(
+                server.owner().get("/api/runs/" + runId + "/results/0").json().at("/result/result/status").asText()));
+        Client.Response saved = server.owner().patch("/api/runs/" + runId + "/results/0",
+                "{\"result\": {\"annotation\": \"checked by hand\", \"annotations\": {\"by\": \"ana\"}}}");
+        assertEquals(200, saved.status(), saved.text());
+        Files.writeString(evals.resolve("go"), "");
+        JsonNode r = settled();
+        JsonNode row = r.at("/results/0/result");
+        assertEquals("completed", row.path("status").asText(), row.toString());
+        assertEquals("4", row.path("output").asText());
+        assertTrue(row.at("/scores/0/passed").asBoolean());
+        assertEquals("checked by hand", row.path("annotation").asText(), "the annotation was kept");
+        assertEquals("ana", row.at("/annotations/by").asText());
+        assertEquals("completed", r.at("/results/1/result/status").asText());
+        assertEquals(1, r.path("total_passed").asInt(), "the scores were stored once: " + r);
+        JsonNode rows = server.owner().get("/api/runs/" + runId + "/rows?annotation=yes&score_passed=equals,true").json();
+        assertEquals(1, rows.path("filtered").asInt(), "derived columns and scores follow the kept annotation: " + rows);
+    }
+
+    @Test
     void stopCancelsPendingRowsAndKillsRunningProcesses() throws Exception {
         suite("slow.yaml", """
                 target: {command: 'echo $$ > pid-$SCOREBOOK_FUNCTION; exec sleep 30'}
