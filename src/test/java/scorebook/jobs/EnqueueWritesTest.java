@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.testing.Tenant;
-import scorebook.usage.UsageStore;
 
 /**
  * Enqueues write their jobs in shared batches and answer records made without reading the rows back: the
@@ -53,14 +52,5 @@ class EnqueueWritesTest {
         Set<String> listedIds = new HashSet<>();
         listed.forEach(j -> listedIds.add(j.path("job_id").asText()));
         assertEquals(ids, listedIds);
-    }
-
-    @Test
-    void readsTheTimesItWritesByPosition() {
-        for (long ms : new long[] {0, 1, 999, 1_764_477_181_123L, -1, -86_400_001L, 253_402_300_799_999L}) {
-            assertEquals(ms, JobService.epochMs(UsageStore.iso(ms)), UsageStore.iso(ms));
-        }
-        assertEquals(1_000L, JobService.epochMs("1970-01-01T00:00:01Z"), "other forms go to the general parser");
-        assertEquals(1_500L, JobService.epochMs("1970-01-01T00:00:01.500000Z"));
     }
 }
