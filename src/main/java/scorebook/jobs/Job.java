@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import scorebook.usage.UsageStore;
+import scorebook.store.IsoTime;
 
 /**
  * A job as stored (one row of {@code jobs}). JSON-valued columns stay text here; {@link #record}
@@ -79,8 +79,8 @@ public record Job(long id, String jobId, long userId, String state, int priority
         m.put("enqueued_at", enqueuedAt);
         m.put("started_at", startedAt);
         m.put("finished_at", finishedAt);
-        m.put("next_run_at", RETRYING.equals(state) ? UsageStore.iso(runAtMs) : null);
-        m.put("lease_expires_at", RUNNING.equals(state) && leaseExpiresMs != null ? UsageStore.iso(leaseExpiresMs) : null);
+        m.put("next_run_at", RETRYING.equals(state) ? IsoTime.format(runAtMs) : null);
+        m.put("lease_expires_at", RUNNING.equals(state) && leaseExpiresMs != null ? IsoTime.format(leaseExpiresMs) : null);
         return m;
     }
 

@@ -6,7 +6,6 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -14,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.helidon.http.Status;
 
@@ -27,6 +27,7 @@ import scorebook.devices.ModelReply;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 import scorebook.server.Names;
+import scorebook.store.IsoTime;
 import scorebook.usage.UsageStore;
 
 /**
@@ -58,6 +59,28 @@ public final class JobService {
     private final boolean allowPrivateCallbacks;
     private final Wakeup work = new Wakeup();
     private final Wakeup callbacks = new Wakeup();
+    /** What the push dispatcher hears of. */
+    interface Dispatch {
+        /** A job became claimable, or will at its {@code run_at_ms}. */
+        void offered(Job j);
+
+        /** A running job is to be cancelled. */
+        void cancelRequested();
+    }
+
+    private volatile Dispatch dispatch = new Dispatch() {
+        @Override
+        public void offered(Job j) {
+        }
+
+        @Override
+        public void cancelRequested() {
+        }
+    };
+    /** Signalled whenever a job ends. */
+    private final Wakeup ended = new Wakeup();
+    /** Cancels of running jobs so far: the dispatcher looks for calls to interrupt only when this moved. */
+    private final AtomicLong cancels = new AtomicLong();
 
     public JobService(JobStore store, WebhookStore webhooks, Devices devices, MetricsSink sink, Clock clock,
                       boolean allowPrivateCallbacks) {
@@ -87,6 +110,21 @@ public final class JobService {
 
     Wakeup callbacks() {
         return callbacks;
+    }
+
+    /** Who is told of every job that becomes claimable (enqueued, requeued, retrying), after it is stored. */
+    void dispatchTo(Dispatch d) {
+        this.dispatch = d;
+    }
+
+    long cancels() {
+        return cancels.get();
+    }
+
+    /** A job became claimable (or will at its run_at_ms): agents waiting in a claim and the dispatcher hear of it. */
+    private void claimable(Job j) {
+        work.signal();
+        dispatch.offered(j);
     }
 
     long now() {
@@ -150,13 +188,13 @@ public final class JobService {
         }
         if (key == null) {
             JobStore.Enqueued e = new JobStore.Enqueued(store.enqueueGrouped(n, now()), false);
-            work.signal();
+            claimable(e.job());
             return e;
         }
         try {
             JobStore.Enqueued e = store.enqueue(n, key, Tokens.hash(Json.text(body)), now());
             if (!e.replayed()) {
-                work.signal();
+                claimable(e.job());
             }
             return e;
         } catch (JobStore.KeyReused e) {
@@ -213,6 +251,23 @@ public final class JobService {
     }
 
     // ---- reading ---------------------------------------------------------------------------------
+
+    /**
+     * Waits up to {@code max} for the job to end, without polling: for callers in this process (the benchmarks time
+     * a push job from its enqueue to its end this way). Answers the job as it is then; empty for an unknown job.
+     */
+    public java.util.Optional<Job> awaitEnd(String jobId, Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (true) {
+            long seen = ended.generation();
+            java.util.Optional<Job> j = store.find(jobId);
+            long left = deadline - System.nanoTime();
+            if (j.isEmpty() || j.get().ended() || left <= 0) {
+                return j;
+            }
+            ended.await(seen, Duration.ofNanos(left));
+        }
+    }
 
     public Job job(long userId, String jobId) {
         return store.find(userId, jobId).orElseThrow(() -> notFound(jobId));
@@ -300,11 +355,14 @@ public final class JobService {
             throw conflict(m.job(), "cancel");
         }
         if (m.job().ended()) {
+            ended.signal();
             if (m.job().callbackUrl() != null) {
                 callbacks.signal();
             }
         } else {
-            work.signal(); // the dispatcher interrupts a running push job
+            cancels.incrementAndGet(); // the dispatcher interrupts a running push job
+            work.signal();
+            dispatch.cancelRequested();
         }
         return m.job();
     }
@@ -326,7 +384,7 @@ public final class JobService {
         if (!m.moved()) {
             throw conflict(m.job(), "requeue");
         }
-        work.signal();
+        claimable(m.job());
         return m.job();
     }
 
@@ -416,9 +474,8 @@ public final class JobService {
 
     /** An agent's result: done; a repeat with the same lease answers the stored outcome. */
     public Job complete(Device agent, String jobId, String leaseId, JsonNode output, JsonNode metrics, JsonNode raw) {
-        String outputJson = Json.text(output);
-        JobStore.Move m = mine(agent, jobId, store.finish(jobId, leaseId, now(), j -> new JobStore.Ending(Job.DONE, null,
-                outputJson, JobText.text(metrics), JobText.text(raw), j.runAtMs(), "done")));
+        JobStore.Move m = mine(agent, jobId, store.complete(new JobStore.Done(jobId, leaseId, agent.userId(),
+                Json.text(output), JobText.text(metrics), JobText.text(raw), now())));
         if (!m.moved()) {
             if (leaseId.equals(m.job().leaseId()) && Job.DONE.equals(m.job().state())) {
                 return m.job();
@@ -490,8 +547,7 @@ public final class JobService {
         metrics.values().removeIf(java.util.Objects::isNull);
         String output = Json.text(Json.fields("text", r.content(), "done_reason", r.doneReason()));
         String metricsJson = Json.text(metrics);
-        store.finish(j.jobId(), j.leaseId(), now(), x -> new JobStore.Ending(Job.DONE, null, output, metricsJson,
-                        JobText.text(r.raw()), x.runAtMs(), "done"))
+        store.complete(new JobStore.Done(j.jobId(), j.leaseId(), j.userId(), output, metricsJson, JobText.text(r.raw()), now()))
                 .filter(JobStore.Move::moved)
                 .ifPresent(m -> attemptEnded(m.job(), true, null, null, Json.MAPPER.valueToTree(metrics)));
     }
@@ -518,8 +574,10 @@ public final class JobService {
 
     /** After a restart: attempts the server's own dispatcher ran are over. */
     public int interruptPushed() {
-        return store.interruptPushed(now(), j -> failure(j, "lease_expired", "the server stopped during the attempt", true,
-                null)).size();
+        List<Job> ended = store.interruptPushed(now(), j -> failure(j, "lease_expired", "the server stopped during the attempt",
+                true, null));
+        ended.stream().filter(j -> Job.RETRYING.equals(j.state())).forEach(this::claimable);
+        return ended.size();
     }
 
     /**
@@ -527,11 +585,14 @@ public final class JobService {
      * get their usage row from the model call itself.
      */
     void attemptEnded(Job j, boolean ok, String errorType, String message, JsonNode metrics) {
-        if (j.ended() && j.callbackUrl() != null) {
-            callbacks.signal();
+        if (j.ended()) {
+            ended.signal();
+            if (j.callbackUrl() != null) {
+                callbacks.signal();
+            }
         }
         if (Job.RETRYING.equals(j.state())) {
-            work.signal();
+            claimable(j);
         }
         if (!j.pushed()) {
             devices.usage().record(usageRow(j, ok, errorType, message, metrics));
@@ -567,42 +628,12 @@ public final class JobService {
                 extra.put(e.getKey(), e.getValue().asDouble());
             }
         });
-        long start = j.startedAt() == null ? now() : epochMs(j.startedAt());
+        long start = j.startedAt() == null ? now() : IsoTime.epochMs(j.startedAt());
         // the dataset a job names carries its usage row, so the row it appends there makes no second one
         return new UsageStore.Row(j.userId(), null, start, "job", j.leaseId(), j.device(), j.model(), j.queueTag(),
                 m.path("prompt_tokens").isNumber() ? m.path("prompt_tokens").asInt() : null, completion, latency,
                 number(m, "ttft_ms"), tokS, ok, errorType, message, j.jobId(), null,
                 extra.isEmpty() ? null : Json.text(extra), null, j.adapterId(), null);
-    }
-
-    /**
-     * A time as {@link UsageStore#iso} writes it (2026-11-22T04:33:01.000Z) in epoch ms, read by position:
-     * {@code Instant.parse} took 13 % of an agent's complete in the profile. Any other form goes to Instant.parse.
-     */
-    static long epochMs(String iso) {
-        if (iso.length() == 24 && iso.charAt(4) == '-' && iso.charAt(7) == '-' && iso.charAt(10) == 'T'
-                && iso.charAt(13) == ':' && iso.charAt(16) == ':' && iso.charAt(19) == '.' && iso.charAt(23) == 'Z') {
-            try {
-                long day = java.time.LocalDate.of(digits(iso, 0, 4), digits(iso, 5, 7), digits(iso, 8, 10)).toEpochDay();
-                int h = digits(iso, 11, 13);
-                int m = digits(iso, 14, 16);
-                int sec = digits(iso, 17, 19);
-                if (h < 24 && m < 60 && sec < 60) {
-                    return ((day * 24 + h) * 60 + m) * 60_000L + sec * 1000L + digits(iso, 20, 23);
-                }
-            } catch (NumberFormatException | java.time.DateTimeException e) {
-                // not what iso() writes: the general parser decides
-            }
-        }
-        return Instant.parse(iso).toEpochMilli();
-    }
-
-    private static int digits(String s, int from, int to) {
-        int v = Integer.parseInt(s, from, to, 10);
-        if (v < 0 || s.charAt(from) == '+') {
-            throw new NumberFormatException(s);
-        }
-        return v;
     }
 
     private static Double number(JsonNode m, String field) {
@@ -637,7 +668,7 @@ public final class JobService {
             agent = agent(token);
         } catch (ApiException unknown) {
             if (token != null && !token.isBlank() && devices.store().retired(token.strip())) {
-                return Json.fields("ok", true, "server_time", UsageStore.iso(now()), "state", "terminate",
+                return Json.fields("ok", true, "server_time", IsoTime.format(now()), "state", "terminate",
                         "cancel_job_ids", List.of());
             }
             throw unknown;
@@ -676,8 +707,8 @@ public final class JobService {
         }
         long now = now();
         devices.registry().heartbeat(agent.id(), status, models, now);
-        devices.store().heartbeat(agent.id(), Json.text(status), UsageStore.iso(now));
-        return Json.fields("ok", true, "server_time", UsageStore.iso(now), "state", agent.agentState(),
+        devices.store().heartbeat(agent.id(), Json.text(status), IsoTime.format(now));
+        return Json.fields("ok", true, "server_time", IsoTime.format(now), "state", agent.agentState(),
                 "cancel_job_ids", store.cancelRequested(agent.serial(), agent.userId()));
     }
 

@@ -1,13 +1,10 @@
 package scorebook.jobs;
 
 import java.security.SecureRandom;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -15,9 +12,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 import org.jdbi.v3.core.Handle;
@@ -25,7 +19,7 @@ import org.jdbi.v3.core.mapper.RowMapper;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 import scorebook.store.Database;
-import scorebook.usage.UsageStore;
+import scorebook.store.IsoTime;
 
 /**
  * SQL for the job queue. Every state move is one {@code UPDATE ... WHERE state = ... RETURNING}
@@ -89,10 +83,16 @@ public final class JobStore {
 
     private final Database db;
     private final WebhookStore webhooks;
+    private final WriterStatements statements = new WriterStatements();
+    private final GroupCommit<Enqueue, Job> enqueues;
+    private final GroupCommit<Done, Optional<Move>> completes;
 
     public JobStore(Database db, WebhookStore webhooks) {
         this.db = db;
         this.webhooks = webhooks;
+        this.enqueues = new GroupCommit<>(db, GROUP, (h, batch) -> insert(h, batch.stream().map(Enqueue::job).toList(),
+                batch.stream().mapToLong(Enqueue::nowMs).toArray()));
+        this.completes = new GroupCommit<>(db, GROUP, this::completeAll);
     }
 
     /** Enqueues a job; with a key, the same key and body within 24 h give back the first job. */
@@ -128,74 +128,19 @@ public final class JobStore {
         });
     }
 
-    /** An enqueue waiting for the next group commit. */
-    private record Pending(NewJob job, long nowMs, CompletableFuture<Job> done) {
+    /** An enqueue for the next group commit. */
+    private record Enqueue(NewJob job, long nowMs) {
     }
 
-    private final ReentrantLock batchLock = new ReentrantLock();
-    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    private boolean flushing;
-
     /**
-     * Enqueues a job without an idempotency key through a group commit: the first caller writes its
-     * job and every job that arrived while it wrote, in one transaction per batch, so concurrent
+     * Enqueues a job without an idempotency key through a group commit ({@link GroupCommit}), so concurrent
      * enqueues share commits instead of queueing on the writer one by one.
      */
     public Job enqueueGrouped(NewJob n, long nowMs) {
-        Pending mine = new Pending(n, nowMs, new CompletableFuture<>());
-        boolean lead;
-        batchLock.lock();
-        try {
-            waiting.add(mine);
-            lead = !flushing;
-            flushing = true;
-        } finally {
-            batchLock.unlock();
-        }
-        if (lead) {
-            while (true) {
-                List<Pending> batch = new ArrayList<>();
-                batchLock.lock();
-                try {
-                    while (!waiting.isEmpty() && batch.size() < GROUP) {
-                        batch.add(waiting.poll());
-                    }
-                    if (batch.isEmpty()) {
-                        flushing = false;
-                        break;
-                    }
-                } finally {
-                    batchLock.unlock();
-                }
-                insertGroup(batch);
-            }
-        }
-        try {
-            return mine.done().join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
+        return enqueues.write(new Enqueue(n, nowMs));
     }
 
     private static final int GROUP = 500;
-
-    private void insertGroup(List<Pending> batch) {
-        try {
-            List<Job> jobs = db.write(h -> insert(h, batch.stream().map(Pending::job).toList(),
-                    batch.stream().mapToLong(Pending::nowMs).toArray()));
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).done().complete(jobs.get(i));
-            }
-        } catch (RuntimeException e) {
-            for (Pending p : batch) { // one bad job (its user deleted meanwhile) must not fail the others
-                try {
-                    p.done().complete(db.write(h -> insert(h, List.of(p.job()), new long[] {p.nowMs()}).getFirst()));
-                } catch (RuntimeException one) {
-                    p.done().completeExceptionally(one);
-                }
-            }
-        }
-    }
 
     /** Enqueues many jobs in one transaction (benchmarks, bulk loads). */
     public List<Job> enqueueAll(List<NewJob> jobs, long nowMs) {
@@ -233,49 +178,40 @@ public final class JobStore {
      * bound it by name and read 30 columns back, most of an enqueue's CPU. Ids are given explicitly, in order
      * after the highest, as SQLite would choose them; the writer lock makes this transaction the only one choosing.
      */
-    private static List<Job> insert(Handle h, List<NewJob> jobs, long[] nowMs) {
+    private List<Job> insert(Handle h, List<NewJob> jobs, long[] nowMs) {
         try {
-            Connection c = h.getConnection();
             long first;
-            try (Statement max = c.createStatement(); ResultSet rs = max.executeQuery("SELECT coalesce(max(id), 0) + 1 FROM jobs")) {
+            try (ResultSet rs = statements.get(h, "SELECT coalesce(max(id), 0) + 1 FROM jobs").executeQuery()) {
                 rs.next();
                 first = rs.getLong(1);
             }
             List<Job> out = new ArrayList<>(jobs.size());
-            try (PreparedStatement ps = c.prepareStatement(INSERT)) {
-                for (int i = 0; i < jobs.size(); i++) {
-                    NewJob n = jobs.get(i);
-                    String nowIso = UsageStore.iso(nowMs[i]);
-                    Job j = new Job(first + i, newJobId(), n.userId(), Job.QUEUED, n.priority(), n.queueTag(), n.model(),
-                            n.deviceSerial(), null, n.prompt(), n.system(), n.options(), n.adapterId(), n.callbackUrl(), 0,
-                            n.maxAttempts(), n.backoffS(), false, nowMs[i], null, null, null, false, null, null, null, null,
-                            nowIso, null, null);
-                    ps.setLong(1, j.id());
-                    ps.setString(2, j.jobId());
-                    ps.setLong(3, j.userId());
-                    ps.setInt(4, j.priority());
-                    ps.setString(5, j.queueTag());
-                    ps.setString(6, j.model());
-                    ps.setString(7, j.deviceSerial());
-                    ps.setString(8, j.prompt());
-                    ps.setString(9, j.system());
-                    ps.setString(10, j.options());
-                    ps.setString(11, j.adapterId());
-                    ps.setString(12, j.callbackUrl());
-                    ps.setInt(13, j.maxAttempts());
-                    ps.setDouble(14, j.backoffS());
-                    ps.setLong(15, j.runAtMs());
-                    ps.setString(16, nowIso);
-                    if (jobs.size() == 1) {
-                        ps.executeUpdate();
-                    } else {
-                        ps.addBatch();
-                    }
-                    out.add(j);
-                }
-                if (jobs.size() > 1) {
-                    ps.executeBatch();
-                }
+            PreparedStatement ps = statements.get(h, INSERT);
+            for (int i = 0; i < jobs.size(); i++) {
+                NewJob n = jobs.get(i);
+                String nowIso = IsoTime.format(nowMs[i]);
+                Job j = new Job(first + i, newJobId(), n.userId(), Job.QUEUED, n.priority(), n.queueTag(), n.model(),
+                        n.deviceSerial(), null, n.prompt(), n.system(), n.options(), n.adapterId(), n.callbackUrl(), 0,
+                        n.maxAttempts(), n.backoffS(), false, nowMs[i], null, null, null, false, null, null, null, null,
+                        nowIso, null, null);
+                ps.setLong(1, j.id());
+                ps.setString(2, j.jobId());
+                ps.setLong(3, j.userId());
+                ps.setInt(4, j.priority());
+                ps.setString(5, j.queueTag());
+                ps.setString(6, j.model());
+                ps.setString(7, j.deviceSerial());
+                ps.setString(8, j.prompt());
+                ps.setString(9, j.system());
+                ps.setString(10, j.options());
+                ps.setString(11, j.adapterId());
+                ps.setString(12, j.callbackUrl());
+                ps.setInt(13, j.maxAttempts());
+                ps.setDouble(14, j.backoffS());
+                ps.setLong(15, j.runAtMs());
+                ps.setString(16, nowIso);
+                ps.executeUpdate();
+                out.add(j);
             }
             return out;
         } catch (SQLException e) {
@@ -349,17 +285,29 @@ public final class JobStore {
         return String.join(", ", Arrays.stream(COLUMNS.split(",")).map(c -> "j." + c.strip()).toList());
     }
 
-    /** The jobs a device may take now; every column it reads is in the covering index {@code jobs_claimable}. */
-    private static final String CLAIMABLE = """
-            user_id = :user AND state IN ('queued', 'retrying') AND run_at_ms <= :now
-              AND queue_tag IN (SELECT value FROM json_each(:tags))
-              AND (model IS NULL OR model IN (SELECT value FROM json_each(:models)))
-              AND (device_serial IS NULL OR device_serial = :serial)""";
+    /**
+     * Moves the jobs a device may take now to running: queued or retrying and due, of the device's user, one of its
+     * queue tags, a model it serves (or none named), pinned to it or to no device; most urgent first, FIFO within a
+     * priority. Every column the inner SELECT reads is in the covering index {@code jobs_claimable}. Parameters: 1
+     * serial, 2 lease_s, 3 lease end, 4 pushed, 5 now (ISO), 6 user, 7 now (ms), 8 tags (JSON), 9 models (JSON), 10 max.
+     */
+    private static final String CLAIM = """
+            UPDATE jobs SET state = 'running', attempt = attempt + 1, device = ?1,
+                lease_id = 'ls_' || lower(hex(randomblob(12))), lease_s = ?2, lease_expires_ms = ?3, pushed = ?4,
+                started_at = ?5, error = NULL
+            WHERE id IN (SELECT id FROM jobs
+                         WHERE user_id = ?6 AND state IN ('queued', 'retrying') AND run_at_ms <= ?7
+                           AND queue_tag IN (SELECT value FROM json_each(?8))
+                           AND (model IS NULL OR model IN (SELECT value FROM json_each(?9)))
+                           AND (device_serial IS NULL OR device_serial = ?1)
+                         ORDER BY priority, id LIMIT ?10)
+            RETURNING\s""" + COLUMNS;
+    private static final String NEW_ATTEMPT = """
+            INSERT INTO job_attempts (job_row, attempt, device, lease_id, started_at) VALUES (?, ?, ?, ?, ?)""";
 
     /**
-     * Claims up to {@code max} jobs for a device: queued or retrying and due, of the device's user, one
-     * of its queue tags, a model it serves (or none named), pinned to it or to no device; most urgent
-     * first, FIFO within a priority. Each gets a new lease and an attempt row.
+     * Claims up to {@code max} jobs for a device (see {@link #CLAIM}). Each gets a new lease and an attempt row.
+     * Plain JDBC on statements kept open ({@link WriterStatements}): a measured hot path.
      * <p>
      * (A read-only look before taking the writer was tried, so that a claim finding nothing would not hold the
      * writer. With 100,000 jobs queued it raised a claim's CPU from 4.2-4.5 to 6.1-6.4 ms, client included,
@@ -367,30 +315,42 @@ public final class JobStore {
      */
     public List<Job> claim(long userId, String serial, String tagsJson, String modelsJson, int max, int leaseS,
                            boolean pushed, long nowMs) {
+        String nowIso = IsoTime.format(nowMs);
         return db.write(h -> {
-            List<Job> claimed = new ArrayList<>(h.createQuery("""
-                            UPDATE jobs SET state = 'running', attempt = attempt + 1, device = :serial,
-                                lease_id = 'ls_' || lower(hex(randomblob(12))), lease_s = :leaseS,
-                                lease_expires_ms = :expires, pushed = :pushed, started_at = :nowIso, error = NULL
-                            WHERE id IN (SELECT id FROM jobs WHERE\s""" + CLAIMABLE + """
-                                ORDER BY priority, id LIMIT :max)
-                            RETURNING\s""" + COLUMNS)
-                    .bind("serial", serial).bind("leaseS", leaseS).bind("expires", nowMs + leaseS * 1000L)
-                    .bind("pushed", pushed).bind("nowIso", UsageStore.iso(nowMs)).bind("user", userId)
-                    .bind("now", nowMs).bind("tags", tagsJson).bind("models", modelsJson).bind("max", max)
-                    .map(JOB).list());
-            claimed.sort(Comparator.comparingInt(Job::priority).thenComparingLong(Job::id));
-            var batch = h.prepareBatch("""
-                    INSERT INTO job_attempts (job_row, attempt, device, lease_id, started_at)
-                    VALUES (:row, :attempt, :device, :lease, :at)""");
-            for (Job j : claimed) {
-                batch.bind("row", j.id()).bind("attempt", j.attempt()).bind("device", serial).bind("lease", j.leaseId())
-                        .bind("at", j.startedAt()).add();
+            try {
+                PreparedStatement ps = statements.get(h, CLAIM);
+                ps.setString(1, serial);
+                ps.setInt(2, leaseS);
+                ps.setLong(3, nowMs + leaseS * 1000L);
+                ps.setBoolean(4, pushed);
+                ps.setString(5, nowIso);
+                ps.setLong(6, userId);
+                ps.setLong(7, nowMs);
+                ps.setString(8, tagsJson);
+                ps.setString(9, modelsJson);
+                ps.setInt(10, max);
+                List<Job> claimed = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        claimed.add(job(rs));
+                    }
+                }
+                claimed.sort(Comparator.comparingInt(Job::priority).thenComparingLong(Job::id));
+                if (!claimed.isEmpty()) {
+                    PreparedStatement attempt = statements.get(h, NEW_ATTEMPT);
+                    for (Job j : claimed) {
+                        attempt.setLong(1, j.id());
+                        attempt.setInt(2, j.attempt());
+                        attempt.setString(3, serial);
+                        attempt.setString(4, j.leaseId());
+                        attempt.setString(5, j.startedAt());
+                        attempt.executeUpdate();
+                    }
+                }
+                return claimed;
+            } catch (SQLException e) {
+                throw new UnableToExecuteStatementException(e, null);
             }
-            if (!claimed.isEmpty()) {
-                batch.execute();
-            }
-            return claimed;
         });
     }
 
@@ -430,6 +390,72 @@ public final class JobStore {
             }
             return Optional.of(end(h, j, decide.apply(j), nowMs));
         });
+    }
+
+    /** A done attempt to write: the lease holder's result. {@code userId} is the lease holder's user. */
+    public record Done(String jobId, String leaseId, long userId, String output, String metrics, String raw, long nowMs) {
+    }
+
+    /** 1 output, 2 metrics, 3 raw, 4 finished_at, 5 job_id, 6 lease_id, 7 user_id. */
+    private static final String COMPLETE = """
+            UPDATE jobs SET state = 'done', error = NULL, output = ?1, metrics = coalesce(?2, metrics),
+                raw = coalesce(?3, raw), lease_expires_ms = NULL, finished_at = ?4
+            WHERE job_id = ?5 AND state = 'running' AND lease_id = ?6 AND user_id = ?7
+            RETURNING\s""" + COLUMNS;
+    private static final String ATTEMPT_ENDED = """
+            UPDATE job_attempts SET ended_at = ?, outcome = ?, error_type = ?, error_message = ?
+            WHERE job_row = ? AND lease_id = ?""";
+
+    /**
+     * Ends the running attempt holding the lease as done, in one statement (no read before it), through a group
+     * commit shared with concurrent completes ({@link GroupCommit}).
+     *
+     * @return empty for an unknown job; else the job after the move, or as it is when the lease is not current
+     */
+    public Optional<Move> complete(Done d) {
+        return completes.write(d);
+    }
+
+    private List<Optional<Move>> completeAll(Handle h, List<Done> batch) {
+        List<Optional<Move>> out = new ArrayList<>(batch.size());
+        try {
+            for (Done d : batch) {
+                String nowIso = IsoTime.format(d.nowMs());
+                PreparedStatement ps = statements.get(h, COMPLETE);
+                ps.setString(1, d.output());
+                ps.setString(2, d.metrics());
+                ps.setString(3, d.raw());
+                ps.setString(4, nowIso);
+                ps.setString(5, d.jobId());
+                ps.setString(6, d.leaseId());
+                ps.setLong(7, d.userId());
+                Job after = null;
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        after = job(rs);
+                    }
+                }
+                if (after == null) {
+                    out.add(byJobId(h, d.jobId()).map(j -> new Move(j, false)));
+                    continue;
+                }
+                PreparedStatement attempt = statements.get(h, ATTEMPT_ENDED);
+                attempt.setString(1, nowIso);
+                attempt.setString(2, "done");
+                attempt.setString(3, null);
+                attempt.setString(4, null);
+                attempt.setLong(5, after.id());
+                attempt.setString(6, after.leaseId());
+                attempt.executeUpdate();
+                if (after.callbackUrl() != null) {
+                    webhooks.queue(h, after, d.nowMs());
+                }
+                out.add(Optional.of(new Move(after, true)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new UnableToExecuteStatementException(e, null);
+        }
     }
 
     /** Running jobs whose lease ended before {@code nowMs} (at most {@code max}), each ended as {@code decide} says. */
@@ -473,7 +499,7 @@ public final class JobStore {
     }
 
     private Move end(Handle h, Job j, Ending e, long nowMs) {
-        String nowIso = UsageStore.iso(nowMs);
+        String nowIso = IsoTime.format(nowMs);
         boolean terminal = !Job.RETRYING.equals(e.state());
         Optional<Job> after = h.createQuery("""
                         UPDATE jobs SET state = :state, error = :error, output = coalesce(:output, output),
@@ -514,7 +540,7 @@ public final class JobStore {
                                 error = json_object('type', 'cancelled', 'message', 'cancelled before it ran')
                             WHERE job_id = :job AND user_id = :user AND state IN ('queued', 'retrying')
                             RETURNING\s""" + COLUMNS)
-                    .bind("nowIso", UsageStore.iso(nowMs)).bind("job", jobId).bind("user", userId)
+                    .bind("nowIso", IsoTime.format(nowMs)).bind("job", jobId).bind("user", userId)
                     .map(JOB).findOne();
             if (now.isPresent()) {
                 webhooks.queue(h, now.get(), nowMs);

@@ -28,6 +28,7 @@ public final class Jobs implements AutoCloseable {
         WebhookStore webhooks = new WebhookStore(db);
         this.service = new JobService(new JobStore(db, webhooks), webhooks, devices, sink, clock, allowPrivateCallbacks);
         this.dispatcher = new PushDispatcher(service, devices);
+        service.dispatchTo(dispatcher);
         this.sender = new WebhookSender(service, allowPrivateCallbacks);
     }
 

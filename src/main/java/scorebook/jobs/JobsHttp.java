@@ -19,7 +19,7 @@ import scorebook.devices.Device;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
 import scorebook.server.Json;
-import scorebook.usage.UsageStore;
+import scorebook.store.IsoTime;
 
 /**
  * Jobs: the queue, its dead-letter queue, callbacks, and the worker protocol of agents.
@@ -178,7 +178,7 @@ public final class JobsHttp implements HttpService {
     private Map<String, Object> secretBody(WebhookStore.Secrets s) {
         boolean overlap = s.signing(jobs.now()).size() > 1;
         return Json.fields("ok", true, "secret", s.secret(), "created_at", s.createdAt(),
-                "previous_valid_until", overlap ? UsageStore.iso(s.previousUntilMs()) : null);
+                "previous_valid_until", overlap ? IsoTime.format(s.previousUntilMs()) : null);
     }
 
     // ---- workers ----
@@ -212,7 +212,7 @@ public final class JobsHttp implements HttpService {
 
     private static Map<String, Object> claimed(Job j) {
         return Json.fields("job_id", j.jobId(), "attempt", j.attempt(), "max_attempts", j.maxAttempts(),
-                "lease_id", j.leaseId(), "lease_s", j.leaseS(), "lease_expires_at", UsageStore.iso(j.leaseExpiresMs()),
+                "lease_id", j.leaseId(), "lease_s", j.leaseS(), "lease_expires_at", IsoTime.format(j.leaseExpiresMs()),
                 "priority", j.priority(), "queue_tag", j.queueTag(), "adapter_id", j.adapterId(),
                 "request", Json.fields("prompt", j.prompt(), "system", j.system(), "model", j.model(),
                         "options", JobText.tree(j.options())));
@@ -224,7 +224,7 @@ public final class JobsHttp implements HttpService {
         only(body, Set.of("lease_id", "progress", "tokens_so_far"));
         Job j = jobs.heartbeat(agent, id(req), leaseId(body));
         Json.send(res, Json.fields("ok", true, "job_id", j.jobId(), "state", j.state(),
-                "lease_expires_at", UsageStore.iso(j.leaseExpiresMs()), "cancel_requested", j.cancelRequested()));
+                "lease_expires_at", IsoTime.format(j.leaseExpiresMs()), "cancel_requested", j.cancelRequested()));
     }
 
     private void complete(ServerRequest req, ServerResponse res) {
@@ -259,7 +259,7 @@ public final class JobsHttp implements HttpService {
         Job j = jobs.fail(agent, id(req), lease, error.path("type").asText(), error.path("message").asText(""),
                 retryable == null || retryable.isNull() ? null : retryable.asBoolean(), metrics(body));
         Json.send(res, Json.fields("ok", true, "job_id", j.jobId(), "state", j.state(),
-                "next_run_at", Job.RETRYING.equals(j.state()) ? UsageStore.iso(j.runAtMs()) : null));
+                "next_run_at", Job.RETRYING.equals(j.state()) ? IsoTime.format(j.runAtMs()) : null));
     }
 
     private void deviceHeartbeat(ServerRequest req, ServerResponse res) {

@@ -11,7 +11,7 @@ import org.jdbi.v3.core.Handle;
 
 import scorebook.server.Json;
 import scorebook.store.Database;
-import scorebook.usage.UsageStore;
+import scorebook.store.IsoTime;
 
 /** SQL for callbacks: the users' signing secrets and the deliveries of job events. */
 public final class WebhookStore {
@@ -34,7 +34,7 @@ public final class WebhookStore {
         /** As listed by {@code GET /api/jobs/{id}/deliveries}. */
         public Map<String, Object> view() {
             return Json.fields("webhook_id", webhookId, "event", event, "url", url, "state", state, "attempts", attempts,
-                    "next_attempt_at", "pending".equals(state) ? UsageStore.iso(nextAtMs) : null,
+                    "next_attempt_at", "pending".equals(state) ? IsoTime.format(nextAtMs) : null,
                     "last_status", lastStatus, "last_error", lastError, "created_at", createdAt,
                     "last_attempt_at", lastAttemptAt, "delivered_at", deliveredAt);
         }
@@ -57,7 +57,7 @@ public final class WebhookStore {
             h.createUpdate("""
                             INSERT INTO webhook_secrets (user_id, secret, created_at) VALUES (?, ?, ?)
                             ON CONFLICT (user_id) DO NOTHING""")
-                    .bind(0, userId).bind(1, newSecret()).bind(2, UsageStore.iso(nowMs)).execute();
+                    .bind(0, userId).bind(1, newSecret()).bind(2, IsoTime.format(nowMs)).execute();
             return find(h, userId).orElseThrow();
         }));
     }
@@ -70,7 +70,7 @@ public final class WebhookStore {
                             UPDATE webhook_secrets SET previous = secret, previous_until_ms = :until, secret = :secret,
                                 created_at = :now
                             WHERE user_id = :user""")
-                    .bind("until", previousUntilMs).bind("secret", newSecret()).bind("now", UsageStore.iso(nowMs))
+                    .bind("until", previousUntilMs).bind("secret", newSecret()).bind("now", IsoTime.format(nowMs))
                     .bind("user", userId).execute();
             return find(h, userId).orElseThrow();
         });
@@ -104,13 +104,13 @@ public final class WebhookStore {
                 "output_preview", text.length() > PREVIEW ? text.substring(0, PREVIEW) : text,
                 "error", JobText.tree(job.error()),
                 "result_url", "/api/jobs/" + job.jobId() + "/result?format=json&full=1");
-        String body = Json.text(Json.fields("type", event, "timestamp", UsageStore.iso(nowMs), "data", data));
+        String body = Json.text(Json.fields("type", event, "timestamp", IsoTime.format(nowMs), "data", data));
         h.createUpdate("""
                         INSERT INTO webhook_deliveries (job_row, user_id, webhook_id, event, url, body, state, next_at_ms,
                                                         created_at)
                         VALUES (:job, :user, :id, :event, :url, :body, 'pending', :now, :nowIso)""")
                 .bind("job", job.id()).bind("user", job.userId()).bind("id", webhookId).bind("event", event)
-                .bind("url", job.callbackUrl()).bind("body", body).bind("now", nowMs).bind("nowIso", UsageStore.iso(nowMs))
+                .bind("url", job.callbackUrl()).bind("body", body).bind("now", nowMs).bind("nowIso", IsoTime.format(nowMs))
                 .execute();
     }
 
@@ -129,7 +129,7 @@ public final class WebhookStore {
 
     /** Records one try: its new state, when to try again (pending), the answer's status or the error. */
     public void tried(long id, String state, long nextAtMs, Integer status, String error, long nowMs) {
-        String nowIso = UsageStore.iso(nowMs);
+        String nowIso = IsoTime.format(nowMs);
         db.write(h -> h.createUpdate("""
                         UPDATE webhook_deliveries SET state = :state, attempts = attempts + 1, next_at_ms = :next,
                             last_status = :status, last_error = :error, last_attempt_at = :now,

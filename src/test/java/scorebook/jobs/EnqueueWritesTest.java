@@ -15,12 +15,13 @@ import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.testing.Client;
 import scorebook.testing.Tenant;
-import scorebook.usage.UsageStore;
 
 /**
- * Enqueues write their jobs in shared batches and answer records made without reading the rows back: the
- * answer must be the stored job, and concurrent enqueues must each be stored once, in order.
+ * Enqueues and completes write in shared batches (group commits), and enqueues answer records made without reading
+ * the rows back: the answer must be the stored job, concurrent enqueues must each be stored once, and concurrent
+ * completes must each end their job once, repeats answering the stored outcome and stale leases refused.
  */
 class EnqueueWritesTest {
     @AutoClose
@@ -56,11 +57,49 @@ class EnqueueWritesTest {
     }
 
     @Test
-    void readsTheTimesItWritesByPosition() {
-        for (long ms : new long[] {0, 1, 999, 1_764_477_181_123L, -1, -86_400_001L, 253_402_300_799_999L}) {
-            assertEquals(ms, JobService.epochMs(UsageStore.iso(ms)), UsageStore.iso(ms));
+    void concurrentCompletesEndEachJobOnceRepeatsAnswerTheOutcomeAndStaleLeasesAreRefused() throws Exception {
+        Tenant t = F.tenant();
+        Client agent = JobsFixture.agent(t, "batcher", "[\"m\"]", null);
+        int n = 30;
+        for (int i = 0; i < n; i++) {
+            JobsFixture.enqueue(t, "{\"prompt\":\"p" + i + "\",\"model\":\"m\"}");
         }
-        assertEquals(1_000L, JobService.epochMs("1970-01-01T00:00:01Z"), "other forms go to the general parser");
-        assertEquals(1_500L, JobService.epochMs("1970-01-01T00:00:01.500000Z"));
+        JsonNode claimed = agent.post("/worker/claim", "{\"max_jobs\":" + n + "}").json().path("jobs");
+        assertEquals(n, claimed.size());
+        List<Future<Client.Response>> answers = new ArrayList<>();
+        List<String> kinds = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            for (JsonNode c : claimed) {
+                String path = "/worker/jobs/" + c.path("job_id").asText() + "/complete";
+                String lease = c.path("lease_id").asText();
+                for (String kind : List.of("first", "repeat", "stale")) {
+                    String body = "{\"lease_id\":\"" + (kind.equals("stale") ? "ls_not_it" : lease) + "\",\"output\":{\"text\":\""
+                            + c.path("job_id").asText() + "\"},\"metrics\":{\"latency_ms\":5,\"completion_tokens\":3}}";
+                    kinds.add(kind);
+                    answers.add(pool.submit(() -> agent.post(path, body)));
+                }
+            }
+        }
+        for (int i = 0; i < answers.size(); i++) {
+            Client.Response r = answers.get(i).get();
+            if (kinds.get(i).equals("stale")) {
+                assertEquals(409, r.status(), r.text());
+                assertEquals("stale_lease", r.json().at("/error/code").asText(), r.text());
+            } else {
+                assertEquals(200, r.status(), kinds.get(i) + ": " + r.text());
+                assertEquals("done", r.json().path("state").asText());
+            }
+        }
+        for (JsonNode c : claimed) {
+            String id = c.path("job_id").asText();
+            JsonNode result = t.user().get("/api/jobs/" + id + "/result?full=1").json();
+            assertEquals("done", result.path("state").asText());
+            assertEquals(id, result.at("/output/text").asText(), "each job keeps its own output");
+            assertEquals(1, result.path("attempts").size());
+            assertEquals("done", result.at("/attempts/0/outcome").asText());
+            assertTrue(!result.at("/attempts/0/ended_at").isNull(), result.toString());
+        }
+        List<java.util.Map<String, Object>> usage = t.usage(n);
+        assertEquals(n, usage.size(), "one usage row per completed attempt, none for repeats");
     }
 }

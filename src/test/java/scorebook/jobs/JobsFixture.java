@@ -61,8 +61,12 @@ final class JobsFixture implements AutoCloseable {
 
     /** Waits until the job is in {@code state}; returns its record. */
     static JsonNode untilState(Tenant t, String id, String state) {
-        until(id + " is " + state, () -> state.equals(job(t, id).path("state").asText()));
-        return job(t, id);
+        JsonNode[] last = new JsonNode[1];
+        Wait.until(id + " is " + state, () -> {
+            last[0] = job(t, id);
+            return state.equals(last[0].path("state").asText());
+        }, () -> String.valueOf(last[0]));
+        return last[0];
     }
 
     @Override

@@ -70,6 +70,26 @@ class PushDispatchTest {
     }
 
     @Test
+    void aDeviceBehindJobsItCannotTakeRunsTheOneItMayAndItsRetryWhenDue() {
+        try (FakeModelServer fake = FakeModelServer.openai("mine").failure(FakeModelServer.Failure.HTTP_500)) {
+            Tenant t = F.tenant();
+            for (int i = 0; i < 50; i++) {
+                enqueue(t, "{\"prompt\":\"x\",\"model\":\"not-served\"}");
+            }
+            t.device("picky", fake, "[\"mine\"]");
+            String id = enqueue(t, "{\"prompt\":\"y\",\"model\":\"mine\",\"max_attempts\":2,\"backoff_s\":1}")
+                    .path("job_id").asText();
+            assertEquals(1, untilState(t, id, "retrying").path("attempt").asInt());
+            F.clock.advance(java.time.Duration.ofSeconds(2)); // the backoff (0.5 to 1 s) passes
+            JsonNode failed = untilState(t, id, "failed");
+            assertEquals(2, failed.path("attempt").asInt(), "the retry ran after its backoff");
+            assertEquals(2, fake.chats());
+            assertEquals(50, t.user().get("/api/jobs?state=queued&limit=100").json().path("jobs").size(),
+                    "the jobs it cannot take stay queued");
+        }
+    }
+
+    @Test
     void cancellingARunningPushJobInterruptsTheModelCall() throws Exception {
         try (FakeModelServer fake = FakeModelServer.ollama("slow").holdAfterFirstToken()) {
             Tenant t = F.tenant();
