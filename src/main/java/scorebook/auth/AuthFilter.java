@@ -97,10 +97,12 @@ public final class AuthFilter implements Filter {
 
     /**
      * Under /share/{token} the token is the credential (the share feature checks it; its reads are GET only and
-     * anything else is 405), except revoking a link, DELETE /share/{token}, which takes its user.
+     * anything else is 405), except revoking a link, DELETE /share/{token}, which takes its user; so is /s/{token},
+     * a link's short form.
      */
     static boolean isSharedRead(String path, Method method) {
-        return path.startsWith("/share/") && !(method == Method.DELETE && path.indexOf('/', "/share/".length()) < 0);
+        return path.startsWith("/share/") && !(method == Method.DELETE && path.indexOf('/', "/share/".length()) < 0)
+                || path.startsWith("/s/");
     }
 
     /** Metrics: the owner's credentials or the metrics token. */

@@ -54,7 +54,7 @@ public record DeviceFilter(String model, String queueTag, Boolean healthy, Boole
     /** Whether the device passes every filter given. */
     public boolean matches(DeviceRegistry.Snapshot s, long nowMs) {
         Device d = s.device();
-        if (model != null && !s.served().contains(model)) {
+        if (model != null && !s.serves(model)) {
             return false;
         }
         if (queueTag != null && !d.queueTags().contains(queueTag)) {

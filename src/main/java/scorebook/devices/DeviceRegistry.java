@@ -68,6 +68,20 @@ public final class DeviceRegistry {
             List<String> s = served();
             return s.isEmpty() ? null : s.getFirst();
         }
+
+        /** Whether routing may send it a call for {@code model}: see {@link DeviceRegistry#serves(List, String)}. */
+        boolean serves(String model) {
+            return DeviceRegistry.serves(served(), model);
+        }
+    }
+
+    /**
+     * The one "serves the model" rule, shared by routing, {@code /ask_trace} and the {@code model} filter of
+     * {@code GET /devices}: a device serves a model it lists (registered, else reported by its health check or
+     * heartbeat); a call naming no model goes to a device that lists any (its first is the default).
+     */
+    static boolean serves(List<String> served, String model) {
+        return model == null ? !served.isEmpty() : served.contains(model);
     }
 
     /** A live view of one device for listings. */
@@ -77,6 +91,11 @@ public final class DeviceRegistry {
         /** The model a call naming none runs on this device (as routing picks it), or null. */
         public String defaultModel() {
             return served.isEmpty() ? null : served.getFirst();
+        }
+
+        /** Whether routing may send it a call for {@code model} (null: none named), as routing decides it. */
+        public boolean serves(String model) {
+            return DeviceRegistry.serves(served, model);
         }
 
         /** An agent that sent a heartbeat within {@link #PRESENT} of {@code nowMs}. */
@@ -367,7 +386,7 @@ public final class DeviceRegistry {
         }
         List<State> serving = new ArrayList<>(mine.size());
         for (State s : mine) {
-            if (model == null ? s.defaultModel() != null : s.served().contains(model)) {
+            if (s.serves(model)) {
                 serving.add(s);
             }
         }

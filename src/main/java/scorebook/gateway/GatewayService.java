@@ -261,7 +261,7 @@ public final class GatewayService implements HttpService {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("device", serial);
         m.put("model", use);
-        if (model != null && !s.served().contains(model)) {
+        if (model != null && !s.serves(model)) {
             m.put("ok", false);
             m.put("error", "device does not serve model '" + model + "'");
             return m;

@@ -42,13 +42,12 @@ final class Trace {
     /** One candidate's state as routing sees it. */
     private String describe(DeviceRegistry.Snapshot s) {
         Device d = s.device();
-        boolean serves = request.model() == null ? s.defaultModel() != null : s.served().contains(request.model());
         return d.serial() + " kind=" + d.kind()
                 + " healthy=" + s.healthy() + (s.healthy() ? "" : " (" + oneLine(s.reason()) + ")")
                 + " circuit=" + (s.circuitOpen() ? "open until " + s.openUntil() : "closed")
                 + " inflight=" + s.inflight() + "/" + d.maxConcurrency()
                 + " weight=" + d.weight()
-                + " serves_model=" + serves;
+                + " serves_model=" + s.serves(request.model());
     }
 
     /** The listener for the device routing chose (called again when a first device failed before answering). */

@@ -24,7 +24,7 @@ final class Buckets {
         this.bounds = bounds;
         this.le = new String[bounds.length + 1];
         for (int i = 0; i < bounds.length; i++) {
-            le[i] = Family.number(bounds[i]);
+            le[i] = TextFormat.number(bounds[i]);
         }
         le[bounds.length] = "+Inf";
         this.counts = new AtomicLongArray(bounds.length + 1);
@@ -37,6 +37,19 @@ final class Buckets {
         }
         counts.incrementAndGet(i);
         sum.add(value);
+    }
+
+    /** Observations so far (the buckets' total). */
+    long count() {
+        long total = 0;
+        for (int i = 0; i < counts.length(); i++) {
+            total += counts.get(i);
+        }
+        return total;
+    }
+
+    double sum() {
+        return sum.sum();
     }
 
     /** The cumulative counts per bound, the last one for +Inf. */

@@ -1,6 +1,6 @@
 package scorebook.metrics;
 
-import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.ReentrantLock;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
@@ -27,6 +27,9 @@ import scorebook.server.Json;
 public final class MetricsService implements HttpService {
     static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
     private final Metrics metrics;
+    /** The text's buffer, reused by every scrape (one at a time: Prometheus scrapes every few seconds). */
+    private final TextFormat text = new TextFormat(64 * 1024);
+    private final ReentrantLock textLock = new ReentrantLock();
 
     public MetricsService(Metrics metrics) {
         this.metrics = metrics;
@@ -43,12 +46,20 @@ public final class MetricsService implements HttpService {
     private void text(ServerRequest req, ServerResponse res) {
         allowed(req);
         res.header(HeaderNames.CONTENT_TYPE, TEXT_FORMAT);
-        res.send(Family.text(metrics.collect()).getBytes(StandardCharsets.UTF_8));
+        textLock.lock();
+        try {
+            metrics.write(text.reset());
+            res.send(text.buffer(), 0, text.length()); // written out before it returns, so the buffer is free again
+        } finally {
+            textLock.unlock();
+        }
     }
 
     private void summary(ServerRequest req, ServerResponse res) {
         allowed(req);
-        Json.send(res, Json.fields("ok", true, "metrics", Family.json(metrics.collect())));
+        JsonFormat json = new JsonFormat();
+        metrics.write(json);
+        Json.send(res, Json.fields("ok", true, "metrics", json.result()));
     }
 
     /** The metrics token, or the owner (401 without a credential, 403 for another user). */

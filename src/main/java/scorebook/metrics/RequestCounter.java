@@ -1,6 +1,6 @@
 package scorebook.metrics;
 
-import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 import io.helidon.http.HttpException;
@@ -13,19 +13,33 @@ import scorebook.server.ApiException;
 
 /**
  * Counts every answer by endpoint group and status, in front of every other filter (so the 400s, 401s and
- * 403s those give are counted too): one atomic array, no allocation and no database per request. An error a
- * handler throws is counted with the status the error handlers will give it.
+ * 403s those give are counted too): one atomic array, and the group found by comparing the path's first segments
+ * in place, so a request allocates nothing here and touches no database. An error a handler throws is counted
+ * with the status the error handlers will give it.
  */
 final class RequestCounter implements Filter {
-    /** The endpoint groups, by the path's first segment; the last one takes everything else. */
-    static final List<String> GROUPS = List.of("gateway", "openai", "devices", "worker", "jobs", "usage", "datasets",
-            "evals", "auth", "metrics", "share", "health", "dashboard", "other");
+    /** The endpoint groups; {@code OTHER} takes everything else. */
+    enum Group {
+        GATEWAY, OPENAI, DEVICES, WORKER, JOBS, USAGE, DATASETS, EVALS, AUTH, METRICS, SHARE, HEALTH, DASHBOARD, OTHER;
+
+        final String label = name().toLowerCase(Locale.ROOT);
+    }
+
+    private static final Group[] GROUPS = Group.values();
     private static final int STATUSES = 500; // 100..599
-    private final AtomicLongArray counts = new AtomicLongArray(GROUPS.size() * STATUSES);
+    private static final String[] STATUS_TEXT = new String[STATUSES];
+
+    static {
+        for (int s = 0; s < STATUSES; s++) {
+            STATUS_TEXT[s] = Integer.toString(s + 100);
+        }
+    }
+
+    private final AtomicLongArray counts = new AtomicLongArray(GROUPS.length * STATUSES);
 
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
-        int group = group(req.path().path());
+        Group group = group(req.path().path());
         int status = 500;
         try {
             chain.proceed();
@@ -38,70 +52,95 @@ final class RequestCounter implements Filter {
             throw e;
         } finally {
             if (status >= 100 && status < 600) {
-                counts.incrementAndGet(group * STATUSES + status - 100);
+                counts.incrementAndGet(group.ordinal() * STATUSES + status - 100);
             }
         }
     }
 
     /** The group of a path: what a dashboard of the server's traffic splits by. */
-    static int group(String path) {
-        String first = firstSegment(path);
-        String g = switch (first) {
-            case "ask", "ask_stream", "ask_batch", "ask_trace", "warmup" -> "gateway";
-            case "v1" -> "openai";
-            case "devices" -> path.endsWith("/heartbeat") ? "worker" : "devices";
-            case "worker" -> "worker";
-            case "jobs" -> "jobs";
-            case "usage" -> "usage";
-            case "user" -> path.startsWith("/user/data") ? "datasets" : "jobs";
-            case "results" -> "evals";
-            case "metrics" -> "metrics";
-            case "share" -> "share";
-            case "health" -> "health";
-            case "", "index.html", "favicon.ico", "static", "vendor", "openapi.json", "logout" -> "dashboard";
-            case "api" -> apiGroup(path);
-            default -> "other";
-        };
-        return GROUPS.indexOf(g);
-    }
-
-    private static String apiGroup(String path) {
-        String second = firstSegment(path.substring("/api".length()));
-        return switch (second) {
-            case "jobs" -> "jobs";
-            case "keys", "users", "me" -> "auth";
-            case "runs", "sessions", "config", "suites" -> "evals";
-            case "share" -> "share";
-            default -> "other";
-        };
-    }
-
-    private static String firstSegment(String path) {
+    static Group group(String path) {
         int start = path.startsWith("/") ? 1 : 0;
+        int end = segmentEnd(path, start);
+        if (is(path, start, end, "ask") || is(path, start, end, "ask_stream") || is(path, start, end, "ask_batch")
+                || is(path, start, end, "ask_trace") || is(path, start, end, "warmup")) {
+            return Group.GATEWAY;
+        } else if (is(path, start, end, "v1")) {
+            return Group.OPENAI;
+        } else if (is(path, start, end, "devices")) {
+            return path.endsWith("/heartbeat") ? Group.WORKER : Group.DEVICES;
+        } else if (is(path, start, end, "worker")) {
+            return Group.WORKER;
+        } else if (is(path, start, end, "jobs")) {
+            return Group.JOBS;
+        } else if (is(path, start, end, "usage")) {
+            return Group.USAGE;
+        } else if (is(path, start, end, "user")) {
+            return path.startsWith("/user/data") ? Group.DATASETS : Group.JOBS;
+        } else if (is(path, start, end, "results")) {
+            return Group.EVALS;
+        } else if (is(path, start, end, "metrics")) {
+            return Group.METRICS;
+        } else if (is(path, start, end, "share") || is(path, start, end, "s")) {
+            return Group.SHARE;
+        } else if (is(path, start, end, "health")) {
+            return Group.HEALTH;
+        } else if (end == start || is(path, start, end, "index.html") || is(path, start, end, "favicon.ico")
+                || is(path, start, end, "static") || is(path, start, end, "vendor") || is(path, start, end, "openapi.json")
+                || is(path, start, end, "logout")) {
+            return Group.DASHBOARD;
+        } else if (is(path, start, end, "api")) {
+            return apiGroup(path, end + 1);
+        }
+        return Group.OTHER;
+    }
+
+    private static Group apiGroup(String path, int start) {
+        if (start > path.length()) {
+            return Group.OTHER;
+        }
+        int end = segmentEnd(path, start);
+        if (is(path, start, end, "jobs")) {
+            return Group.JOBS;
+        } else if (is(path, start, end, "keys") || is(path, start, end, "users") || is(path, start, end, "me")) {
+            return Group.AUTH;
+        } else if (is(path, start, end, "runs") || is(path, start, end, "sessions") || is(path, start, end, "config")
+                || is(path, start, end, "suites")) {
+            return Group.EVALS;
+        } else if (is(path, start, end, "share")) {
+            return Group.SHARE;
+        }
+        return Group.OTHER;
+    }
+
+    private static int segmentEnd(String path, int start) {
         int end = path.indexOf('/', start);
-        return end < 0 ? path.substring(start) : path.substring(start, end);
+        return end < 0 ? path.length() : end;
+    }
+
+    /** Whether the segment {@code path[start, end)} is {@code word}, compared in place. */
+    private static boolean is(String path, int start, int end, String word) {
+        return end - start == word.length() && path.startsWith(word, start);
     }
 
     /** Requests by group and status, and failures (5xx answers) by group. */
-    void collect(List<Family> out) {
-        Family requests = Family.of("scorebook_http_requests_total", "counter",
-                "HTTP requests answered, by endpoint group and status code");
-        Family failures = Family.of("scorebook_http_failures_total", "counter",
-                "HTTP requests answered with a 5xx status (the server or a model server failed), by endpoint group");
-        for (int g = 0; g < GROUPS.size(); g++) {
-            long failed = 0;
+    void write(Exposition out) {
+        out.family("scorebook_http_requests_total", "counter", "HTTP requests answered, by endpoint group and status code");
+        for (Group g : GROUPS) {
             for (int s = 0; s < STATUSES; s++) {
-                long n = counts.get(g * STATUSES + s);
+                long n = counts.get(g.ordinal() * STATUSES + s);
                 if (n > 0) {
-                    requests.add(n, "group", GROUPS.get(g), "status", Integer.toString(s + 100));
-                    if (s + 100 >= 500) {
-                        failed += n;
-                    }
+                    out.sample(n, "group", g.label, "status", STATUS_TEXT[s]);
                 }
             }
-            failures.add(failed, "group", GROUPS.get(g));
         }
-        out.add(requests);
-        out.add(failures);
+        out.family("scorebook_http_failures_total", "counter",
+                "HTTP requests answered with a 5xx status (the server or a model server failed), by endpoint group");
+        for (Group g : GROUPS) {
+            long failed = 0;
+            for (int s = 400; s < STATUSES; s++) {
+                failed += counts.get(g.ordinal() * STATUSES + s);
+            }
+            out.sample(failed, "group", g.label);
+        }
     }
 }

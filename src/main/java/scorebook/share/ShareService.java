@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.helidon.common.uri.UriQueryWriteable;
 import io.helidon.http.HeaderNames;
@@ -39,6 +41,8 @@ import scorebook.usage.UsageStore;
  * DELETE /share/{token}        revoke at once (the token, or the link's id from the list)
  * GET    /share/{token}        what the link opens (no login)
  *   curl http://127.0.0.1:8080/share/sbs_...
+ * GET    /s/{token}            303 to the dashboard's read-only page of the link, /?share={token} (a short link)
+ *   curl -i http://127.0.0.1:8080/s/sbs_...
  * GET    /share/{token}/results | /rows | /results/{index} | /export.csv | /export.json     kind run
  * GET    /share/{token}/usage | /usage/summary | /usage/export.csv                          kind usage
  * GET    /share/{token}/jobs | /jobs/{id}                                                    kind jobs
@@ -61,10 +65,22 @@ public final class ShareService implements HttpService {
         USAGE_FILTERS = Set.copyOf(f);
     }
 
+    /**
+     * Links opened in the last seconds, with their scope parsed, so a page of shared reads does not look the token up
+     * and parse its scope on every request (as {@link scorebook.auth.AuthStore} caches keys). A revocation here clears
+     * it at once; a link whose user is deleted stops within {@link #CACHE_MS}. Unknown tokens are not kept.
+     */
+    private static final long CACHE_MS = 2_000;
+    private final ConcurrentHashMap<String, Open> opened = new ConcurrentHashMap<>();
+    private final AtomicLong generation = new AtomicLong();
     private final ShareStore store;
     private final EvalStore evals;
     private final Clock clock;
     private final String publicUrl;
+
+    /** A live link as a shared read uses it: the stored row, its scope parsed once, and until when it is kept. */
+    private record Open(ShareStore.Link link, JsonNode scope, long keptUntilMs) {
+    }
 
     public ShareService(ShareStore store, EvalStore evals, Clock clock, String publicUrl) {
         this.store = store;
@@ -94,7 +110,18 @@ public final class ShareService implements HttpService {
                 .get("/share/{token}/devices", (req, res) -> passThrough(req, res, "devices", "/devices"))
                 .any("/share", Errors.allow("GET, POST"))
                 .any("/share/{token}", Errors.allow("GET, DELETE"))
-                .any("/share/{token}/{+rest}", this::otherSharePath);
+                .any("/share/{token}/{+rest}", this::otherSharePath)
+                .get("/s/{token}", this::shortLink)
+                .any("/s/{token}", Errors.allow("GET"));
+    }
+
+    /** The short form of a link's page: a live link is redirected to the dashboard's {@code /?share=TOKEN}. */
+    private void shortLink(ServerRequest req, ServerResponse res) {
+        live(req);
+        res.status(Status.SEE_OTHER_303)
+                .header(HeaderNames.LOCATION, "/?share=" + java.net.URLEncoder.encode(req.path().pathParameters().get("token"),
+                        java.nio.charset.StandardCharsets.UTF_8))
+                .send();
     }
 
     /** A read a link does not offer is 404; any write under a link is 405 (links are read-only). */
@@ -213,14 +240,20 @@ public final class ShareService implements HttpService {
         Principal p = Principal.of(req);
         String raw = req.path().pathParameters().get("token");
         Long id = raw.matches("\\d{1,18}") ? Long.valueOf(raw) : null;
-        if (!store.revoke(p.userId(), Tokens.hash(raw), id, now())) {
+        boolean revoked;
+        try {
+            revoked = store.revoke(p.userId(), Tokens.hash(raw), id, now());
+        } finally {
+            forget(); // after the commit: a read racing with it cannot keep the link again
+        }
+        if (!revoked) {
             throw ApiException.notFound("no share link of yours named '" + raw + "' (or it is already revoked)");
         }
         Json.send(res, Map.of("ok", true));
     }
 
     private void describe(ServerRequest req, ServerResponse res) {
-        ShareStore.Link link = live(req);
+        ShareStore.Link link = live(req).link();
         Map<String, Object> out = describe(link);
         out.remove("id");
         out.remove("revoked_at");
@@ -238,28 +271,28 @@ public final class ShareService implements HttpService {
 
     /** A run link's reads: the run's endpoint under /api/runs/{its id}, the viewer's query kept (paging, filters). */
     private void run(ServerRequest req, ServerResponse res, String suffix) {
-        ShareStore.Link link = live(req, "run");
-        String runId = Json.parse(link.scope().getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("run_id").asText();
-        forward(req, res, link, "/api/runs/" + java.net.URLEncoder.encode(runId, java.nio.charset.StandardCharsets.UTF_8)
+        Open link = live(req, "run");
+        String runId = link.scope().path("run_id").asText();
+        forward(req, res, link.link(), "/api/runs/" + java.net.URLEncoder.encode(runId, java.nio.charset.StandardCharsets.UTF_8)
                 .replace("+", "%20") + suffix, copy(req, null));
     }
 
     /** A usage link's reads: the scope's filters and range replace the viewer's; only how to show it is theirs. */
     private void usage(ServerRequest req, ServerResponse res, String path) {
-        ShareStore.Link link = live(req, "usage");
+        Open link = live(req, "usage");
         UriQueryWriteable q = copy(req, USAGE_VIEW_PARAMS);
-        Json.parse(link.scope().getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("filters").fields()
+        link.scope().path("filters").fields()
                 .forEachRemaining(e -> {
                     List<String> values = new ArrayList<>();
                     e.getValue().forEach(v -> values.add(v.asText()));
                     q.set(e.getKey(), values.toArray(String[]::new));
                 });
-        forward(req, res, link, path, q);
+        forward(req, res, link.link(), path, q);
     }
 
     /** Jobs and devices links: the user's whole list, read as they would read it, filters theirs to narrow. */
     private void passThrough(ServerRequest req, ServerResponse res, String kind, String path) {
-        forward(req, res, live(req, kind), path, copy(req, null));
+        forward(req, res, live(req, kind).link(), path, copy(req, null));
     }
 
     private static UriQueryWriteable copy(ServerRequest req, Set<String> only) {
@@ -284,24 +317,49 @@ public final class ShareService implements HttpService {
     public record SharedRead(long linkId) {
     }
 
-    private ShareStore.Link live(ServerRequest req, String kind) {
-        ShareStore.Link link = live(req);
-        if (!link.kind().equals(kind)) {
-            throw ApiException.notFound("this share link opens " + link.kind() + ", not " + kind);
+    private Open live(ServerRequest req, String kind) {
+        Open open = live(req);
+        if (!open.link().kind().equals(kind)) {
+            throw ApiException.notFound("this share link opens " + open.link().kind() + ", not " + kind);
         }
-        return link;
+        return open;
     }
 
-    private ShareStore.Link live(ServerRequest req) {
+    private Open live(ServerRequest req) {
         String token = req.path().pathParameters().get("token");
+        long now = clock.millis();
+        Open open = opened.get(token);
+        if (open == null || now >= open.keptUntilMs()) {
+            open = lookUp(token, now);
+        }
+        if (expired(open.link())) {
+            throw new ApiException(Status.GONE_410, "expired", "this share link has expired");
+        }
+        return open;
+    }
+
+    /** The live link from the database, kept for {@link #CACHE_MS} (unless a revocation raced with the read). */
+    private Open lookUp(String token, long now) {
+        long seen = generation.get();
         Optional<ShareStore.Link> link = store.byHash(Tokens.hash(token));
         if (link.isEmpty() || link.get().revokedAt() != null) {
             throw ApiException.notFound("unknown or revoked share link");
         }
-        if (expired(link.get())) {
-            throw new ApiException(Status.GONE_410, "expired", "this share link has expired");
+        Open open = new Open(link.get(), Json.parse(link.get().scope().getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                now + CACHE_MS);
+        if (opened.size() > 10_000) {
+            opened.clear();
         }
-        return link.get();
+        opened.put(token, open);
+        if (generation.get() != seen) {
+            opened.remove(token);
+        }
+        return open;
+    }
+
+    private void forget() {
+        generation.incrementAndGet();
+        opened.clear();
     }
 
     private boolean expired(ShareStore.Link l) {

@@ -25,6 +25,29 @@ class DeviceFiltersTest {
         return r.json().path("data").findValuesAsText("serial");
     }
 
+    /**
+     * One "serves the model" rule: a model server registered without models serves what its health check reported,
+     * and the model filter, the trace's serves_model and routing all say so (and all say no for another model).
+     */
+    @Test
+    void theModelFilterTheTraceAndRoutingAgreeOnWhatADeviceServes() {
+        Tenant t = Tenant.create(server);
+        try (FakeModelServer reported = FakeModelServer.ollama("m-reported")) {
+            t.device("rep", reported, "[]");
+            t.user().post("/devices/reload", "");
+            assertEquals(List.of("rep"), serials(t.user(), "?model=m-reported"));
+            assertEquals(List.of(), serials(t.user(), "?model=m-other"));
+            Client.Response trace = t.gateway().post("/ask_trace", "{\"prompt\":\"hi\",\"model\":\"m-reported\"}");
+            assertEquals(200, trace.status(), trace.text());
+            assertTrue(trace.text().contains("# candidate rep kind=ollama") && trace.text().contains("serves_model=true")
+                    && trace.text().contains("# selected rep"), trace.text());
+            assertEquals(200, t.gateway().post("/ask", "{\"prompt\":\"hi\",\"model\":\"m-reported\"}").status());
+            Client.Response other = t.gateway().post("/ask", "{\"prompt\":\"hi\",\"model\":\"m-other\"}");
+            assertEquals(404, other.status(), other.text());
+            assertEquals("model_not_found", other.errorCode());
+        }
+    }
+
     @Test
     void filtersSelectByModelQueueHealthPresenceAndReadiness() {
         Tenant t = Tenant.create(server);

@@ -102,9 +102,10 @@ class MetricsTest {
     @Test
     void aGatewayCallMovesTheRequestCounterTheCallCounterAndBothHistograms() {
         Tenant t = Tenant.create(server);
-        String labels = "user=\"" + t.userId() + "\",device=\"gpu1\",model=\"m1\"";
+        String serial = "gpu-" + t.userId(); // the call series are by device and model, not by user
+        String labels = "device=\"" + serial + "\",model=\"m1\"";
         try (FakeModelServer f = FakeModelServer.ollama("m1")) {
-            t.device("gpu1", f, "[\"m1\"]");
+            t.device(serial, f, "[\"m1\"]");
             Map<String, Double> before = samples(scrape());
             assertEquals(200, t.gateway().post("/ask", "{\"prompt\":\"hi\",\"model\":\"m1\"}").status());
             assertEquals(404, t.gateway().post("/ask", "{\"prompt\":\"hi\",\"model\":\"nope\"}").status());
@@ -121,9 +122,10 @@ class MetricsTest {
             double sum = value(after, "scorebook_gateway_latency_seconds_sum{" + labels + "}");
             double latencyMs = ((Number) t.usage(1).getFirst().get("latency_ms")).doubleValue();
             assertEquals(latencyMs / 1000, sum, 1e-6, "the histogram holds the usage row's latency");
-            assertEquals(1, value(after, "scorebook_device_healthy{user=\"" + t.userId() + "\",device=\"gpu1\"}"));
-            assertEquals(0, sample(after, "scorebook_device_circuit_open{user=\"" + t.userId() + "\",device=\"gpu1\"}"));
-            assertEquals(0, sample(after, "scorebook_device_inflight{user=\"" + t.userId() + "\",device=\"gpu1\",kind=\"ollama\"}"));
+            String device = "user=\"" + t.userId() + "\",device=\"" + serial + "\"";
+            assertEquals(1, value(after, "scorebook_device_healthy{" + device + "}"));
+            assertEquals(0, sample(after, "scorebook_device_circuit_open{" + device + "}"));
+            assertEquals(0, sample(after, "scorebook_device_inflight{" + device + ",kind=\"ollama\"}"));
             assertTrue(value(after, "scorebook_database_size_bytes") > 0);
             assertTrue(sample(after, "scorebook_database_wal_size_bytes") >= 0, "the WAL's size is reported");
             assertTrue(after.containsKey("scorebook_usage_writer_backlog"));
@@ -134,7 +136,7 @@ class MetricsTest {
             assertEquals("histogram", latency.path("type").asText());
             JsonNode mine = null;
             for (JsonNode s : latency.path("samples")) {
-                if (s.at("/labels/user").asText().equals(String.valueOf(t.userId()))) {
+                if (s.at("/labels/device").asText().equals(serial)) {
                     mine = s;
                 }
             }
@@ -156,6 +158,58 @@ class MetricsTest {
         Map<String, Double> after = samples(scrape());
         assertEquals(2, value(after, "scorebook_jobs{state=\"queued\"}") - value(before, "scorebook_jobs{state=\"queued\"}"));
         assertTrue(value(after, "scorebook_jobs_oldest_queued_age_seconds") >= 90, after.toString());
+    }
+
+    /**
+     * One job in each state, moved there through an agent's claims: queued, retrying, running and failed are each
+     * counted once; done and cancelled jobs are counted nowhere (no series, and no other state's count moves).
+     */
+    @Test
+    void jobGaugesCountEachLiveStateAndLeaveFinishedJobsOut() {
+        Tenant t = Tenant.create(server);
+        String model = "jm-" + t.userId();
+        Client.Response reg = t.user().post("/devices/register", "{\"serial\":\"agent-" + t.userId()
+                + "\",\"kind\":\"agent\",\"models\":[\"" + model + "\"]}");
+        assertTrue(reg.status() / 100 == 2, reg.text());
+        Client agent = server.withHeaders("X-Device-Token", reg.json().path("device_token").asText());
+        Map<String, Double> before = samples(scrape());
+
+        claimAndThen(t, agent, model, "/complete", "\"output\":{\"text\":\"ok\"}");                             // done
+        claimAndThen(t, agent, model, "/fail", "\"error\":{\"type\":\"bad\",\"message\":\"no\",\"retryable\":false}"); // failed
+        claimAndThen(t, agent, model, "/fail", "\"error\":{\"type\":\"oom\",\"message\":\"x\",\"retryable\":true}");  // retrying
+        claimAndThen(t, agent, model, null, null);                                                                   // running
+        String cancelled = t.user().post("/api/jobs", "{\"prompt\":\"p\",\"model\":\"" + model + "\"}").json()
+                .path("job_id").asText();
+        assertEquals(200, t.user().post("/api/jobs/" + cancelled + "/cancel", "").status());
+        assertEquals(201, t.user().post("/api/jobs", "{\"prompt\":\"p\",\"model\":\"" + model + "\"}").status()); // queued
+
+        Map<String, Double> after = samples(scrape());
+        for (String state : java.util.List.of("queued", "retrying", "running", "failed")) {
+            String key = "scorebook_jobs{state=\"" + state + "\"}";
+            assertEquals(1, sample(after, key) - sample(before, key), state);
+        }
+        for (String state : java.util.List.of("done", "cancelled")) {
+            assertTrue(after.keySet().stream().noneMatch(k -> k.contains("state=\"" + state + "\"")), state + ": " + after);
+        }
+        JsonNode summary = server.owner().get("/metrics/summary").json().at("/metrics/scorebook_jobs/samples");
+        java.util.Set<String> states = new java.util.TreeSet<>();
+        summary.forEach(x -> states.add(x.at("/labels/state").asText()));
+        assertEquals(java.util.Set.of("failed", "queued", "retrying", "running"), states);
+    }
+
+    /** Enqueues a job (2 attempts), claims it with the agent and, unless {@code action} is null, ends it so. */
+    private static void claimAndThen(Tenant t, Client agent, String model, String action, String body) {
+        String id = t.user().post("/api/jobs", "{\"prompt\":\"p\",\"model\":\"" + model + "\",\"max_attempts\":2}").json()
+                .path("job_id").asText();
+        Client.Response claim = agent.post("/worker/claim", "{}");
+        assertEquals(200, claim.status(), claim.text());
+        JsonNode job = claim.json().path("jobs").path(0);
+        assertEquals(id, job.path("job_id").asText());
+        if (action != null) {
+            Client.Response r = agent.post("/worker/jobs/" + id + action, "{\"lease_id\":\"" + job.path("lease_id").asText()
+                    + "\"," + body + "}");
+            assertEquals(200, r.status(), r.text());
+        }
     }
 
     @Test
@@ -193,9 +247,39 @@ class MetricsTest {
 
     @Test
     void labelValuesAreEscapedAsTheFormatSays() throws IOException {
-        assertEquals("a\\\\b\\\"c\\nd", Family.escapeLabel("a\\b\"c\nd"));
-        String text = Family.text(java.util.List.of(Family.of("x_total", "counter", "help with \\ and\nnewline")
-                .add(3, "k", "v\"")));
-        assertEquals("# HELP x_total help with \\\\ and\\nnewline\n# TYPE x_total counter\nx_total{k=\"v\\\"\"} 3\n", text);
+        assertEquals("a\\\\b\\\"c\\nd", TextFormat.escapeLabel("a\\b\"c\nd"));
+        TextFormat text = new TextFormat(8); // grows as it needs
+        text.family("x_total", "counter", "help with \\ and\nnewline");
+        text.sample(3, "k", "v\"");
+        text.sample(-12.5, "k", "\u00e9", "l", "2");
+        assertEquals("# HELP x_total help with \\\\ and\\nnewline\n# TYPE x_total counter\nx_total{k=\"v\\\"\"} 3\n"
+                + "x_total{k=\"\u00e9\",l=\"2\"} -12.5\n", text.toString());
+        assertEquals(text.toString(), new String(text.buffer(), 0, text.length(), StandardCharsets.UTF_8));
+        text.reset().family("y", "gauge", "h");
+        text.sample(1234567890123L);
+        assertEquals("# HELP y h\n# TYPE y gauge\ny 1234567890123\n", text.toString(), "reused: the buffer starts over");
+    }
+
+    @Test
+    void requestGroupsAreFoundInPlaceWithoutAllocating() {
+        Map<String, String> cases = new TreeMap<>(Map.ofEntries(Map.entry("/ask", "gateway"), Map.entry("/ask_trace", "gateway"),
+                Map.entry("/v1/chat/completions", "openai"), Map.entry("/devices/gpu1/heartbeat", "worker"),
+                Map.entry("/devices", "devices"), Map.entry("/user/data/x", "datasets"), Map.entry("/user/jobs", "jobs"),
+                Map.entry("/api/runs/latest/rows", "evals"), Map.entry("/api/keys", "auth"), Map.entry("/api", "other"),
+                Map.entry("/api/", "other"), Map.entry("/", "dashboard"), Map.entry("/static/app.js", "dashboard"),
+                Map.entry("/askme", "other"), Map.entry("/s/sbs_x", "share"), Map.entry("/metrics/summary", "metrics")));
+        cases.forEach((path, group) -> assertEquals(group, RequestCounter.group(path).label, path));
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory
+                .getThreadMXBean();
+        String[] paths = cases.keySet().toArray(String[]::new);
+        long before = threads.getCurrentThreadAllocatedBytes();
+        int sum = 0;
+        for (int i = 0; i < 20_000; i++) {
+            sum += RequestCounter.group(paths[i % paths.length]).ordinal();
+        }
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(sum > 0);
+        // a substring per request (the first version) is 24+ bytes each: 480 KB here
+        assertTrue(allocated < 20_000, "grouping 20,000 requests allocated " + allocated + " bytes");
     }
 }

@@ -114,6 +114,47 @@ class ShareTest {
         assertFalse(t.user().get("/share").text().contains(token), "the list never shows tokens");
     }
 
+    /** GET /s/{token} is the link's short form: a redirect to the dashboard's read-only page while the link is live. */
+    @Test
+    void aShortLinkRedirectsToTheSharedPageUntilRevokedOrExpired() {
+        Tenant t = Tenant.create(server);
+        String id = run(t.user(), "short", "x");
+        JsonNode link = share(t.user(), "{\"scope\": {\"kind\": \"run\", \"run_id\": \"" + id + "\"}, \"expires_in\": 600}");
+        String token = link.path("token").asText();
+        Client.Response r = anonymous.get("/s/" + token);
+        assertEquals(303, r.status(), r.text());
+        assertEquals("/?share=" + token, r.header("Location").orElseThrow());
+        assertEquals(405, anonymous.post("/s/" + token, "{}").status());
+        assertEquals(404, anonymous.get("/s/sbs_nothing").status());
+        assertTrue(anonymous.get("/s/sbs_nothing").header("Location").isEmpty());
+        clock.advance(Duration.ofSeconds(601));
+        assertEquals(410, anonymous.get("/s/" + token).status());
+
+        String live = share(t.user(), "{\"scope\": {\"kind\": \"jobs\"}}").path("token").asText();
+        assertEquals(303, anonymous.get("/s/" + live).status());
+        assertEquals(200, t.user().delete("/share/" + live).status());
+        assertEquals(404, anonymous.get("/s/" + live).status());
+    }
+
+    /**
+     * Shared reads keep an opened link for a few seconds (no lookup and no scope parsing per read), and revoking
+     * clears that at once: the read right after the revocation, on a clock that has not moved, is refused.
+     */
+    @Test
+    void aRevokedLinkStopsAtOnceThoughItsReadsWereJustCached() {
+        Tenant t = Tenant.create(server);
+        String id = run(t.user(), "cached", "x");
+        JsonNode link = share(t.user(), "{\"scope\": {\"kind\": \"run\", \"run_id\": \"" + id + "\"}}");
+        String token = link.path("token").asText();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, anonymous.get("/share/" + token + "/results").status());
+        }
+        assertEquals(200, t.user().delete("/share/" + link.path("id").asLong()).status());
+        assertEquals(404, anonymous.get("/share/" + token + "/results").status());
+        assertEquals(404, anonymous.get("/share/" + token).status());
+        assertEquals(404, anonymous.get("/s/" + token).status());
+    }
+
     @Test
     void anExpiredLinkIsGoneAndTheListAndRevokeByIdWork() {
         Tenant t = Tenant.create(server);
