@@ -75,7 +75,7 @@ public final class UsageStore implements AutoCloseable {
                    completion_tokens, latency_ms, ttft_ms, tok_s, prefill_tok_s, decode_tok_s, extra
             FROM usage_events WHERE id > ? ORDER BY id LIMIT ?""";
     /** Rows folded per transaction: tens of thousands of rows make a few thousand cells. */
-    static final int FOLD_CHUNK = 50_000;
+    static final int FOLD_CHUNK = 30_000;
     /** The columns every usage answer adds up, in this order (see the usage_*_facts views). */
     static final String FACTS = """
             requests, ok_requests, prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
@@ -207,9 +207,9 @@ public final class UsageStore implements AutoCloseable {
     /** How often the background fold checks for pending rows. */
     static final long FOLD_TICK_MS = 200;
     /** Pending rows that make the background fold run at its next check. */
-    static final long FOLD_ROWS = 20_000;
+    static final long FOLD_ROWS = 30_000;
     /** How long a pending row waits for the background fold at most (plus one check). */
-    static final long FOLD_WAIT_MS = 1_000;
+    static final long FOLD_WAIT_MS = 2_000;
 
     private final Database db;
     private final Clock clock;
@@ -223,6 +223,8 @@ public final class UsageStore implements AutoCloseable {
     private volatile FlushScheduler scheduler;
     /** The writer thread start() made, shut down by close(). */
     private ScheduledExecutorService writer;
+    /** The background fold's thread start() made, shut down by close(). */
+    private ScheduledExecutorService folder;
     private volatile boolean stopping;
     /** When the background fold first saw rows pending (System.nanoTime), or -1; writer thread only. */
     private long pendingSinceNs = -1;
@@ -250,9 +252,10 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Starts the background writer: a thread that runs the scheduled flushes and, every {@value #FOLD_TICK_MS} ms,
-     * folds pending rows into the rollups once {@value #FOLD_ROWS} are pending or the oldest has waited
-     * {@value #FOLD_WAIT_MS} ms (so a fold adds up many rows per cell; answers fold what is left first).
+     * Starts the background writer (a thread that runs the scheduled flushes) and the background fold: a thread
+     * that every {@value #FOLD_TICK_MS} ms folds pending rows into the rollups once {@value #FOLD_ROWS} are pending
+     * or the oldest has waited {@value #FOLD_WAIT_MS} ms, so that a fold adds up many rows per cell (answers fold
+     * what is left first). Two threads, so a flush of model calls' rows never waits in line behind a fold.
      */
     public synchronized void start() {
         if (writer == null) {
@@ -261,11 +264,12 @@ public final class UsageStore implements AutoCloseable {
                     Thread.ofPlatform().daemon().name("usage-writer").factory());
             writer = thread;
             scheduler = (flush, delayMs) -> thread.schedule(flush, delayMs, TimeUnit.MILLISECONDS);
-            thread.scheduleWithFixedDelay(this::foldTick, FOLD_TICK_MS, FOLD_TICK_MS, TimeUnit.MILLISECONDS);
+            folder = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("usage-fold").factory());
+            folder.scheduleWithFixedDelay(this::foldTick, FOLD_TICK_MS, FOLD_TICK_MS, TimeUnit.MILLISECONDS);
         }
     }
 
-    /** The background fold's check (on the writer thread): folds when enough rows wait, or waited long enough. */
+    /** The background fold's check (on its thread): folds when enough rows wait, or waited long enough. */
     private void foldTick() {
         try {
             long n = pending(db);
@@ -370,13 +374,17 @@ public final class UsageStore implements AutoCloseable {
             stopping = true;
         }
         flush(Duration.ofSeconds(30));
-        ScheduledExecutorService thread;
+        List<ScheduledExecutorService> threads = new ArrayList<>();
         synchronized (this) {
-            thread = writer;
+            if (writer != null) {
+                threads.add(writer);
+                threads.add(folder);
+            }
             writer = null;
+            folder = null;
             scheduler = null;
         }
-        if (thread != null) {
+        for (ScheduledExecutorService thread : threads) {
             thread.shutdown();
             try {
                 thread.awaitTermination(5, TimeUnit.SECONDS);
@@ -703,19 +711,13 @@ public final class UsageStore implements AutoCloseable {
         org.sqlite.Function.create(c, MERGE_HIST, new BlobMerge() {
             @Override
             byte[] merge(byte[] stored, byte[] added) {
-                Histogram m = new Histogram();
-                m.mergeEncoded(stored);
-                m.mergeEncoded(added);
-                return m.encode();
+                return CellMerge.histograms(stored, added);
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
         org.sqlite.Function.create(c, MERGE_EXTRA, new BlobMerge() {
             @Override
             byte[] merge(byte[] stored, byte[] added) {
-                Tally m = new Tally();
-                m.mergeEncodedExtra(stored, true);
-                m.mergeEncodedExtra(added, true);
-                return m.encodeExtra();
+                return CellMerge.extras(stored, added);
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
         WITH_FUNCTIONS.add(c);
@@ -727,7 +729,10 @@ public final class UsageStore implements AutoCloseable {
 
         @Override
         protected void xFunc() throws SQLException {
-            byte[] out = merge(value_blob(0), value_blob(1));
+            byte[] stored = value_blob(0);
+            byte[] added = value_blob(1);
+            // one side empty: the other as it is, without decoding it
+            byte[] out = added == null ? stored : stored == null ? added : merge(stored, added);
             if (out == null) {
                 result();
             } else {
