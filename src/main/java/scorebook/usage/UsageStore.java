@@ -55,14 +55,17 @@ public final class UsageStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageStore.class.getName());
     static final int MAX_QUEUE = 5_000;
     private static final int BATCH = 1_000;
-    private static final String INSERT = """
-            INSERT INTO usage_events (user_id, api_key_id, ts_ms, event_key, source_kind, request_id, device, model, tag,
-                                      prompt_tokens, completion_tokens, latency_ms, ttft_ms, tok_s, ok, error_type,
-                                      error_message, job_id, prompt_preview, extra, tenant, dataset, prefill_tok_s,
-                                      decode_tok_s, load_ms, battery_start_pct, battery_end_pct, temp_max_c,
-                                      thermal_status_max, id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING""";
+    /**
+     * usage_events' columns as an insert binds them: the first {@value #ALWAYS} for every row, each other one only
+     * when a row of the batch has it (an adapter's rows carry about half of them; a bind costs a native call).
+     */
+    private static final String[] COLUMNS = {"user_id", "ts_ms", "event_key", "source_kind", "ok", "api_key_id",
+        "request_id", "device", "model", "tag", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "tok_s",
+        "error_type", "error_message", "job_id", "prompt_preview", "extra", "tenant", "dataset", "prefill_tok_s",
+        "decode_tok_s", "load_ms", "battery_start_pct", "battery_end_pct", "temp_max_c", "thermal_status_max"};
+    private static final int ALWAYS = 5;
+    /** The INSERT statement per set of optional columns bound (bit i = COLUMNS[i]). */
+    private static final Map<Integer, String> INSERTS = new java.util.concurrent.ConcurrentHashMap<>();
     /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
     private static final String NEXT_ID = """
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
@@ -475,10 +478,28 @@ public final class UsageStore implements AutoCloseable {
         }
         java.sql.Connection c = h.getConnection();
         long id = nextId(c);
-        try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+        int columns = 0;
+        for (Row r : rows) {
+            for (int i = ALWAYS; i < COLUMNS.length; i++) {
+                if ((columns & 1 << i) == 0 && column(r, i) != null) {
+                    columns |= 1 << i;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(INSERTS.computeIfAbsent(columns, UsageStore::insertSql))) {
             for (Row r : rows) {
-                bind(ps, r);
-                ps.setLong(30, id++);
+                ps.setLong(1, r.userId());
+                ps.setLong(2, r.tsMs());
+                ps.setInt(3, eventKey(r));
+                ps.setString(4, r.sourceKind());
+                ps.setInt(5, r.ok() ? 1 : 0);
+                int p = ALWAYS + 1;
+                for (int i = ALWAYS; i < COLUMNS.length; i++) {
+                    if ((columns & 1 << i) != 0) {
+                        bindValue(ps, p++, column(r, i));
+                    }
+                }
+                ps.setLong(p, id++);
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -568,16 +589,29 @@ public final class UsageStore implements AutoCloseable {
                     }
                     Map<String, Double> extras = r.extra() == null ? null
                             : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
+                    // into its finest cell only (a minute, or an hour before the horizon); rolled up below
                     long minute = Math.floorDiv(r.tsMs(), 60_000L);
-                    for (int level = minute < horizon ? 1 : 0; level < LEVEL_MINUTES.length; level++) {
-                        long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
-                        cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
-                    }
+                    int level = minute < horizon ? 1 : 0;
+                    long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
+                    cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
                 }
             }
         }
         if (read == 0) {
             return 0;
+        }
+        // minute cells add up into their hour cells, hour cells into their day cells: a row's values are binned
+        // once, and a coarse cell merges a few finer ones instead of adding each of their rows again
+        for (int level = 1; level < LEVEL_MINUTES.length; level++) {
+            List<Map.Entry<Cell, Tally>> finer = new ArrayList<>();
+            for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
+                if (e.getKey().level() == level - 1) {
+                    finer.add(e);
+                }
+            }
+            for (Map.Entry<Cell, Tally> e : finer) {
+                cells.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
+            }
         }
         writeCells(h, cells);
         try (PreparedStatement ps = c.prepareStatement("UPDATE usage_fold SET folded_id = ? WHERE id = 1")) {
@@ -639,6 +673,12 @@ public final class UsageStore implements AutoCloseable {
         static Cell of(Row r, int level, long t) {
             return new Cell(r.userId(), level, t, orEmpty(r.sourceKind()), orEmpty(r.model()), orEmpty(r.device()),
                     orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
+        }
+
+        /** The cell of the coarser {@code level} holding this one. */
+        Cell up(int level) {
+            return new Cell(userId, level, t - Math.floorMod(t, LEVEL_MINUTES[level]), sourceKind, model, device, tag,
+                    tenant, dataset, ok);
         }
 
         @Override
@@ -818,37 +858,59 @@ public final class UsageStore implements AutoCloseable {
         return out;
     }
 
-    private static void bind(PreparedStatement ps, Row r) throws SQLException {
-        ps.setLong(1, r.userId());
-        setLong(ps, 2, r.apiKeyId());
-        ps.setLong(3, r.tsMs());
-        ps.setInt(4, eventKey(r));
-        ps.setString(5, r.sourceKind());
-        ps.setString(6, r.requestId());
-        ps.setString(7, r.device());
-        ps.setString(8, r.model());
-        ps.setString(9, r.tag());
-        setLong(ps, 10, r.promptTokens() == null ? null : r.promptTokens().longValue());
-        setLong(ps, 11, r.completionTokens() == null ? null : r.completionTokens().longValue());
-        setDouble(ps, 12, r.latencyMs());
-        setDouble(ps, 13, r.ttftMs());
-        setDouble(ps, 14, r.tokS());
-        ps.setInt(15, r.ok() ? 1 : 0);
-        ps.setString(16, r.errorType());
-        ps.setString(17, r.errorMessage());
-        ps.setString(18, r.jobId());
-        ps.setString(19, r.promptPreview());
-        ps.setString(20, r.extra());
-        ps.setString(21, r.tenant());
-        ps.setString(22, r.dataset());
+    /** The INSERT for the always-bound columns, the optional ones in {@code columns}, and the id. */
+    private static String insertSql(int columns) {
+        StringBuilder names = new StringBuilder();
+        int n = 0;
+        for (int i = 0; i < COLUMNS.length; i++) {
+            if (i < ALWAYS || (columns & 1 << i) != 0) {
+                names.append(COLUMNS[i]).append(", ");
+                n++;
+            }
+        }
+        return "INSERT INTO usage_events (" + names + "id) VALUES (" + "?, ".repeat(n) + "?) ON CONFLICT DO NOTHING";
+    }
+
+    /** The value of optional column {@code i} of {@link #COLUMNS} in a row, or null. */
+    private static Object column(Row r, int i) {
         Hardware hw = r.hardware();
-        setDouble(ps, 23, hw == null ? null : hw.prefillTokS());
-        setDouble(ps, 24, hw == null ? null : hw.decodeTokS());
-        setDouble(ps, 25, hw == null ? null : hw.loadMs());
-        setDouble(ps, 26, hw == null ? null : hw.batteryStartPct());
-        setDouble(ps, 27, hw == null ? null : hw.batteryEndPct());
-        setDouble(ps, 28, hw == null ? null : hw.tempMaxC());
-        setDouble(ps, 29, hw == null ? null : hw.thermalStatusMax());
+        return switch (i) {
+            case 5 -> r.apiKeyId();
+            case 6 -> r.requestId();
+            case 7 -> r.device();
+            case 8 -> r.model();
+            case 9 -> r.tag();
+            case 10 -> r.promptTokens();
+            case 11 -> r.completionTokens();
+            case 12 -> r.latencyMs();
+            case 13 -> r.ttftMs();
+            case 14 -> r.tokS();
+            case 15 -> r.errorType();
+            case 16 -> r.errorMessage();
+            case 17 -> r.jobId();
+            case 18 -> r.promptPreview();
+            case 19 -> r.extra();
+            case 20 -> r.tenant();
+            case 21 -> r.dataset();
+            case 22 -> hw == null ? null : hw.prefillTokS();
+            case 23 -> hw == null ? null : hw.decodeTokS();
+            case 24 -> hw == null ? null : hw.loadMs();
+            case 25 -> hw == null ? null : hw.batteryStartPct();
+            case 26 -> hw == null ? null : hw.batteryEndPct();
+            case 27 -> hw == null ? null : hw.tempMaxC();
+            case 28 -> hw == null ? null : hw.thermalStatusMax();
+            default -> throw new IllegalArgumentException("column " + i);
+        };
+    }
+
+    private static void bindValue(PreparedStatement ps, int i, Object v) throws SQLException {
+        switch (v) {
+            case null -> ps.setNull(i, Types.NULL);
+            case String text -> ps.setString(i, text);
+            case Double d -> ps.setDouble(i, d);
+            case Number n -> ps.setLong(i, n.longValue());
+            default -> throw new IllegalArgumentException("a usage column cannot hold " + v.getClass());
+        }
     }
 
     /**
@@ -869,14 +931,6 @@ public final class UsageStore implements AutoCloseable {
         h *= 0xff51afd7ed558ccdL;
         h ^= h >>> 33;
         return (int) h;
-    }
-
-    private static void setLong(PreparedStatement ps, int i, Long v) throws SQLException {
-        if (v == null) {
-            ps.setNull(i, Types.INTEGER);
-        } else {
-            ps.setLong(i, v);
-        }
     }
 
     private static void setDouble(PreparedStatement ps, int i, Double v) throws SQLException {
