@@ -126,13 +126,20 @@ public final class Datasets {
             throw ApiException.invalid("'" + path + "' is too large a number");
         }
         if (n.isContainerNode()) {
+            // the path is built only for what is looked into or wrong (this runs for every field of every row)
             if (n.isArray()) {
                 for (int i = 0; i < n.size(); i++) {
-                    requireFinite(n.get(i), path + "[" + i + "]");
+                    JsonNode v = n.get(i);
+                    if (v.isContainerNode() || v.isFloatingPointNumber()) {
+                        requireFinite(v, path + "[" + i + "]");
+                    }
                 }
             } else {
                 for (Map.Entry<String, JsonNode> e : n.properties()) {
-                    requireFinite(e.getValue(), path + "." + e.getKey());
+                    JsonNode v = e.getValue();
+                    if (v.isContainerNode() || v.isFloatingPointNumber() && !Double.isFinite(v.asDouble())) {
+                        requireFinite(v, path + "." + e.getKey());
+                    }
                 }
             }
         }

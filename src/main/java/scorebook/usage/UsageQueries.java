@@ -51,6 +51,7 @@ public final class UsageQueries {
      * become one "other" group. {@code histograms} false skips percentiles (counts and sums only).
      */
     public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms) {
+        UsageStore.foldPending(db);
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();

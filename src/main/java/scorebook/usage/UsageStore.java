@@ -32,12 +32,17 @@ import scorebook.server.Json;
 import scorebook.store.Database;
 
 /**
- * Writes usage rows (the {@code usage_events} table) and keeps their rollups ({@code usage_rollups}: per minute,
- * hour and day and per dimension, counts, sums and latency histograms) in the same transaction. Model calls
- * hand their row to {@link #record} and go on: a background writer drains the queue in batched transactions,
- * so the hot path never waits for SQLite. {@link #flush} waits until every row recorded before it is stored;
- * {@link #close} flushes. Without a started writer (command line, tests of parts) rows are written at once.
- * Imports and dataset appends write through {@link #insert(Handle, List, long)} inside their own transaction.
+ * Writes usage rows (the {@code usage_events} table) and folds them into their rollups ({@code usage_rollups}: per
+ * minute, hour and day and per dimension, counts, sums and latency histograms). Model calls hand their row to
+ * {@link #record} and go on: a background writer drains the queue in batched transactions, so the hot path never
+ * waits for SQLite. {@link #flush} waits until every row recorded before it is stored; {@link #close} flushes.
+ * Without a started writer (command line, tests of parts) rows are written at once. Imports and dataset appends
+ * write through {@link #insert(Handle, List, long)} inside their own transaction.
+ *
+ * <p>Rollups are folded off the request path: a write stores raw rows only; the background writer (and, before
+ * any usage answer, {@link #foldPending(Database)}) reads the rows above the watermark {@code usage_fold.folded_id}
+ * in one pass, adds them up per cell in memory and merges each touched cell once, moving the watermark in the
+ * same transaction.
  *
  * <p>Loss window: a recorded row is committed within 100 ms. A row queued into an idle queue schedules a flush
  * {@value #FLUSH_DELAY_MS} ms later (through a {@link FlushScheduler}, so a test can hold the bound without
@@ -50,14 +55,30 @@ public final class UsageStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageStore.class.getName());
     static final int MAX_QUEUE = 5_000;
     private static final int BATCH = 1_000;
-    private static final String INSERT = """
-            INSERT INTO usage_events (user_id, api_key_id, ts_ms, event_key, source_kind, request_id, device, model, tag,
-                                      prompt_tokens, completion_tokens, latency_ms, ttft_ms, tok_s, ok, error_type,
-                                      error_message, job_id, prompt_preview, extra, tenant, dataset, prefill_tok_s,
-                                      decode_tok_s, load_ms, battery_start_pct, battery_end_pct, temp_max_c,
-                                      thermal_status_max)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING""";
+    /**
+     * usage_events' columns as an insert binds them: the first {@value #ALWAYS} for every row, each other one only
+     * when a row of the batch has it (an adapter's rows carry about half of them; a bind costs a native call).
+     */
+    private static final String[] COLUMNS = {"user_id", "ts_ms", "event_key", "source_kind", "ok", "api_key_id",
+        "request_id", "device", "model", "tag", "prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms", "tok_s",
+        "error_type", "error_message", "job_id", "prompt_preview", "extra", "tenant", "dataset", "prefill_tok_s",
+        "decode_tok_s", "load_ms", "battery_start_pct", "battery_end_pct", "temp_max_c", "thermal_status_max"};
+    private static final int ALWAYS = 5;
+    /** The INSERT statement per set of optional columns bound (bit i = COLUMNS[i]). */
+    private static final Map<Integer, String> INSERTS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
+    private static final String NEXT_ID = """
+            SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
+    /** About how many rows wait to be folded (duplicates skipped on insert leave gaps in the ids). */
+    private static final String PENDING = """
+            SELECT max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0)""";
+    /** The pending rows, oldest id first, with what their cells add up. */
+    private static final String FOLD_READ = """
+            SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
+                   completion_tokens, latency_ms, ttft_ms, tok_s, prefill_tok_s, decode_tok_s, extra
+            FROM usage_events WHERE id > ? ORDER BY id LIMIT ?""";
+    /** Rows folded per transaction: tens of thousands of rows make a few thousand cells. */
+    static final int FOLD_CHUNK = 30_000;
     /** The columns every usage answer adds up, in this order (see the usage_*_facts views). */
     static final String FACTS = """
             requests, ok_requests, prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
@@ -186,6 +207,12 @@ public final class UsageStore implements AutoCloseable {
      * burst of calls is committed in one transaction; far below the 100 ms loss window.
      */
     static final long FLUSH_DELAY_MS = 5;
+    /** How often the background fold checks for pending rows. */
+    static final long FOLD_TICK_MS = 200;
+    /** Pending rows that make the background fold run at its next check. */
+    static final long FOLD_ROWS = 30_000;
+    /** How long a pending row waits for the background fold at most (plus one check). */
+    static final long FOLD_WAIT_MS = 2_000;
 
     private final Database db;
     private final Clock clock;
@@ -199,7 +226,11 @@ public final class UsageStore implements AutoCloseable {
     private volatile FlushScheduler scheduler;
     /** The writer thread start() made, shut down by close(). */
     private ScheduledExecutorService writer;
+    /** The background fold's thread start() made, shut down by close(). */
+    private ScheduledExecutorService folder;
     private volatile boolean stopping;
+    /** When the background fold first saw rows pending (System.nanoTime), or -1; writer thread only. */
+    private long pendingSinceNs = -1;
 
     /** For the command line: the system clock, rows written at once until {@link #start}. */
     public UsageStore(Database db) {
@@ -223,7 +254,12 @@ public final class UsageStore implements AutoCloseable {
         return ISO.format(Instant.ofEpochMilli(epochMs));
     }
 
-    /** Starts the background writer (a thread that runs the scheduled flushes). */
+    /**
+     * Starts the background writer (a thread that runs the scheduled flushes) and the background fold: a thread
+     * that every {@value #FOLD_TICK_MS} ms folds pending rows into the rollups once {@value #FOLD_ROWS} are pending
+     * or the oldest has waited {@value #FOLD_WAIT_MS} ms, so that a fold adds up many rows per cell (answers fold
+     * what is left first). Two threads, so a flush of model calls' rows never waits in line behind a fold.
+     */
     public synchronized void start() {
         if (writer == null) {
             stopping = false;
@@ -231,6 +267,29 @@ public final class UsageStore implements AutoCloseable {
                     Thread.ofPlatform().daemon().name("usage-writer").factory());
             writer = thread;
             scheduler = (flush, delayMs) -> thread.schedule(flush, delayMs, TimeUnit.MILLISECONDS);
+            folder = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("usage-fold").factory());
+            folder.scheduleWithFixedDelay(this::foldTick, FOLD_TICK_MS, FOLD_TICK_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The background fold's check (on its thread): folds when enough rows wait, or waited long enough. */
+    private void foldTick() {
+        try {
+            long n = pending(db);
+            long now = System.nanoTime();
+            if (n == 0) {
+                pendingSinceNs = -1;
+                return;
+            }
+            if (pendingSinceNs < 0) {
+                pendingSinceNs = now;
+            }
+            if (n >= FOLD_ROWS || now - pendingSinceNs >= TimeUnit.MILLISECONDS.toNanos(FOLD_WAIT_MS)) {
+                foldAll(db);
+                pendingSinceNs = -1;
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "usage rollups not folded; trying again at the next check", e);
         }
     }
 
@@ -318,13 +377,17 @@ public final class UsageStore implements AutoCloseable {
             stopping = true;
         }
         flush(Duration.ofSeconds(30));
-        ScheduledExecutorService thread;
+        List<ScheduledExecutorService> threads = new ArrayList<>();
         synchronized (this) {
-            thread = writer;
+            if (writer != null) {
+                threads.add(writer);
+                threads.add(folder);
+            }
             writer = null;
+            folder = null;
             scheduler = null;
         }
-        if (thread != null) {
+        for (ScheduledExecutorService thread : threads) {
             thread.shutdown();
             try {
                 thread.awaitTermination(5, TimeUnit.SECONDS);
@@ -337,6 +400,12 @@ public final class UsageStore implements AutoCloseable {
         queue.drainTo(rest);
         if (!rest.isEmpty()) {
             insert(rest);
+        }
+        try {
+            foldPending(db);
+        } catch (RuntimeException e) {
+            // the rows are committed; the next start or answer folds them
+            LOG.log(Level.WARNING, "usage rollups not folded at stop: " + e.getMessage());
         }
     }
 
@@ -393,23 +462,44 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Inserts rows and adds them to their rollups, inside the caller's transaction. A row whose event (same user,
-     * time and event key) is already stored is skipped; the answer says which rows were inserted. {@code nowMs}
-     * moves the minute-cell horizon (rows older than two days get no minute cell). Plain JDBC: this is the
-     * measured hot path, and binding through JDBI's reflection cost more than the insert itself.
+     * Inserts rows inside the caller's transaction: the raw rows only, their rollups are folded in later (see
+     * {@link #foldPending(Database)}). A row whose event (same user, time and event key) is already stored is
+     * skipped; the answer says which rows were inserted. {@code nowMs} moves the minute-cell horizon (rows older
+     * than two days will get no minute cell). Plain JDBC: this is the measured hot path, and binding through
+     * JDBI's reflection cost more than the insert itself.
      *
-     * <p>The rows are added up per cell in memory first (a batch of rows spread over days touches each hour and
-     * day cell many times), the cells are sorted in primary-key order and each is written once, merged with
-     * the stored cell inside the upsert.
+     * <p>Each row gets its id from here, above both the largest stored id and the fold watermark, so that an id
+     * the fold has passed is never given again (SQLite would reuse the ids of deleted rows at the top).
      */
     public static boolean[] insert(Handle h, List<Row> rows, long nowMs) throws SQLException {
         boolean[] inserted = new boolean[rows.size()];
         if (rows.isEmpty()) {
             return inserted;
         }
-        try (PreparedStatement ps = h.getConnection().prepareStatement(INSERT)) {
+        java.sql.Connection c = h.getConnection();
+        long id = nextId(c);
+        int columns = 0;
+        for (Row r : rows) {
+            for (int i = ALWAYS; i < COLUMNS.length; i++) {
+                if ((columns & 1 << i) == 0 && column(r, i) != null) {
+                    columns |= 1 << i;
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(INSERTS.computeIfAbsent(columns, UsageStore::insertSql))) {
             for (Row r : rows) {
-                bind(ps, r);
+                ps.setLong(1, r.userId());
+                ps.setLong(2, r.tsMs());
+                ps.setInt(3, eventKey(r));
+                ps.setString(4, r.sourceKind());
+                ps.setInt(5, r.ok() ? 1 : 0);
+                int p = ALWAYS + 1;
+                for (int i = ALWAYS; i < COLUMNS.length; i++) {
+                    if ((columns & 1 << i) != 0) {
+                        bindValue(ps, p++, column(r, i));
+                    }
+                }
+                ps.setLong(p, id++);
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -417,49 +507,152 @@ public final class UsageStore implements AutoCloseable {
                 inserted[i] = counts[i] > 0;
             }
         }
+        long lastUser = Long.MIN_VALUE;
+        for (int i = 0; i < rows.size(); i++) {
+            long user = rows.get(i).userId();
+            if (inserted[i] && user != lastUser) {
+                lastUser = user;
+                minuteHorizon(c, user, nowMs);
+            }
+        }
+        return inserted;
+    }
+
+    /** The id the next usage row takes: above every stored row and above the fold watermark. */
+    private static long nextId(java.sql.Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(NEXT_ID); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1) + 1;
+        }
+    }
+
+    /**
+     * Brings the rollups up to date with every committed usage row: call it before computing a usage answer from
+     * {@code usage_rollups}. Fast when nothing is pending (one read of two index entries); otherwise folds what is
+     * pending (everyone's: the background fold keeps it to about a second's rows) in transactions of at most
+     * {@value #FOLD_CHUNK} rows on the writer connection. Safe from any thread and any process: the watermark is
+     * read and moved inside the fold's write transaction.
+     */
+    public static void foldPending(Database db) {
+        if (pending(db) > 0) {
+            foldAll(db);
+        }
+    }
+
+    /** How many rows wait to be folded, about (ids above the watermark; rows skipped as duplicates leave gaps). */
+    static long pending(Database db) {
+        return db.read(h -> h.createQuery(PENDING).mapTo(long.class).one());
+    }
+
+    /** Folds until nothing is pending; answers how many rows were folded. */
+    static long foldAll(Database db) {
+        long total = 0;
+        try {
+            for (int n = FOLD_CHUNK; n == FOLD_CHUNK; total += n) {
+                n = db.write(h -> fold(h, FOLD_CHUNK));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rollups not folded: " + e.getMessage(), e);
+        }
+        return total;
+    }
+
+    /**
+     * Folds up to {@code limit} pending rows (in id order) into their rollup cells inside the caller's transaction
+     * and moves the watermark past them; answers how many rows were read. The rows are added up per cell in memory
+     * first (rows spread over days touch each hour and day cell many times), then each touched cell is written
+     * once, in primary-key order, merged with the stored cell by the upsert.
+     */
+    static int fold(Handle h, int limit) throws SQLException {
+        java.sql.Connection c = h.getConnection();
+        long lastId;
+        try (PreparedStatement ps = c.prepareStatement("SELECT folded_id FROM usage_fold WHERE id = 1");
+             ResultSet rs = ps.executeQuery()) {
+            lastId = rs.next() ? rs.getLong(1) : 0;
+        }
         Map<Long, Long> horizons = new HashMap<>();
         Map<Cell, Tally> cells = new HashMap<>();
         Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
-        for (int i = 0; i < rows.size(); i++) {
-            if (!inserted[i]) {
-                continue;
+        int read = 0;
+        try (PreparedStatement ps = c.prepareStatement(FOLD_READ)) {
+            ps.setLong(1, lastId);
+            ps.setInt(2, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    read++;
+                    lastId = rs.getLong(1);
+                    Row r = foldedRow(rs);
+                    Long horizon = horizons.get(r.userId());
+                    if (horizon == null) {
+                        horizon = storedHorizon(c, r.userId());
+                        horizons.put(r.userId(), horizon);
+                    }
+                    Map<String, Double> extras = r.extra() == null ? null
+                            : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
+                    // into its finest cell only (a minute, or an hour before the horizon); rolled up below
+                    long minute = Math.floorDiv(r.tsMs(), 60_000L);
+                    int level = minute < horizon ? 1 : 0;
+                    long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
+                    cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
+                }
             }
-            Row r = rows.get(i);
-            long horizon = horizons.computeIfAbsent(r.userId(), u -> -1L);
-            if (horizon == -1L) {
-                horizon = minuteHorizon(h, r.userId(), nowMs);
-                horizons.put(r.userId(), horizon);
+        }
+        if (read == 0) {
+            return 0;
+        }
+        // minute cells add up into their hour cells, hour cells into their day cells: a row's values are binned
+        // once, and a coarse cell merges a few finer ones instead of adding each of their rows again
+        for (int level = 1; level < LEVEL_MINUTES.length; level++) {
+            List<Map.Entry<Cell, Tally>> finer = new ArrayList<>();
+            for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
+                if (e.getKey().level() == level - 1) {
+                    finer.add(e);
+                }
             }
-            Map<String, Double> extras = r.extra() == null ? null : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
-            long minute = Math.floorDiv(r.tsMs(), 60_000L);
-            for (int level = minute < horizon ? 1 : 0; level < LEVEL_MINUTES.length; level++) {
-                long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
-                cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
+            for (Map.Entry<Cell, Tally> e : finer) {
+                cells.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
             }
         }
         writeCells(h, cells);
-        return inserted;
+        try (PreparedStatement ps = c.prepareStatement("UPDATE usage_fold SET folded_id = ? WHERE id = 1")) {
+            ps.setLong(1, lastId);
+            ps.executeUpdate();
+        }
+        return read;
+    }
+
+    /** A row of {@link #FOLD_READ} as far as its cells need it (dimensions and numbers). */
+    private static Row foldedRow(ResultSet rs) throws SQLException {
+        Double prefill = number(rs, 16, Double.class);
+        Double decode = number(rs, 17, Double.class);
+        return new Row(rs.getLong(2), null, rs.getLong(3), rs.getString(4), null, rs.getString(6), rs.getString(5),
+                rs.getString(7), number(rs, 11, Integer.class), number(rs, 12, Integer.class),
+                number(rs, 13, Double.class), number(rs, 14, Double.class), number(rs, 15, Double.class),
+                rs.getInt(10) == 1, null, null, null, null, rs.getString(18), rs.getString(8), rs.getString(9),
+                prefill == null && decode == null ? null : new Hardware(prefill, decode, null, null, null, null, null));
+    }
+
+    /** The user's minute-cell horizon as stored (epoch minutes), or the earliest minute when none is. */
+    private static long storedHorizon(java.sql.Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT t FROM usage_minute_horizon WHERE user_id = ?")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+            }
+        }
     }
 
     /**
      * The user's minute-cell horizon (epoch minutes; minute cells exist for rows at or after it), moved forward
      * to {@code nowMs} minus two days on a whole hour; minute cells below a moved horizon are deleted.
      */
-    private static long minuteHorizon(Handle h, long userId, long nowMs) throws SQLException {
+    private static void minuteHorizon(java.sql.Connection c, long userId, long nowMs) throws SQLException {
         long wanted = Math.floorDiv(Math.floorDiv(nowMs, 60_000L) - MINUTE_CELLS_KEPT_MINUTES, 60) * 60;
-        java.sql.Connection c = h.getConnection();
-        boolean moved;
         try (PreparedStatement ps = c.prepareStatement(HORIZON_ADVANCE)) {
             ps.setLong(1, userId);
             ps.setLong(2, wanted);
-            moved = ps.executeUpdate() > 0;
-        }
-        if (!moved) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT t FROM usage_minute_horizon WHERE user_id = ?")) {
-                ps.setLong(1, userId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? rs.getLong(1) : wanted;
-                }
+            if (ps.executeUpdate() == 0) {
+                return;
             }
         }
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_rollups WHERE user_id = ? AND level = 0 AND t < ?")) {
@@ -467,7 +660,6 @@ public final class UsageStore implements AutoCloseable {
             ps.setLong(2, wanted);
             ps.executeUpdate();
         }
-        return wanted;
     }
 
     /** One rollup cell's key; absent dimensions are ''. Ordered like the table's primary key. */
@@ -481,6 +673,12 @@ public final class UsageStore implements AutoCloseable {
         static Cell of(Row r, int level, long t) {
             return new Cell(r.userId(), level, t, orEmpty(r.sourceKind()), orEmpty(r.model()), orEmpty(r.device()),
                     orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
+        }
+
+        /** The cell of the coarser {@code level} holding this one. */
+        Cell up(int level) {
+            return new Cell(userId, level, t - Math.floorMod(t, LEVEL_MINUTES[level]), sourceKind, model, device, tag,
+                    tenant, dataset, ok);
         }
 
         @Override
@@ -553,19 +751,13 @@ public final class UsageStore implements AutoCloseable {
         org.sqlite.Function.create(c, MERGE_HIST, new BlobMerge() {
             @Override
             byte[] merge(byte[] stored, byte[] added) {
-                Histogram m = new Histogram();
-                m.mergeEncoded(stored);
-                m.mergeEncoded(added);
-                return m.encode();
+                return CellMerge.histograms(stored, added);
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
         org.sqlite.Function.create(c, MERGE_EXTRA, new BlobMerge() {
             @Override
             byte[] merge(byte[] stored, byte[] added) {
-                Tally m = new Tally();
-                m.mergeEncodedExtra(stored, true);
-                m.mergeEncodedExtra(added, true);
-                return m.encodeExtra();
+                return CellMerge.extras(stored, added);
             }
         }, 2, org.sqlite.Function.FLAG_DETERMINISTIC);
         WITH_FUNCTIONS.add(c);
@@ -577,7 +769,10 @@ public final class UsageStore implements AutoCloseable {
 
         @Override
         protected void xFunc() throws SQLException {
-            byte[] out = merge(value_blob(0), value_blob(1));
+            byte[] stored = value_blob(0);
+            byte[] added = value_blob(1);
+            // one side empty: the other as it is, without decoding it
+            byte[] out = added == null ? stored : stored == null ? added : merge(stored, added);
             if (out == null) {
                 result();
             } else {
@@ -663,37 +858,59 @@ public final class UsageStore implements AutoCloseable {
         return out;
     }
 
-    private static void bind(PreparedStatement ps, Row r) throws SQLException {
-        ps.setLong(1, r.userId());
-        setLong(ps, 2, r.apiKeyId());
-        ps.setLong(3, r.tsMs());
-        ps.setInt(4, eventKey(r));
-        ps.setString(5, r.sourceKind());
-        ps.setString(6, r.requestId());
-        ps.setString(7, r.device());
-        ps.setString(8, r.model());
-        ps.setString(9, r.tag());
-        setLong(ps, 10, r.promptTokens() == null ? null : r.promptTokens().longValue());
-        setLong(ps, 11, r.completionTokens() == null ? null : r.completionTokens().longValue());
-        setDouble(ps, 12, r.latencyMs());
-        setDouble(ps, 13, r.ttftMs());
-        setDouble(ps, 14, r.tokS());
-        ps.setInt(15, r.ok() ? 1 : 0);
-        ps.setString(16, r.errorType());
-        ps.setString(17, r.errorMessage());
-        ps.setString(18, r.jobId());
-        ps.setString(19, r.promptPreview());
-        ps.setString(20, r.extra());
-        ps.setString(21, r.tenant());
-        ps.setString(22, r.dataset());
+    /** The INSERT for the always-bound columns, the optional ones in {@code columns}, and the id. */
+    private static String insertSql(int columns) {
+        StringBuilder names = new StringBuilder();
+        int n = 0;
+        for (int i = 0; i < COLUMNS.length; i++) {
+            if (i < ALWAYS || (columns & 1 << i) != 0) {
+                names.append(COLUMNS[i]).append(", ");
+                n++;
+            }
+        }
+        return "INSERT INTO usage_events (" + names + "id) VALUES (" + "?, ".repeat(n) + "?) ON CONFLICT DO NOTHING";
+    }
+
+    /** The value of optional column {@code i} of {@link #COLUMNS} in a row, or null. */
+    private static Object column(Row r, int i) {
         Hardware hw = r.hardware();
-        setDouble(ps, 23, hw == null ? null : hw.prefillTokS());
-        setDouble(ps, 24, hw == null ? null : hw.decodeTokS());
-        setDouble(ps, 25, hw == null ? null : hw.loadMs());
-        setDouble(ps, 26, hw == null ? null : hw.batteryStartPct());
-        setDouble(ps, 27, hw == null ? null : hw.batteryEndPct());
-        setDouble(ps, 28, hw == null ? null : hw.tempMaxC());
-        setDouble(ps, 29, hw == null ? null : hw.thermalStatusMax());
+        return switch (i) {
+            case 5 -> r.apiKeyId();
+            case 6 -> r.requestId();
+            case 7 -> r.device();
+            case 8 -> r.model();
+            case 9 -> r.tag();
+            case 10 -> r.promptTokens();
+            case 11 -> r.completionTokens();
+            case 12 -> r.latencyMs();
+            case 13 -> r.ttftMs();
+            case 14 -> r.tokS();
+            case 15 -> r.errorType();
+            case 16 -> r.errorMessage();
+            case 17 -> r.jobId();
+            case 18 -> r.promptPreview();
+            case 19 -> r.extra();
+            case 20 -> r.tenant();
+            case 21 -> r.dataset();
+            case 22 -> hw == null ? null : hw.prefillTokS();
+            case 23 -> hw == null ? null : hw.decodeTokS();
+            case 24 -> hw == null ? null : hw.loadMs();
+            case 25 -> hw == null ? null : hw.batteryStartPct();
+            case 26 -> hw == null ? null : hw.batteryEndPct();
+            case 27 -> hw == null ? null : hw.tempMaxC();
+            case 28 -> hw == null ? null : hw.thermalStatusMax();
+            default -> throw new IllegalArgumentException("column " + i);
+        };
+    }
+
+    private static void bindValue(PreparedStatement ps, int i, Object v) throws SQLException {
+        switch (v) {
+            case null -> ps.setNull(i, Types.NULL);
+            case String text -> ps.setString(i, text);
+            case Double d -> ps.setDouble(i, d);
+            case Number n -> ps.setLong(i, n.longValue());
+            default -> throw new IllegalArgumentException("a usage column cannot hold " + v.getClass());
+        }
     }
 
     /**
@@ -714,14 +931,6 @@ public final class UsageStore implements AutoCloseable {
         h *= 0xff51afd7ed558ccdL;
         h ^= h >>> 33;
         return (int) h;
-    }
-
-    private static void setLong(PreparedStatement ps, int i, Long v) throws SQLException {
-        if (v == null) {
-            ps.setNull(i, Types.INTEGER);
-        } else {
-            ps.setLong(i, v);
-        }
     }
 
     private static void setDouble(PreparedStatement ps, int i, Double v) throws SQLException {
@@ -770,9 +979,12 @@ public final class UsageStore implements AutoCloseable {
      * days keep their values.
      */
     public int deleteRawBefore(long userId, long cutoffMs, int limit) {
+        // only folded rows go (a row committed after this fold waits for the next pass): their cells keep them
+        foldPending(db);
         return db.write(h -> h.createUpdate("""
                         DELETE FROM usage_events WHERE id IN (
-                            SELECT id FROM usage_events WHERE user_id = :user AND ts_ms < :cutoff ORDER BY ts_ms LIMIT :limit)""")
+                            SELECT id FROM usage_events WHERE user_id = :user AND ts_ms < :cutoff
+                            AND id <= (SELECT folded_id FROM usage_fold WHERE id = 1) ORDER BY ts_ms LIMIT :limit)""")
                 .bind("user", userId).bind("cutoff", cutoffMs).bind("limit", limit).execute());
     }
 }
