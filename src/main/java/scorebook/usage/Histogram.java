@@ -110,25 +110,60 @@ public final class Histogram {
         negative.decode(bytes, pos);
     }
 
+    /**
+     * Adds every histogram of {@code bytes}, which holds encodings one after the other (null: nothing). The
+     * encoding is self-delimiting, so SQLite can concatenate a group's cells ({@code group_concat(hist, '')})
+     * and hand over one blob instead of one per cell.
+     */
+    public void mergeEncodedAll(byte[] bytes) {
+        if (bytes == null) {
+            return;
+        }
+        int[] pos = {0};
+        while (pos[0] < bytes.length) {
+            zero += Varint.read(bytes, pos);
+            positive.decode(bytes, pos);
+            negative.decode(bytes, pos);
+        }
+    }
+
     /** Counts for a contiguous key range, grown as keys arrive. */
     private static final class Dense {
         int lo;
         long[] counts = new long[0];
 
         void add(int key, long count) {
-            if (counts.length == 0) {
-                lo = key;
-                counts = new long[8];
-            } else if (key < lo) {
-                int grow = Math.max(lo - key, 8);
-                long[] c = new long[counts.length + grow];
-                System.arraycopy(counts, 0, c, grow, counts.length);
-                counts = c;
-                lo -= grow;
-            } else if (key - lo >= counts.length) {
-                counts = Arrays.copyOf(counts, Math.max(key - lo + 1, counts.length * 2));
+            if (counts.length == 0 || key < lo || key - lo >= counts.length) {
+                ensure(key, key);
             }
             counts[key - lo] += count;
+        }
+
+        /**
+         * Makes room for the keys {@code from..to} (inclusive), growing to at least twice the size on the side
+         * that grew: decoding and merging many histograms then copies the counts a few times, not once per key.
+         */
+        void ensure(int from, int to) {
+            if (counts.length == 0) {
+                lo = from;
+                counts = new long[Math.max(16, to - from + 1)];
+                return;
+            }
+            int hi = lo + counts.length - 1;
+            if (from >= lo && to <= hi) {
+                return;
+            }
+            int newLo = Math.min(lo, from);
+            int newHi = Math.max(hi, to);
+            int size = newHi - newLo + 1;
+            int slack = Math.max(size, counts.length * 2) - size;
+            if (from < lo) {
+                newLo -= slack;
+            }
+            long[] c = new long[size + slack];
+            System.arraycopy(counts, 0, c, lo - newLo, counts.length);
+            counts = c;
+            lo = newLo;
         }
 
         long total() {
@@ -140,10 +175,21 @@ public final class Histogram {
         }
 
         void merge(Dense o) {
-            for (int i = 0; i < o.counts.length; i++) {
-                if (o.counts[i] != 0) {
-                    add(o.lo + i, o.counts[i]);
-                }
+            int first = 0;
+            int last = o.counts.length - 1;
+            while (first <= last && o.counts[first] == 0) {
+                first++;
+            }
+            while (last >= first && o.counts[last] == 0) {
+                last--;
+            }
+            if (first > last) {
+                return;
+            }
+            ensure(o.lo + first, o.lo + last);
+            int shift = o.lo - lo;
+            for (int i = first; i <= last; i++) {
+                counts[i + shift] += o.counts[i];
             }
         }
 
@@ -171,11 +217,25 @@ public final class Histogram {
 
         void decode(byte[] b, int[] pos) {
             long n = Varint.read(b, pos);
+            if (n == 0) {
+                return;
+            }
+            // keys ascend: find the last one first, so the counts grow at most once per histogram
+            int start = pos[0];
+            int first = (int) Varint.unzigzag(Varint.read(b, pos));
+            int last = first;
+            Varint.read(b, pos);
+            for (long i = 1; i < n; i++) {
+                last += (int) Varint.read(b, pos);
+                Varint.read(b, pos);
+            }
+            ensure(first, last);
+            pos[0] = start;
             int key = 0;
             for (long i = 0; i < n; i++) {
                 long d = Varint.read(b, pos);
                 key = i == 0 ? (int) Varint.unzigzag(d) : key + (int) d;
-                add(key, Varint.read(b, pos));
+                counts[key - lo] += Varint.read(b, pos);
             }
         }
     }

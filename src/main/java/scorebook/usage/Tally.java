@@ -187,7 +187,21 @@ public final class Tally {
         if (b == null || b.length == 0) {
             return;
         }
+        mergeOneExtra(b, new int[] {0}, withHistograms);
+    }
+
+    /** Adds the extras of several cells encoded one after the other (a group's {@code group_concat(extra, '')}). */
+    void mergeEncodedExtras(byte[] b, boolean withHistograms) {
+        if (b == null) {
+            return;
+        }
         int[] pos = {0};
+        while (pos[0] < b.length) {
+            mergeOneExtra(b, pos, withHistograms);
+        }
+    }
+
+    private void mergeOneExtra(byte[] b, int[] pos, boolean withHistograms) {
         long labels = Histogram.Varint.read(b, pos);
         for (long i = 0; i < labels; i++) {
             int len = (int) Histogram.Varint.read(b, pos);
