@@ -431,10 +431,6 @@ public final class UsageBench implements Benchmark {
     }
 
     /** CPU time of this process (server and clients: the bench runs both), ns. */
-    private static long cpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
-    }
-
     private static double loadAverage() {
         return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
