@@ -61,6 +61,8 @@ final class PushDispatcher implements AutoCloseable, JobService.Dispatch {
     /** Wakes the dispatcher's thread: a slot freed, a cancel came, a kick found a tick running. */
     private final Wakeup wakeup = new Wakeup();
     private final Loop loop;
+    /** Offered jobs are claimed at once only while the dispatcher runs (the first tick claims what came before). */
+    private volatile boolean started;
     private long cancelsSeen = -1;
     private long cancelsCheckedNs;
 
@@ -84,6 +86,7 @@ final class PushDispatcher implements AutoCloseable, JobService.Dispatch {
     }
 
     void start() {
+        started = true;
         loop.start();
     }
 
@@ -97,7 +100,7 @@ final class PushDispatcher implements AutoCloseable, JobService.Dispatch {
             retries.add(j);
             return;
         }
-        if (wake(j) && !loop.stopping()) {
+        if (wake(j) && started && !loop.stopping()) {
             kick();
         }
     }
@@ -243,6 +246,7 @@ final class PushDispatcher implements AutoCloseable, JobService.Dispatch {
 
     @Override
     public void close() {
+        started = false;
         loop.close();
         retries.clear();
         running.values().forEach(Thread::interrupt);
