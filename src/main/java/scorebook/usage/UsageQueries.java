@@ -30,6 +30,19 @@ public final class UsageQueries {
             + UsageStore.FACTS.replace('\n', ' ');
     /** The dimension columns of {@link #SELECT}, from its third column on: the rollups' key order. */
     private static final List<String> DIMS = List.of("source_kind", "model", "device", "tag", "tenant", "dataset", "ok");
+    /**
+     * The rollup cells with their dimensions as stored ('' for absent) and the facts of usage_rollup_facts. Grouping
+     * by a prefix of the primary key (t, source_kind, model, ...) lets SQLite add a range of cells up in key order
+     * as it reads them; grouping by usage_rollup_facts' nullif(...) columns made it sort every cell, histograms
+     * included, first. (A subquery SQLite flattens, not a view in schema/: the migration numbers left to this change
+     * would leave a gap until the others are merged; it can move into a view then.)
+     */
+    private static final String CELLS = """
+            (SELECT user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests,
+                    CASE ok WHEN 1 THEN requests ELSE 0 END AS ok_requests, prompt_tokens, completion_tokens, latency_n,
+                    latency_sum, latency_max, ttft_n, ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum,
+                    decode_n, decode_sum, latency_hist, ttft_hist, tok_s_hist, extra
+             FROM usage_rollups)""".replace('\n', ' ');
     /** {@link UsageStore#FACTS} added up over a group of cells, then the devices and models seen. */
     private static final String GROUPED_FACTS = """
             , sum(requests), sum(ok_requests), sum(prompt_tokens), sum(completion_tokens), sum(latency_n),
@@ -389,7 +402,7 @@ public final class UsageQueries {
     }
 
     /**
-     * The cells of one level in {@code [s.from, s.to)} added up inside SQLite per cell time and group: counts and
+     * The cells of one level in {@code [s.from, s.to)} ({@link #CELLS}) added up inside SQLite per cell time and group: counts and
      * sums by SQL aggregates, each histogram column as the concatenation of the group's encodings (self-delimiting,
      * decoded in one pass), the devices and models seen as JSON arrays. SQLite groups by the primary key's prefix
      * up to the last dimension asked for (so it adds cells up in key order as it reads them, without sorting);
@@ -413,7 +426,7 @@ public final class UsageQueries {
             group.append(", ").append(DIMS.get(i));
         }
         sql.append(histograms ? GROUPED_FACTS : GROUPED_COUNTS)
-                .append(" FROM usage_rollup_cells WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
+                .append(" FROM ").append(CELLS).append(" WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
                 .append(where(f, args)).append(group);
         query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(1) * 60_000, true));
     }
