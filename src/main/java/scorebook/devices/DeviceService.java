@@ -133,11 +133,8 @@ public final class DeviceService implements HttpService {
         DeviceRegistry.Snapshot before = devices.registry().snapshot(p.userId(), serial)
                 .orElseThrow(() -> DeviceStore.notFound(serial)); // another user's device is 404 whatever the body
         ObjectNode body = Json.object(req);
-        body.fieldNames().forEachRemaining(f -> {
-            if (!f.equals("state")) {
-                throw ApiException.invalid("unknown field '" + f + "'; the body is {\"state\": \"running|quiet|terminate\"}");
-            }
-        });
+        Json.onlyFields(body, java.util.Set.of("state"),
+                f -> "unknown field '" + f + "'; the body is {\"state\": \"running|quiet|terminate\"}");
         JsonNode state = body.get("state");
         if (state == null || !state.isTextual() || !Device.AGENT_STATES.contains(state.asText())) {
             throw ApiException.invalid("'state' must be one of " + String.join(", ", Device.AGENT_STATES));

@@ -1,7 +1,6 @@
 package scorebook.evals;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -180,13 +179,8 @@ final class RowParser {
     }
 
     static void onlyFields(JsonNode node, String path, Set<String> allowed) {
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!allowed.contains(f)) {
-                throw ApiException.invalid("'" + (path.isEmpty() ? f : path + "." + f) + "' is not a known field (known: "
-                        + String.join(", ", allowed.stream().sorted().toList()) + ")");
-            }
-        }
+        Json.onlyFields(node, allowed, f -> "'" + (path.isEmpty() ? f : path + "." + f) + "' is not a known field (known: "
+                + String.join(", ", allowed.stream().sorted().toList()) + ")");
     }
 
     private static String function(JsonNode node, String path) {

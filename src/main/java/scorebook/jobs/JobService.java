@@ -135,12 +135,8 @@ public final class JobService {
 
     /** Validates an enqueue body. @throws ApiException 422 naming the field */
     public JobStore.NewJob newJob(long userId, ObjectNode body) {
-        body.fieldNames().forEachRemaining(f -> {
-            if (!ENQUEUE_FIELDS.contains(f)) {
-                throw ApiException.invalid("unknown field '" + f + "'; a job takes " + String.join(", ",
-                        ENQUEUE_FIELDS.stream().sorted().toList()));
-            }
-        });
+        Json.onlyFields(body, ENQUEUE_FIELDS, f -> "unknown field '" + f + "'; a job takes " + String.join(", ",
+                ENQUEUE_FIELDS.stream().sorted().toList()));
         JsonNode p = body.get("prompt");
         if (p == null || p.isNull()) {
             throw ApiException.invalid("'prompt' is required");
@@ -369,12 +365,8 @@ public final class JobService {
 
     /** Requeue a failed job (the owner may requeue anyone's). */
     public Job requeue(long userId, boolean owner, String jobId, ObjectNode body) {
-        for (var it = body.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!Set.of("priority", "device_serial", "queue_tag").contains(f)) {
-                throw ApiException.invalid("unknown field '" + f + "'; a requeue takes priority, device_serial, queue_tag");
-            }
-        }
+        Json.onlyFields(body, Set.of("priority", "device_serial", "queue_tag"),
+                f -> "unknown field '" + f + "'; a requeue takes priority, device_serial, queue_tag");
         Integer priority = body.has("priority") ? integer(body, "priority", DEFAULT_PRIORITY, 0, MAX_PRIORITY) : null;
         String tag = body.hasNonNull("queue_tag") ? Names.required(body, "queue_tag") : null;
         boolean clearSerial = body.has("device_serial") && body.get("device_serial").isNull();

@@ -284,12 +284,8 @@ public final class JobsHttp implements HttpService {
     }
 
     private static void only(ObjectNode body, Set<String> allowed) {
-        body.fieldNames().forEachRemaining(f -> {
-            if (!allowed.contains(f)) {
-                throw ApiException.invalid("unknown field '" + f + "'; allowed: " + String.join(", ",
-                        allowed.stream().sorted().toList()));
-            }
-        });
+        Json.onlyFields(body, allowed, f -> "unknown field '" + f + "'; allowed: " + String.join(", ",
+                allowed.stream().sorted().toList()));
     }
 
     private static String leaseId(ObjectNode body) {

@@ -139,11 +139,8 @@ public final class RunnerService implements HttpService {
 
     private static ObjectNode body(ServerRequest req, Set<String> allowed) {
         ObjectNode body = Json.object(req);
-        body.fieldNames().forEachRemaining(f -> {
-            if (!allowed.contains(f)) {
-                throw ApiException.invalid("unknown field '" + f + "' (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
-            }
-        });
+        Json.onlyFields(body, allowed, f -> "unknown field '" + f + "' (allowed: "
+                + String.join(", ", allowed.stream().sorted().toList()) + ")");
         return body;
     }
 

@@ -3,9 +3,12 @@ package scorebook.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -52,6 +55,19 @@ public final class Json {
                     + node.getNodeType().toString().toLowerCase(Locale.ROOT));
         }
         return (ObjectNode) node;
+    }
+
+    /**
+     * Rejects unknown fields: the first field of {@code node} not in {@code allowed} is a 422 with the message
+     * {@code message} makes of its name (each body says what it takes in its own words).
+     */
+    public static void onlyFields(JsonNode node, Set<String> allowed, Function<String, String> message) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!allowed.contains(f)) {
+                throw ApiException.invalid(message.apply(f));
+            }
+        }
     }
 
     /** Reads the body as any JSON value, or null when the body is empty. */

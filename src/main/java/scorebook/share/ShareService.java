@@ -135,12 +135,7 @@ public final class ShareService implements HttpService {
     private void create(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
         ObjectNode body = Json.object(req);
-        for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!name.equals("scope") && !name.equals("expires_in")) {
-                throw ApiException.invalid("'" + name + "' is not a share link field (scope, expires_in)");
-            }
-        }
+        Json.onlyFields(body, Set.of("scope", "expires_in"), f -> "'" + f + "' is not a share link field (scope, expires_in)");
         ObjectNode scope = scope(p.userId(), body.get("scope"));
         Long expiresIn = expires(body.get("expires_in"));
         Long expiresMs = expiresIn == null ? null : clock.millis() + expiresIn * 1000;
@@ -173,12 +168,7 @@ public final class ShareService implements HttpService {
             case "usage" -> Set.of("kind", "filters");
             default -> Set.of("kind");
         };
-        for (Iterator<String> names = raw.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!allowed.contains(name)) {
-                throw ApiException.invalid("'scope." + name + "' is not part of a " + kind.asText() + " scope");
-            }
-        }
+        Json.onlyFields(raw, allowed, f -> "'scope." + f + "' is not part of a " + kind.asText() + " scope");
         if (kind.asText().equals("run")) {
             JsonNode runId = raw.get("run_id");
             if (runId == null || !runId.isTextual() || runId.asText().isBlank()) {
