@@ -31,18 +31,10 @@ public final class UsageQueries {
     /** The dimension columns of {@link #SELECT}, from its third column on: the rollups' key order. */
     private static final List<String> DIMS = List.of("source_kind", "model", "device", "tag", "tenant", "dataset", "ok");
     /**
-     * The rollup cells with their dimensions as stored ('' for absent) and the facts of usage_rollup_facts. Grouping
-     * by a prefix of the primary key (t, source_kind, model, ...) lets SQLite add a range of cells up in key order
-     * as it reads them; grouping by usage_rollup_facts' nullif(...) columns made it sort every cell, histograms
-     * included, first. (A subquery SQLite flattens, not a view in schema/: the migration numbers left to this change
-     * would leave a gap until the others are merged; it can move into a view then.)
+     * The view (schema/014) of rollup cells with their dimensions as stored ('' for absent): grouping by a prefix of
+     * the primary key lets SQLite add a range of cells up in key order as it reads them, without a sort.
      */
-    private static final String CELLS = """
-            (SELECT user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests,
-                    CASE ok WHEN 1 THEN requests ELSE 0 END AS ok_requests, prompt_tokens, completion_tokens, latency_n,
-                    latency_sum, latency_max, ttft_n, ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum,
-                    decode_n, decode_sum, latency_hist, ttft_hist, tok_s_hist, extra
-             FROM usage_rollups)""".replace('\n', ' ');
+    private static final String CELLS = "usage_rollup_cells";
     /** {@link UsageStore#FACTS} added up over a group of cells, then the devices and models seen. */
     private static final String GROUPED_FACTS = """
             , sum(requests), sum(ok_requests), sum(prompt_tokens), sum(completion_tokens), sum(latency_n),
