@@ -107,9 +107,9 @@ final class CellMerge {
             Histogram.Varint.write(out, x.name.length);
             out.writeBytes(x.name);
             Histogram.Varint.write(out, x.n);
-            writeDouble(out, x.sum);
-            writeDouble(out, x.min);
-            writeDouble(out, x.max);
+            Tally.writeDouble(out, x.sum);
+            Tally.writeDouble(out, x.min);
+            Tally.writeDouble(out, x.max);
             Histogram.Varint.write(out, x.hist == null ? 0 : x.hist.length);
             if (x.hist != null) {
                 out.writeBytes(x.hist);
@@ -126,29 +126,14 @@ final class CellMerge {
             byte[] name = java.util.Arrays.copyOfRange(b, pos[0], pos[0] + len);
             pos[0] += len;
             long n = Histogram.Varint.read(b, pos);
-            double sum = readDouble(b, pos);
-            double min = readDouble(b, pos);
-            double max = readDouble(b, pos);
+            double sum = Tally.readDouble(b, pos);
+            double min = Tally.readDouble(b, pos);
+            double max = Tally.readDouble(b, pos);
             int hl = (int) Histogram.Varint.read(b, pos);
             byte[] hist = hl == 0 ? null : java.util.Arrays.copyOfRange(b, pos[0], pos[0] + hl);
             pos[0] += hl;
             out[i] = new Label(new String(name, StandardCharsets.UTF_8), name, n, sum, min, max, hist);
         }
         return out;
-    }
-
-    private static void writeDouble(ByteArrayOutputStream out, double v) {
-        long bits = Double.doubleToRawLongBits(v);
-        for (int i = 0; i < 8; i++) {
-            out.write((int) (bits >>> (8 * i)) & 0xFF);
-        }
-    }
-
-    private static double readDouble(byte[] b, int[] pos) {
-        long bits = 0;
-        for (int i = 0; i < 8; i++) {
-            bits |= (long) (b[pos[0]++] & 0xFF) << (8 * i);
-        }
-        return Double.longBitsToDouble(bits);
     }
 }

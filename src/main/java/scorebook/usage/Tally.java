@@ -220,14 +220,15 @@ public final class Tally {
         }
     }
 
-    private static void writeDouble(ByteArrayOutputStream out, double v) {
+    /** Little-endian, as the extra blob stores its sums and bounds (shared with {@link CellMerge}). */
+    static void writeDouble(ByteArrayOutputStream out, double v) {
         long bits = Double.doubleToRawLongBits(v);
         for (int i = 0; i < 8; i++) {
             out.write((int) (bits >>> (8 * i)) & 0xFF);
         }
     }
 
-    private static double readDouble(byte[] b, int[] pos) {
+    static double readDouble(byte[] b, int[] pos) {
         long bits = 0;
         for (int i = 0; i < 8; i++) {
             bits |= (long) (b[pos[0]++] & 0xFF) << (8 * i);
