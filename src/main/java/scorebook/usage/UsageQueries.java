@@ -427,25 +427,7 @@ public final class UsageQueries {
     private static void addGroup(Tally t, ResultSet rs, boolean histograms, Map<String, List<String>> seenSets)
             throws SQLException {
         int c = COL_FACTS;
-        t.requests += rs.getLong(c);
-        t.okRequests += rs.getLong(c + 1);
-        t.promptTokens += rs.getLong(c + 2);
-        t.completionTokens += rs.getLong(c + 3);
-        t.latencyN += rs.getLong(c + 4);
-        t.latencySum += rs.getDouble(c + 5);
-        double max = rs.getDouble(c + 6);
-        if (!rs.wasNull()) {
-            t.latencyMax = t.latencyMax == null ? max : Math.max(t.latencyMax, max);
-        }
-        t.ttftN += rs.getLong(c + 7);
-        t.ttftSum += rs.getDouble(c + 8);
-        t.tokSN += rs.getLong(c + 9);
-        t.tokSSum += rs.getDouble(c + 10);
-        t.tokSSq += rs.getDouble(c + 11);
-        t.prefillN += rs.getLong(c + 12);
-        t.prefillSum += rs.getDouble(c + 13);
-        t.decodeN += rs.getLong(c + 14);
-        t.decodeSum += rs.getDouble(c + 15);
+        UsageStore.addSums(t, rs, c);
         if (histograms) {
             t.latency.mergeEncodedAll(rs.getBytes(c + 16));
             t.ttft.mergeEncodedAll(rs.getBytes(c + 17));

@@ -782,40 +782,42 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Adds one row of {@link #FACTS} (starting at column {@code col}) to a tally: a rollup cell, or a raw row
-     * (no histograms, its one value in the sums, extra as JSON). {@code histograms} false reads counts and sums only.
+     * Adds the counts and sums of one row of {@link #FACTS} (columns {@code col} to {@code col + 15}) to a tally,
+     * straight into it (no tally per row): answers read tens of thousands of cells. Shared by raw rows, single
+     * cells and grouped cells, which differ only in how their histograms arrive.
      */
-    static void addFacts(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
-        // added straight into t (no tally per row): answers read tens of thousands of cells
+    static void addSums(Tally t, ResultSet rs, int col) throws SQLException {
         t.requests += rs.getLong(col);
         t.okRequests += rs.getLong(col + 1);
         t.promptTokens += rs.getLong(col + 2);
         t.completionTokens += rs.getLong(col + 3);
-        long latencyN = rs.getLong(col + 4);
-        double latencySum = rs.getDouble(col + 5);
-        t.latencyN += latencyN;
-        t.latencySum += latencySum;
+        t.latencyN += rs.getLong(col + 4);
+        t.latencySum += rs.getDouble(col + 5);
         double max = rs.getDouble(col + 6);
         if (!rs.wasNull()) {
             t.latencyMax = t.latencyMax == null ? max : Math.max(t.latencyMax, max);
         }
-        long ttftN = rs.getLong(col + 7);
-        double ttftSum = rs.getDouble(col + 8);
-        t.ttftN += ttftN;
-        t.ttftSum += ttftSum;
-        long tokSN = rs.getLong(col + 9);
-        double tokSSum = rs.getDouble(col + 10);
-        t.tokSN += tokSN;
-        t.tokSSum += tokSSum;
+        t.ttftN += rs.getLong(col + 7);
+        t.ttftSum += rs.getDouble(col + 8);
+        t.tokSN += rs.getLong(col + 9);
+        t.tokSSum += rs.getDouble(col + 10);
         t.tokSSq += rs.getDouble(col + 11);
         t.prefillN += rs.getLong(col + 12);
         t.prefillSum += rs.getDouble(col + 13);
         t.decodeN += rs.getLong(col + 14);
         t.decodeSum += rs.getDouble(col + 15);
+    }
+
+    /**
+     * Adds one row of {@link #FACTS} (starting at column {@code col}) to a tally: a rollup cell, or a raw row
+     * (no histograms, its one value in the sums, extra as JSON). {@code histograms} false reads counts and sums only.
+     */
+    static void addFacts(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
+        addSums(t, rs, col);
         if (histograms) {
-            histogram(t.latency, rs.getBytes(col + 16), latencyN, latencySum);
-            histogram(t.ttft, rs.getBytes(col + 17), ttftN, ttftSum);
-            histogram(t.tokS, rs.getBytes(col + 18), tokSN, tokSSum);
+            histogram(t.latency, rs.getBytes(col + 16), rs.getLong(col + 4), rs.getDouble(col + 5));
+            histogram(t.ttft, rs.getBytes(col + 17), rs.getLong(col + 7), rs.getDouble(col + 8));
+            histogram(t.tokS, rs.getBytes(col + 18), rs.getLong(col + 9), rs.getDouble(col + 10));
         }
         Object extra = rs.getObject(col + 19);
         if (extra instanceof byte[] b) {
