@@ -17,7 +17,8 @@ public final class CsvCells {
         return cell.length() >= 2 && cell.charAt(0) == '\'' && formulaStart(cell.charAt(1)) ? cell.substring(1) : cell;
     }
 
-    private static boolean formulaStart(char c) {
+    /** Whether a cell starting with {@code c} would be run as a formula by a spreadsheet. */
+    public static boolean formulaStart(char c) {
         return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
     }
 }
