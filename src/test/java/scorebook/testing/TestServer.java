@@ -3,7 +3,9 @@ package scorebook.testing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 import scorebook.Main;
@@ -12,6 +14,8 @@ import scorebook.server.ServerConfig;
 /** A real Scorebook on a free port over a real SQLite file in a temporary directory. */
 public final class TestServer implements AutoCloseable {
     public static final String OWNER_TOKEN = "owner-test-token";
+
+    private static final List<Path> TEMP_DIRS = new ArrayList<>();
 
     private final Path dir;
     private final boolean ownsDir;
@@ -43,11 +47,28 @@ public final class TestServer implements AutoCloseable {
         return new TestServer(config.dataDir(), false, config);
     }
 
+    /**
+     * A new temporary folder, deleted when the test JVM exits (most tests close their server and leave the folder
+     * to the caller; a suite run left hundreds of them behind).
+     */
     public static Path tempDir() {
         try {
-            return Files.createTempDirectory("scorebook-test");
+            Path dir = Files.createTempDirectory("scorebook-test");
+            synchronized (TEMP_DIRS) {
+                if (TEMP_DIRS.isEmpty()) {
+                    Runtime.getRuntime().addShutdownHook(new Thread(TestServer::deleteTempDirs, "delete-test-dirs"));
+                }
+                TEMP_DIRS.add(dir);
+            }
+            return dir;
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteTempDirs() {
+        synchronized (TEMP_DIRS) {
+            TEMP_DIRS.forEach(TestServer::deleteTree);
         }
     }
 

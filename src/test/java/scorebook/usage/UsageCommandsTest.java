@@ -41,7 +41,7 @@ class UsageCommandsTest {
     void dataAppendThenUsageSummaryExportImport() throws Exception {
         String data = server.dataDir().toString();
         server.owner().post("/user/data/save_adapter", "{\"dataset\": \"cli\", \"x_field\": \"ts\", \"latency_ms_field\": \"ms\"}");
-        Path rows = Files.createTempFile("rows", ".jsonl");
+        Path rows = server.dataDir().resolve("rows.jsonl");
         long now = System.currentTimeMillis();
         Files.writeString(rows, "{\"ts\": " + (now - 60_000) + ", \"ms\": 100}\n{\"ts\": " + (now - 30_000) + ", \"ms\": 300}\n");
         String[] appended = run(() -> DataCommands.run(List.of("append", "cli", rows.toString(), "--data", data)));
@@ -58,7 +58,7 @@ class UsageCommandsTest {
         assertEquals(2, s.path("requests").asInt());
         assertEquals(300.0, s.path("latency_ms").path("max").asDouble());
 
-        Path csv = Files.createTempFile("usage", ".csv");
+        Path csv = server.dataDir().resolve("usage.csv");
         assertEquals("0", run(() -> UsageCommands.run(List.of("export", "--out", csv.toString(), "--minutes", "10",
                 "--data", data)))[0]);
         assertEquals(3, Files.readAllLines(csv).size());
@@ -66,7 +66,7 @@ class UsageCommandsTest {
         JsonNode r = Json.MAPPER.readTree(again[1]);
         assertEquals(0, r.path("imported").asInt());
         assertEquals(2, r.path("duplicates").asInt());
-        Path bad = Files.createTempFile("bad", ".jsonl");
+        Path bad = server.dataDir().resolve("bad.jsonl");
         Files.writeString(bad, "{\"ts\": \"never\"}\n");
         assertEquals("1", run(() -> UsageCommands.run(List.of("import", bad.toString(), "--strict", "--data", data)))[0]);
 
