@@ -31,6 +31,8 @@ import scorebook.server.Json;
  */
 public final class EvalRunner {
     private static final Logger LOG = Logger.getLogger(EvalRunner.class.getName());
+    /** How long a Stop waits for the executing cases to end (their processes killed, requests cut) before it goes on. */
+    private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(30);
     /** Per case, when neither the config nor the suite sets a timeout. */
     static final double DEFAULT_TIMEOUT = 600;
 
@@ -210,7 +212,14 @@ public final class EvalRunner {
         Set<String> runIds = new java.util.LinkedHashSet<>();
         Execution e = executions.get(userId);
         if (e != null) {
-            e.cancel();
+            e.stop();
+            // the cases' own last writes (a running case ends cancelled) land before the rows left are cancelled,
+            // so the totals sent below are the final ones, and the execution's writer cannot set a row back
+            try {
+                e.awaitEnd(STOP_WAIT);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
             runIds.add(e.ctx.runId());
         }
         store.activeRun(userId).ifPresent(run -> runIds.add(run.runId()));
@@ -325,7 +334,9 @@ public final class EvalRunner {
         private final List<Thread> threads = new ArrayList<>();
         private final java.util.concurrent.BlockingQueue<Change> changes = new java.util.concurrent.LinkedBlockingQueue<>();
         private volatile boolean cancelled;
-        private Thread coordinator;
+        private volatile boolean stopped;
+        /** Made with the execution (started by {@link #start}), so a Stop arriving first can wait on it. */
+        private final Thread coordinator;
 
         /** A change to one row, applied in the order it was made. */
         private record Change(int index, java.util.function.UnaryOperator<ResultRow> change) {
@@ -341,10 +352,11 @@ public final class EvalRunner {
             this.runners = runners;
             this.cfg = cfg;
             this.slots = new Semaphore(cfg.concurrency(), true);
+            this.coordinator = Thread.ofVirtual().name("run-" + ctx.runId()).unstarted(this::runAll);
         }
 
         void start() {
-            coordinator = Thread.ofVirtual().name("run-" + ctx.runId()).start(this::runAll);
+            coordinator.start();
         }
 
         private void runAll() {
@@ -364,7 +376,10 @@ public final class EvalRunner {
                 Thread.currentThread().interrupt();
             } finally {
                 executions.remove(userId, this);
-                events.publish(ctx.runId(), new RunEvents.Event("done", "{}"));
+                if (!stopped) {
+                    // a Stop sends "done" itself, after the totals of the rows it cancels
+                    events.publish(ctx.runId(), new RunEvents.Event("done", "{}"));
+                }
             }
         }
 
@@ -464,8 +479,18 @@ public final class EvalRunner {
             }
         }
 
+        /** Cancels at a user's Stop, which then cancels what is left and announces the end. */
+        void stop() {
+            stopped = true;
+            cancel();
+        }
+
         void join() throws InterruptedException {
             coordinator.join();
+        }
+
+        void awaitEnd(java.time.Duration wait) throws InterruptedException {
+            coordinator.join(wait);
         }
     }
 
