@@ -131,12 +131,15 @@ public final class Histogram {
     private static final class Dense {
         int lo;
         long[] counts = new long[0];
+        /** The sum of {@link #counts}, kept as they change: a percentile asks for it each time. */
+        long total;
 
         void add(int key, long count) {
             if (counts.length == 0 || key < lo || key - lo >= counts.length) {
                 ensure(key, key);
             }
             counts[key - lo] += count;
+            total += count;
         }
 
         /**
@@ -167,11 +170,7 @@ public final class Histogram {
         }
 
         long total() {
-            long t = 0;
-            for (long c : counts) {
-                t += c;
-            }
-            return t;
+            return total;
         }
 
         void merge(Dense o) {
@@ -191,6 +190,7 @@ public final class Histogram {
             for (int i = first; i <= last; i++) {
                 counts[i + shift] += o.counts[i];
             }
+            total += o.total;
         }
 
         void encode(ByteArrayOutputStream out) {
@@ -235,7 +235,9 @@ public final class Histogram {
             for (long i = 0; i < n; i++) {
                 long d = Varint.read(b, pos);
                 key = i == 0 ? (int) Varint.unzigzag(d) : key + (int) d;
-                counts[key - lo] += Varint.read(b, pos);
+                long c = Varint.read(b, pos);
+                counts[key - lo] += c;
+                total += c;
             }
         }
     }

@@ -102,6 +102,20 @@ public final class Tally {
 
     /** Adds another tally. */
     void merge(Tally o) {
+        mergeSums(o);
+        latency.merge(o.latency);
+        ttft.merge(o.ttft);
+        tokS.merge(o.tokS);
+        o.extra.forEach((label, e) -> extra.computeIfAbsent(label, k -> new Extra()).merge(e));
+        if (o.devices != null) {
+            seen(null, null);
+            devices.addAll(o.devices);
+            models.addAll(o.models);
+        }
+    }
+
+    /** Adds another tally's counts and sums only (not its histograms, extras or devices and models seen). */
+    void mergeSums(Tally o) {
         requests += o.requests;
         okRequests += o.okRequests;
         promptTokens += o.promptTokens;
@@ -120,15 +134,6 @@ public final class Tally {
         prefillSum += o.prefillSum;
         decodeN += o.decodeN;
         decodeSum += o.decodeSum;
-        latency.merge(o.latency);
-        ttft.merge(o.ttft);
-        tokS.merge(o.tokS);
-        o.extra.forEach((label, e) -> extra.computeIfAbsent(label, k -> new Extra()).merge(e));
-        if (o.devices != null) {
-            seen(null, null);
-            devices.addAll(o.devices);
-            models.addAll(o.models);
-        }
     }
 
     /** Notes a device and model that served rows of this tally. */

@@ -58,7 +58,8 @@ public final class UsageQueries {
      *
      * @param key     group_by key → value (empty without group_by)
      * @param buckets one tally per bucket (one in all without buckets)
-     * @param total   the whole range
+     * @param total   the whole range (with more than one bucket: its counts and sums, without histograms, extras
+     *                or devices and models seen)
      */
     public record Group(Map<String, Object> key, Tally[] buckets, Tally total) {
     }
@@ -69,7 +70,17 @@ public final class UsageQueries {
      * become one "other" group. {@code histograms} false skips percentiles (counts and sums only).
      */
     public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms) {
+        return tally(userId, f, groupBy, edges, top, histograms, true);
+    }
+
+    /**
+     * {@link #tally}; {@code seen} false when the answer needs no devices and models seen (a series), which lets it
+     * read the hour and day cells of a cut (schema/015) when one has every dimension it groups and filters by.
+     */
+    public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms,
+                             boolean seen) {
         UsageStore.foldPending(db);
+        int cut = seen ? 0 : cutFor(groupBy, f);
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
@@ -111,13 +122,13 @@ public final class UsageQueries {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
                     } else if (s.level > 0 || s.from >= horizon) {
-                        cells(h, userId, f, groupBy, s, histograms, sink);
+                        cells(h, userId, f, groupBy, s, s.level > 0 ? cut : 0, histograms, sink);
                     } else {
                         // no minute cells before the horizon: those minutes come from raw rows
                         long split = Math.min(s.to, horizon);
                         raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
                         if (split < s.to) {
-                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), histograms, sink);
+                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), 0, histograms, sink);
                         }
                     }
                 }
@@ -127,12 +138,17 @@ public final class UsageQueries {
         List<Group> out = new ArrayList<>();
         for (Map.Entry<List<Object>, Map<String, Object>> k : keys.entrySet()) {
             Tally[] buckets = groups.get(k.getKey());
-            Tally total = new Tally();
             for (int i = 0; i < buckets.length; i++) {
                 if (buckets[i] == null) {
                     buckets[i] = new Tally();
                 }
-                total.merge(buckets[i]);
+            }
+            Tally total = buckets.length == 1 ? buckets[0] : new Tally();
+            if (buckets.length > 1) {
+                // a series orders its groups by their totals and shows only its points: no histograms to merge
+                for (Tally b : buckets) {
+                    total.mergeSums(b);
+                }
             }
             out.add(new Group(k.getValue(), buckets, total));
         }
@@ -403,9 +419,9 @@ public final class UsageQueries {
      * column read is a JNI call). Columns as in {@link #SELECT} (dimensions not asked for are NULL), then the
      * devices and models.
      */
-    private static void cells(Handle h, long userId, UsageFilter f, List<String> groupBy, Segment s,
+    private static void cells(Handle h, long userId, UsageFilter f, List<String> groupBy, Segment s, int cut,
                               boolean histograms, Sink sink) throws SQLException {
-        List<Object> args = new ArrayList<>(List.of(userId, s.level, s.from, s.to));
+        List<Object> args = new ArrayList<>(List.of(userId, UsageStore.cutLevel(s.level, cut), s.from, s.to));
         StringBuilder sql = new StringBuilder("SELECT t, NULL");
         StringBuilder group = new StringBuilder(" GROUP BY t");
         int last = -1;
@@ -421,6 +437,21 @@ public final class UsageQueries {
                 .append(" FROM ").append(CELLS).append(" WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
                 .append(where(f, args)).append(group);
         query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(1) * 60_000, true));
+    }
+
+    /**
+     * The cut (schema/015) that keeps every dimension an answer groups or filters by (source_kind and ok are in
+     * every cut), or 0 for the full cells.
+     */
+    static int cutFor(List<String> groupBy, UsageFilter f) {
+        java.util.Set<String> needed = new java.util.HashSet<>(groupBy);
+        needed.addAll(f.dims().keySet());
+        needed.remove("source_kind");
+        needed.remove("ok");
+        if (needed.isEmpty()) {
+            return 1;
+        }
+        return needed.size() == 1 ? Math.max(0, UsageStore.CUT_KEEPS.indexOf(needed.iterator().next())) : 0;
     }
 
     /** Adds one row of {@link #cells} (a group of cells) to a tally. */

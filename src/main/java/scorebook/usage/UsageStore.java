@@ -7,8 +7,6 @@ import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -70,8 +68,10 @@ public final class UsageStore implements AutoCloseable {
     private static final String NEXT_ID = """
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
     /** About how many rows wait to be folded (duplicates skipped on insert leave gaps in the ids). */
+    /** How many rows wait to be folded, about; 1 when the cuts of the cells stored before schema/015 wait to be made. */
     private static final String PENDING = """
-            SELECT max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0)""";
+            SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
+                   max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END""";
     /** The pending rows, oldest id first, with what their cells add up. */
     private static final String FOLD_READ = """
             SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
@@ -89,12 +89,16 @@ public final class UsageStore implements AutoCloseable {
      * extras merge in {@link #MERGE_HIST} / {@link #MERGE_EXTRA} (Java functions on the writer connection), so a
      * touched cell costs one B-tree visit instead of a read and a write.
      */
-    private static final String CELL_WRITE = """
-            INSERT INTO usage_rollups (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests,
-                                       prompt_tokens, completion_tokens, latency_n, latency_sum, latency_max, ttft_n,
-                                       ttft_sum, tok_s_n, tok_s_sum, tok_s_sq, prefill_n, prefill_sum, decode_n,
-                                       decode_sum, latency_hist, ttft_hist, tok_s_hist, extra)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    private static final String CELL_WRITE = "INSERT INTO usage_rollups (" + UsageStore.CELL_COLUMNS + ")\n"
+            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\n"
+            + UsageStore.CELL_MERGE;
+    /** The columns of a cell, in the order {@link #CELL_WRITE} binds them. */
+    private static final String CELL_COLUMNS = """
+            user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok, requests, prompt_tokens,
+            completion_tokens, latency_n, latency_sum, latency_max, ttft_n, ttft_sum, tok_s_n, tok_s_sum, tok_s_sq,
+            prefill_n, prefill_sum, decode_n, decode_sum, latency_hist, ttft_hist, tok_s_hist, extra""";
+    /** Adds a new cell to the stored one with the same key (in SQL; histograms and extras by the merge functions). */
+    private static final String CELL_MERGE = """
             ON CONFLICT (user_id, level, t, source_kind, model, device, tag, tenant, dataset, ok) DO UPDATE SET
                 requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
                 completion_tokens = completion_tokens + excluded.completion_tokens,
@@ -109,6 +113,11 @@ public final class UsageStore implements AutoCloseable {
                 ttft_hist = usage_hist_merge(ttft_hist, excluded.ttft_hist),
                 tok_s_hist = usage_hist_merge(tok_s_hist, excluded.tok_s_hist),
                 extra = usage_extra_merge(extra, excluded.extra)""";
+    /**
+     * The dimension each cut keeps (schema/015), by cut number: 0 is the full cells, "" a cut that keeps none.
+     * Every cut keeps source_kind and ok.
+     */
+    static final List<String> CUT_KEEPS = List.of("*", "", "model", "device", "tag", "tenant", "dataset");
     private static final String MERGE_HIST = "usage_hist_merge";
     private static final String MERGE_EXTRA = "usage_extra_merge";
     /** Minute cells are kept for rows of the last two days (in whole hours); older rows get hour and day cells. */
@@ -189,10 +198,6 @@ public final class UsageStore implements AutoCloseable {
                            Double batteryEndPct, Double tempMaxC, Double thermalStatusMax) {
     }
 
-    /** Always three fraction digits (Instant.toString drops them at .000), so the text sorts like the time. */
-    private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
-            .withZone(ZoneOffset.UTC);
-
     /**
      * Runs a flush of the queue {@code delayMs} from now. In a server it is the writer's own thread; tests pass
      * their own to see when a flush is asked for and to run it themselves.
@@ -249,9 +254,12 @@ public final class UsageStore implements AutoCloseable {
         this.scheduler = scheduler;
     }
 
-    /** ISO-8601 UTC with exactly three fraction digits, e.g. 2026-11-22T04:33:01.000Z. */
+    /**
+     * ISO-8601 UTC with exactly three fraction digits, e.g. 2026-11-22T04:33:01.000Z (Instant.toString drops them at
+     * .000; with them the text sorts like the time).
+     */
     public static String iso(long epochMs) {
-        return ISO.format(Instant.ofEpochMilli(epochMs));
+        return scorebook.store.IsoTime.format(epochMs);
     }
 
     /**
@@ -566,9 +574,14 @@ public final class UsageStore implements AutoCloseable {
     static int fold(Handle h, int limit) throws SQLException {
         java.sql.Connection c = h.getConnection();
         long lastId;
-        try (PreparedStatement ps = c.prepareStatement("SELECT folded_id FROM usage_fold WHERE id = 1");
+        boolean cutsBuilt;
+        try (PreparedStatement ps = c.prepareStatement("SELECT folded_id, cuts_built FROM usage_fold WHERE id = 1");
              ResultSet rs = ps.executeQuery()) {
             lastId = rs.next() ? rs.getLong(1) : 0;
+            cutsBuilt = rs.getInt(2) == 1;
+        }
+        if (!cutsBuilt) {
+            buildCuts(c);
         }
         Map<Long, Long> horizons = new HashMap<>();
         Map<Cell, Tally> cells = new HashMap<>();
@@ -613,12 +626,55 @@ public final class UsageStore implements AutoCloseable {
                 cells.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
             }
         }
+        // hour and day cells add up into their cuts too (schema/015)
+        List<Map.Entry<Cell, Tally>> full = new ArrayList<>();
+        for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
+            if (e.getKey().level() >= 1) {
+                full.add(e);
+            }
+        }
+        for (Map.Entry<Cell, Tally> e : full) {
+            for (int cut = 1; cut < CUT_KEEPS.size(); cut++) {
+                cells.computeIfAbsent(e.getKey().cut(cut), k -> new Tally()).merge(e.getValue());
+            }
+        }
         writeCells(h, cells);
         try (PreparedStatement ps = c.prepareStatement("UPDATE usage_fold SET folded_id = ? WHERE id = 1")) {
             ps.setLong(1, lastId);
             ps.executeUpdate();
         }
         return read;
+    }
+
+    /** The level of cut {@code cut} of {@code level}'s cells (cut 0: the full cells themselves). */
+    static int cutLevel(int level, int cut) {
+        return level + LEVEL_MINUTES.length * cut;
+    }
+
+    /**
+     * Makes the cuts of every hour and day cell stored (a database from before schema/015), in SQL, merged by the
+     * cell upsert; marks them made. Runs once, inside a fold's transaction.
+     */
+    private static void buildCuts(java.sql.Connection c) throws SQLException {
+        registerMergeFunctions(c);
+        for (int cut = 1; cut < CUT_KEEPS.size(); cut++) {
+            String keep = CUT_KEEPS.get(cut);
+            StringBuilder select = new StringBuilder("SELECT user_id, level + ").append(LEVEL_MINUTES.length * cut)
+                    .append(", t, source_kind");
+            for (String dim : List.of("model", "device", "tag", "tenant", "dataset")) {
+                select.append(", ").append(dim.equals(keep) ? dim : "''");
+            }
+            select.append(", ").append(CELL_COLUMNS.substring(CELL_COLUMNS.indexOf("ok,")));
+            // "WHERE" is required before an upsert's ON CONFLICT in INSERT ... SELECT
+            String sql = "INSERT INTO usage_rollups (" + CELL_COLUMNS + ")\n" + select
+                    + "\nFROM usage_rollups WHERE level IN (1, 2)\n" + CELL_MERGE;
+            try (java.sql.Statement st = c.createStatement()) {
+                st.executeUpdate(sql);
+            }
+        }
+        try (java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE usage_fold SET cuts_built = 1 WHERE id = 1");
+        }
     }
 
     /** A row of {@link #FOLD_READ} as far as its cells need it (dimensions and numbers). */
@@ -673,6 +729,14 @@ public final class UsageStore implements AutoCloseable {
         static Cell of(Row r, int level, long t) {
             return new Cell(r.userId(), level, t, orEmpty(r.sourceKind()), orEmpty(r.model()), orEmpty(r.device()),
                     orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
+        }
+
+        /** The cell of cut {@code cut} (schema/015) holding this full hour or day cell. */
+        Cell cut(int cut) {
+            String keep = CUT_KEEPS.get(cut);
+            return new Cell(userId, cutLevel(level, cut), t, sourceKind, keep.equals("model") ? model : "",
+                    keep.equals("device") ? device : "", keep.equals("tag") ? tag : "", keep.equals("tenant") ? tenant : "",
+                    keep.equals("dataset") ? dataset : "", ok);
         }
 
         /** The cell of the coarser {@code level} holding this one. */
