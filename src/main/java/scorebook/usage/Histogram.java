@@ -61,30 +61,49 @@ public final class Histogram {
      * The nearest-rank percentile ({@code p} in 0..100): the value of rank ceil(p/100 · n), or null when empty.
      */
     public Double percentile(double p) {
+        double v = percentiles(p)[0];
+        return Double.isNaN(v) ? null : v;
+    }
+
+    /**
+     * The nearest-rank percentiles {@code ps} (ascending, each in 0..100) in one pass over the counts; NaN when
+     * empty. A series point asks for two of each histogram, thousands of points per answer.
+     */
+    public double[] percentiles(double... ps) {
+        double[] out = new double[ps.length];
         long n = total();
         if (n == 0) {
-            return null;
+            java.util.Arrays.fill(out, Double.NaN);
+            return out;
         }
-        long rank = Math.max(1, Math.min(n, (long) Math.ceil(p / 100.0 * n)));
+        int next = 0;
+        long rank = rank(ps[0], n);
         // negative values first, largest magnitude first
         long seen = 0;
-        for (int i = negative.counts.length - 1; i >= 0; i--) {
+        for (int i = negative.counts.length - 1; i >= 0 && next < ps.length; i--) {
             seen += negative.counts[i];
-            if (seen >= rank) {
-                return -estimate(negative.lo + i);
+            while (next < ps.length && seen >= rank) {
+                out[next++] = -estimate(negative.lo + i);
+                rank = next < ps.length ? rank(ps[next], n) : rank;
             }
         }
         seen += zero;
-        if (seen >= rank) {
-            return 0.0;
+        while (next < ps.length && seen >= rank) {
+            out[next++] = 0.0;
+            rank = next < ps.length ? rank(ps[next], n) : rank;
         }
-        for (int i = 0; i < positive.counts.length; i++) {
+        for (int i = 0; i < positive.counts.length && next < ps.length; i++) {
             seen += positive.counts[i];
-            if (seen >= rank) {
-                return estimate(positive.lo + i);
+            while (next < ps.length && seen >= rank) {
+                out[next++] = estimate(positive.lo + i);
+                rank = next < ps.length ? rank(ps[next], n) : rank;
             }
         }
-        return null;
+        return out;
+    }
+
+    private static long rank(double p, long n) {
+        return Math.max(1, Math.min(n, (long) Math.ceil(p / 100.0 * n)));
     }
 
     /** The sparse varint form, or null when empty (stored as NULL). */

@@ -1,5 +1,6 @@
 package scorebook.usage;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
@@ -9,6 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializable;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 
@@ -19,6 +24,8 @@ final class UsageAnswers {
     private static final List<String> BUCKET_ORDER = List.of("1m", "5m", "15m", "1h", "6h", "1d");
     private static final int AUTO_MAX = 200;
     private static final int MAX_BUCKETS = 10_000;
+    /** 10^digits for {@link #round} (Math.pow per number showed in an hourly series' profile). */
+    private static final double[] POWERS_OF_TEN = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000};
 
     private UsageAnswers() {
     }
@@ -90,26 +97,60 @@ final class UsageAnswers {
         return out;
     }
 
+    /**
+     * A series' points, written straight into the answer's JSON when it is sent: a month of hourly points by model
+     * is thousands of objects, and building a map for each, then serialising the maps, was half of such an answer.
+     */
+    static JsonSerializable points(List<Long> starts, Tally[] buckets) {
+        return new JsonSerializable.Base() {
+            @Override
+            public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
+                g.writeStartArray();
+                for (int i = 0; i < buckets.length; i++) {
+                    point(g, provider, starts.get(i), buckets[i]);
+                }
+                g.writeEndArray();
+            }
+
+            @Override
+            public void serializeWithType(JsonGenerator g, SerializerProvider provider, TypeSerializer type)
+                    throws IOException {
+                serialize(g, provider);
+            }
+        };
+    }
+
     /** One point of a series. */
-    static Map<String, Object> point(long t, Tally x) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("t", UsageStore.iso(t));
-        m.put("requests", x.requests);
-        m.put("ok", x.okRequests);
-        m.put("errors", x.errors());
-        m.put("prompt_tokens", x.promptTokens);
-        m.put("completion_tokens", x.completionTokens);
-        m.put("total_tokens", x.promptTokens + x.completionTokens);
-        m.put("latency_avg_ms", avg(x.latencySum, x.latencyN));
-        m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
-        m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));
-        m.put("ttft_p50_ms", pct(x.ttft, 50, null));
-        m.put("ttft_p95_ms", pct(x.ttft, 95, null));
-        m.put("tok_s_avg", avg(x.tokSSum, x.tokSN));
+    private static void point(JsonGenerator g, SerializerProvider provider, long t, Tally x) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("t", UsageStore.iso(t));
+        g.writeNumberField("requests", x.requests);
+        g.writeNumberField("ok", x.okRequests);
+        g.writeNumberField("errors", x.errors());
+        g.writeNumberField("prompt_tokens", x.promptTokens);
+        g.writeNumberField("completion_tokens", x.completionTokens);
+        g.writeNumberField("total_tokens", x.promptTokens + x.completionTokens);
+        number(g, "latency_avg_ms", avg(x.latencySum, x.latencyN));
+        double[] latency = x.latency.percentiles(50, 95);
+        number(g, "latency_p50_ms", pct(latency[0], x.latencyMax));
+        number(g, "latency_p95_ms", pct(latency[1], x.latencyMax));
+        double[] ttft = x.ttft.percentiles(50, 95);
+        number(g, "ttft_p50_ms", pct(ttft[0], null));
+        number(g, "ttft_p95_ms", pct(ttft[1], null));
+        number(g, "tok_s_avg", avg(x.tokSSum, x.tokSN));
         if (!x.extra.isEmpty()) {
-            m.put("extra", extra(x, false));
+            g.writeFieldName("extra");
+            provider.defaultSerializeValue(extra(x, false), g);
         }
-        return m;
+        g.writeEndObject();
+    }
+
+    private static void number(JsonGenerator g, String field, Double v) throws IOException {
+        if (v == null) {
+            g.writeNullField(field);
+        } else {
+            g.writeNumberField(field, v);
+        }
     }
 
     /** One row of a breakdown. */
@@ -228,8 +269,12 @@ final class UsageAnswers {
     }
 
     private static Double pct(Histogram h, double p, Double max) {
-        Double v = h.percentile(p);
-        if (v == null) {
+        return pct(h.percentile(p), max);
+    }
+
+    /** A percentile as answered: capped at the largest value seen, rounded to 3 digits; NaN or null is null. */
+    private static Double pct(Double v, Double max) {
+        if (v == null || v.isNaN()) {
             return null;
         }
         if (max != null && v > max) {
@@ -243,7 +288,7 @@ final class UsageAnswers {
     }
 
     static double round(double v, int digits) {
-        double f = Math.pow(10, digits);
+        double f = POWERS_OF_TEN[digits];
         return Math.round(v * f) / f;
     }
 }

@@ -104,11 +104,7 @@ public final class UsageService implements HttpService {
         }
         List<Object> series = new ArrayList<>();
         for (UsageQueries.Group g : groups) {
-            List<Object> points = new ArrayList<>(g.buckets().length);
-            for (int i = 0; i < g.buckets().length; i++) {
-                points.add(UsageAnswers.point(starts.get(i), g.buckets()[i]));
-            }
-            series.add(Json.fields("key", g.key(), "points", points));
+            series.add(Json.fields("key", g.key(), "points", UsageAnswers.points(starts, g.buckets())));
         }
         return Json.fields("from", UsageStore.iso(f.fromMs()), "to", UsageStore.iso(f.toMs()), "bucket", bucket,
                 "group_by", groupBy, "filters", f.describe(), "series", series);

@@ -159,6 +159,13 @@ class UsageGroupedReadsTest {
                         device + " p50 at " + p.path("t").asText());
                 assertNear(UsageApiTest.exact(values(rows, "ttft_ms"), 95), p.path("ttft_p95_ms"),
                         device + " ttft p95 at " + p.path("t").asText());
+                double[] watts = rows.stream().mapToDouble(x -> ((Number) ((Map<?, ?>) x.get("extra")).get("watts"))
+                        .doubleValue()).toArray();
+                JsonNode w = p.path("extra").path("watts");
+                assertEquals(watts.length, w.path("n").asLong(), p.toString());
+                assertEquals(java.util.Arrays.stream(watts).min().orElseThrow(), w.path("min").asDouble(), p.toString());
+                assertEquals(java.util.Arrays.stream(watts).max().orElseThrow(), w.path("max").asDouble(), p.toString());
+                assertEquals(java.util.Arrays.stream(watts).average().orElseThrow(), w.path("avg").asDouble(), 1e-3);
             }
         }
     }
