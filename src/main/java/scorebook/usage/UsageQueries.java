@@ -46,6 +46,8 @@ public final class UsageQueries {
     /** {@link #GROUPED_FACTS} without the three histograms (answers that need no percentiles). */
     private static final String GROUPED_COUNTS = GROUPED_FACTS.replaceAll("group_concat\\((latency|ttft|tok_s)_hist, ''\\)",
             "NULL");
+    /** The devices and models seen, as {@link #GROUPED_FACTS} lists them last; a series needs none (NULL, NULL). */
+    private static final String SEEN = "json_group_array(DISTINCT nullif(device, '')), json_group_array(DISTINCT nullif(model, ''))";
 
     private final Database db;
 
@@ -122,13 +124,13 @@ public final class UsageQueries {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
                     } else if (s.level > 0 || s.from >= horizon) {
-                        cells(h, userId, f, groupBy, s, s.level > 0 ? cut : 0, histograms, sink);
+                        cells(h, userId, f, groupBy, s, s.level > 0 ? cut : 0, histograms, seen, sink);
                     } else {
                         // no minute cells before the horizon: those minutes come from raw rows
                         long split = Math.min(s.to, horizon);
                         raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
                         if (split < s.to) {
-                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), 0, histograms, sink);
+                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), 0, histograms, seen, sink);
                         }
                     }
                 }
@@ -420,7 +422,7 @@ public final class UsageQueries {
      * devices and models.
      */
     private static void cells(Handle h, long userId, UsageFilter f, List<String> groupBy, Segment s, int cut,
-                              boolean histograms, Sink sink) throws SQLException {
+                              boolean histograms, boolean seen, Sink sink) throws SQLException {
         List<Object> args = new ArrayList<>(List.of(userId, UsageStore.cutLevel(s.level, cut), s.from, s.to));
         StringBuilder sql = new StringBuilder("SELECT t, NULL");
         StringBuilder group = new StringBuilder(" GROUP BY t");
@@ -433,7 +435,9 @@ public final class UsageQueries {
         for (int i = 0; i <= last; i++) {
             group.append(", ").append(DIMS.get(i));
         }
-        sql.append(histograms ? GROUPED_FACTS : GROUPED_COUNTS)
+        String facts = histograms ? GROUPED_FACTS : GROUPED_COUNTS;
+        // DISTINCT makes SQLite keep a set per group: only when the answer shows the devices and models seen
+        sql.append(seen ? facts : facts.replace(SEEN, "NULL, NULL"))
                 .append(" FROM ").append(CELLS).append(" WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
                 .append(where(f, args)).append(group);
         query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(1) * 60_000, true));
