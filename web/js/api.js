@@ -120,6 +120,8 @@ export const datasetNdjsonUrl = (name) => `/user/data/get?dataset=${enc(name)}&f
 export const datasetMetrics = (name, query) => get(`/user/data/metrics?dataset=${enc(name)}&${query}`);
 export const datasetAdapter = (name) => get(`/user/data/get_adapter?dataset=${enc(name)}`);
 export const saveAdapter = (adapter) => send('POST', '/user/data/save_adapter', adapter);
+/** How the newest `limit` rows map under `adapter`, by the server's rules; nothing is saved. */
+export const previewAdapter = (adapter, limit) => send('POST', `/user/data/preview_adapter?limit=${limit}`, adapter);
 // ---- jobs ----
 /** A page of jobs, newest first; `query` (URLSearchParams) holds state, model, device, queue_tag, limit, cursor. */
 export const jobs = (query, signal) => get(`/api/jobs?${query}`, {signal});

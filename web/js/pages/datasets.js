@@ -20,7 +20,6 @@ const MAPPINGS = [
   ['prompt_tokens_field', 'Prompt tokens', 'tokens'], ['completion_tokens_field', 'Completion tokens', 'tokens'],
   ['latency_ms_field', 'Latency (ms)', 'number'], ['ttft_ms_field', 'TTFT (ms)', 'number'],
 ];
-const MIN_TIME = Date.parse('2000-01-01T00:00:00Z');
 
 const fmtTs = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', {dateStyle: 'medium', timeStyle: 'short'}) : '—');
 
@@ -232,7 +231,7 @@ function mountOne(el, params, name) {
     const changed = () => {
       state.textContent = 'Unsaved changes';
       state.className = 'save-state dirty';
-      fill(preview, previewTable(current()));
+      drawPreview(preview, current());
     };
     const save = async () => {
       saveButton.disabled = true;
@@ -264,71 +263,46 @@ function mountOne(el, params, name) {
       h('button', {type: 'button', id: 'add-extra', onclick: () => { extrasBox.append(extraRow()); changed(); }}, '+ Extra metric'),
       h('h4', {}, `Preview: the newest ${Math.min(PREVIEW, sample.length)} rows as usage rows`), preview,
       h('div', {class: 'row-gap'}, saveButton, state));
-    fill(preview, previewTable(current()));
+    if (sample.length) drawPreview(preview, current());
+    else fill(preview, h('p', {class: 'muted'}, 'No rows to preview.'));
   }
 
-  /** How the newest rows map under adapter `a`: the usage row's values, or why the row is skipped. */
-  function previewTable(a) {
-    const rows = sample.slice(0, PREVIEW);
+  /**
+   * How the newest rows map under adapter `a`, asked of the server (POST /user/data/preview_adapter: the append's own
+   * rules, nothing saved); while the editor changes, only the answer to the latest ask is drawn.
+   */
+  let previewAsked = 0;
+  async function drawPreview(box, a) {
+    const asked = ++previewAsked;
+    let answer;
+    try {
+      answer = await api.previewAdapter(a, PREVIEW);
+    } catch (e) {
+      if (alive && asked === previewAsked) fill(box, h('p', {class: 'muted', id: 'preview-error'}, `No preview: ${e.message}`));
+      return;
+    }
+    if (!alive || asked !== previewAsked) return;
+    fill(box, previewTable(a, answer.rows));
+  }
+
+  function previewTable(a, rows) {
     if (!rows.length) return h('p', {class: 'muted'}, 'No rows to preview.');
     const extras = a.extra_fields || [];
     const head = ['Time (UTC)', 'Device', 'Model', 'Prompt', 'Completion', 'Latency ms', 'TTFT ms', ...extras.map((e) => e.label), 'Mapped'];
+    const keys = ['device', 'model', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms'];
     return h('div', {class: 'table-wrap'}, h('table', {class: 'results data-rows', id: 'preview-table'},
       h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
-      h('tbody', {}, rows.map((r) => {
-        const m = mapRow(a, r);
-        return h('tr', {class: m.skip ? 'skipped' : 'mapped'},
-          h('td', {}, m.time === null ? '' : new Date(m.time).toISOString().replace('T', ' ').slice(0, 19)),
-          ['device', 'model', 'prompt', 'completion', 'latency', 'ttft'].map((k) => h('td', {}, cell(m[k]))),
-          extras.map((e) => h('td', {}, cell(m.extra[e.label]))),
-          h('td', {class: 'row-state'}, m.skip ? `skipped: ${m.skip}` : a.enabled === false ? 'off (adapter disabled)' : 'ok'));
+      h('tbody', {}, rows.map(({usage, skipped}) => {
+        const u = usage || {extra: {}};
+        return h('tr', {class: skipped ? 'skipped' : 'mapped'},
+          h('td', {}, u.ts ? u.ts.replace('T', ' ').slice(0, 19) : ''),
+          keys.map((k) => h('td', {}, cell(u[k]))),
+          extras.map((e) => h('td', {}, cell(u.extra[e.label]))),
+          h('td', {class: 'row-state'}, skipped ? `skipped: ${skipped}` : a.enabled === false ? 'off (adapter disabled)' : 'ok'));
       }))));
   }
 
   const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? fmtNum(v) : String(v));
-
-  /** The server's mapping rules (docs/datasets.md) applied to one row, for the preview. */
-  function mapRow(a, r) {
-    const out = {time: null, extra: {}, skip: null};
-    const fail = (why) => { if (!out.skip) out.skip = why; return null; };
-    if (a.x_field) {
-      const v = r[a.x_field];
-      let t = null;
-      if (typeof v === 'number') t = Math.abs(v) < 1e11 ? v * 1000 : v;
-      else if (typeof v === 'string' && v.trim() !== '') t = Number.isFinite(Number(v)) ? (Math.abs(Number(v)) < 1e11 ? Number(v) * 1000 : Number(v)) : Date.parse(v);
-      if (v === undefined || v === null) fail(`no time in '${a.x_field}'`);
-      else if (!Number.isFinite(t) || t < MIN_TIME || t > Date.now() + 3_600_000) fail(`'${a.x_field}' is not a time`);
-      else out.time = t;
-    } else {
-      out.time = Date.parse(r._meta_ts);
-    }
-    const textField = (f) => {
-      if (!f || r[f] === undefined || r[f] === null) return null;
-      const v = r[f];
-      if (typeof v !== 'string' && typeof v !== 'number') return fail(`'${f}' is not text`);
-      return String(v).length > 128 ? fail(`'${f}' is longer than 128 characters`) : String(v);
-    };
-    const number = (f, whole) => {
-      if (!f || r[f] === undefined || r[f] === null) return null;
-      const v = typeof r[f] === 'string' && r[f].trim() !== '' ? Number(r[f]) : r[f];
-      if (typeof v !== 'number' || !Number.isFinite(v)) return fail(`'${f}' is not a number`);
-      if (v < 0) return fail(`'${f}' is negative`);
-      if (whole && (!Number.isInteger(v) || v >= 2 ** 31)) return fail(`'${f}' is not a whole number`);
-      return v;
-    };
-    out.device = textField(a.device_field);
-    out.model = textField(a.model_field);
-    out.prompt = number(a.prompt_tokens_field, true);
-    out.completion = number(a.completion_tokens_field, true);
-    out.latency = number(a.latency_ms_field, false);
-    out.ttft = number(a.ttft_ms_field, false);
-    for (const e of a.extra_fields || []) {
-      const v = r[e.field] === undefined || r[e.field] === null ? null
-        : typeof r[e.field] === 'number' ? r[e.field] : Number.isFinite(Number(r[e.field])) && r[e.field] !== '' ? Number(r[e.field]) : fail(`'${e.field}' is not a number`);
-      out.extra[e.label] = v;
-    }
-    return out;
-  }
 
   const unkeys = registerPage([
     {key: ']', label: 'Older rows', run: () => document.getElementById('rows-older')?.click()},

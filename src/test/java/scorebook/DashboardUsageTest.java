@@ -290,7 +290,7 @@ class DashboardUsageTest {
         assertTrue(browser.text("#adapter-state").contains("Unsaved"));
         browser.click("#map-latency_ms_field option[value=device]");
         browser.waitFor("document.querySelector('#preview-table tbody tr.skipped')", Wait.DEADLINE.toSeconds());
-        assertTrue(browser.text("#preview-table tbody tr:first-child .row-state").contains("'device' is not a number"));
+        assertTrue(browser.text("#preview-table tbody tr:first-child .row-state").contains("'device' must be a number, not 'bench-box'"));
         browser.click("#map-latency_ms_field option[value=latency_ms]");
         browser.waitFor("!document.querySelector('#preview-table tbody tr.skipped')", Wait.DEADLINE.toSeconds());
 

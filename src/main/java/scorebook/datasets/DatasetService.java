@@ -41,11 +41,16 @@ import scorebook.usage.UsageFilter;
  * GET  /user/data/get_adapter    ?dataset= (404 when none)
  * POST /user/data/save_adapter   {dataset, enabled, x_field, device_field, model_field, prompt_tokens_field,
  *                                 completion_tokens_field, latency_ms_field, ttft_ms_field, extra_fields: [{label, field, kind}]}
+ * POST /user/data/preview_adapter?limit=10   a save_adapter body, not saved → {dataset, enabled, rows: [{row, usage, skipped}]}
+ *   curl -H "X-User-Token: $T" -d '{"dataset":"bench","x_field":"ts","latency_ms_field":"ms"}' \
+ *        'http://127.0.0.1:8080/user/data/preview_adapter?limit=5'
  * </pre>
  */
 public final class DatasetService implements HttpService {
     private static final int GET_LIMIT = 100;
     private static final int GET_MAX = 10_000;
+    private static final int PREVIEW_LIMIT = 10;
+    private static final int PREVIEW_MAX = 100;
 
     private final Datasets datasets;
     private final DatasetStore store;
@@ -63,12 +68,14 @@ public final class DatasetService implements HttpService {
                 .get("/user/data/metrics", this::metrics)
                 .get("/user/data/get_adapter", this::getAdapter)
                 .post("/user/data/save_adapter", this::saveAdapter)
+                .post("/user/data/preview_adapter", this::previewAdapter)
                 .any("/user/data/append_jsonl", Errors.allow("POST"))
                 .any("/user/data/list", Errors.allow("GET"))
                 .any("/user/data/get", Errors.allow("GET"))
                 .any("/user/data/metrics", Errors.allow("GET"))
                 .any("/user/data/get_adapter", Errors.allow("GET"))
-                .any("/user/data/save_adapter", Errors.allow("POST"));
+                .any("/user/data/save_adapter", Errors.allow("POST"))
+                .any("/user/data/preview_adapter", Errors.allow("POST"));
     }
 
     private void append(ServerRequest req, ServerResponse res) {
@@ -224,6 +231,12 @@ public final class DatasetService implements HttpService {
             throw ApiException.notFound("dataset '" + d.name() + "' has no adapter");
         }
         Json.send(res, Adapter.fromJson(d.adapter()).toJson());
+    }
+
+    private void previewAdapter(ServerRequest req, ServerResponse res) {
+        Principal p = Principal.of(req);
+        int limit = (int) number(req, "limit", PREVIEW_LIMIT, PREVIEW_MAX);
+        Json.send(res, datasets.previewAdapter(p.userId(), Json.object(req), limit));
     }
 
     private void saveAdapter(ServerRequest req, ServerResponse res) {

@@ -197,6 +197,38 @@ public final class Datasets {
                 .map(Adapter::fromJson);
     }
 
+    /**
+     * How the dataset's newest {@code limit} rows map under the adapter in {@code body} (a save_adapter body, not
+     * saved): per row, newest first, the row, its usage values or why an append would skip it. The adapter editor's
+     * preview, by the rules an append applies, so the two cannot differ.
+     */
+    public Map<String, Object> previewAdapter(long userId, ObjectNode body, int limit) {
+        String dataset = checkName("dataset", body.get("dataset"));
+        Adapter a = Adapter.parse(dataset, body);
+        DatasetStore.Dataset d = store.find(userId, dataset)
+                .orElseThrow(() -> ApiException.notFound("no dataset named '" + dataset + "'"));
+        long now = clock.millis();
+        List<Object> out = new ArrayList<>();
+        for (DatasetStore.StoredRow stored : store.page(d.id(), limit, true, null)) {
+            ObjectNode row = (ObjectNode) Json.parse(stored.data().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            Map<String, Object> usage = null;
+            String skipped = null;
+            try {
+                UsageStore.Row u = usageRow(userId, dataset, row, a, now);
+                // without an x_field a row's time is when it was appended
+                String ts = a.xField() == null ? row.path("_meta_ts").asText(null) : UsageStore.iso(u.tsMs());
+                usage = Json.fields("ts", ts, "device", u.device(), "model", u.model(), "prompt_tokens", u.promptTokens(),
+                        "completion_tokens", u.completionTokens(), "latency_ms", u.latencyMs(), "ttft_ms", u.ttftMs(),
+                        "tok_s", u.tokS(), "extra", u.extra() == null ? Map.of() : Json.parse(
+                                u.extra().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            } catch (UsageRows.Bad b) {
+                skipped = "'" + b.field() + "' " + b.getMessage();
+            }
+            out.add(Json.fields("row", row, "usage", usage, "skipped", skipped));
+        }
+        return Json.fields("dataset", dataset, "enabled", a.enabled(), "rows", out);
+    }
+
     /** Saves (replaces) the adapter in a save_adapter body. */
     public Adapter saveAdapter(long userId, ObjectNode body) {
         String dataset = checkName("dataset", body.get("dataset"));

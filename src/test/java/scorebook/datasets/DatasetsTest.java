@@ -195,4 +195,50 @@ class DatasetsTest {
         assertEquals(405, a.user().get("/user/data/append_jsonl").status());
         assertEquals(422, a.user().get("/user/data/get?dataset=srv&limit=10001").status());
     }
+    /** The editor's preview maps stored rows by the append's own rules, saves nothing, and refuses what a save refuses. */
+    @Test
+    void previewMapsTheNewestRowsAsAnAppendWouldWithoutSaving() {
+        Tenant t = Tenant.create(server);
+        String body = "{\"dataset\": \"srv\", \"rows\": [" + row("2025-12-03T18:00:00Z", 900, 45.5) + ","
+                + row("2025-12-03T18:05:00Z", "fast", 48.2) + "," + row("2025-12-03T18:10:00Z", "950", 50) + "]}";
+        assertEquals(200, t.user().post("/user/data/append_jsonl", body).status());
+        Client.Response preview = t.user().post("/user/data/preview_adapter?limit=2", ADAPTER);
+        assertEquals(200, preview.status(), preview.text());
+        JsonNode rows = preview.json().path("rows");
+        assertEquals(2, rows.size(), "the limit, newest first: " + rows);
+        JsonNode newest = rows.get(0);
+        assertEquals("2025-12-03T18:10:00Z", newest.path("row").path("ts").asText());
+        assertEquals("srv", newest.path("row").path("_meta_dataset").asText());
+        assertTrue(newest.path("skipped").isNull(), newest.toString());
+        JsonNode usage = newest.path("usage");
+        assertEquals("2025-12-03T18:10:00.000Z", usage.path("ts").asText());
+        assertEquals("server-1", usage.path("device").asText());
+        assertEquals(950.0, usage.path("latency_ms").asDouble(), "\"950\" is read as 950, as an append reads it");
+        assertEquals(50.0, usage.path("extra").path("GPU power (W)").asDouble());
+        assertEquals(60.3, usage.path("extra").path("CPU usage (%)").asDouble());
+        JsonNode bad = rows.get(1);
+        assertTrue(bad.path("usage").isNull(), bad.toString());
+        // the reason an append gives for the same row
+        Client.Response appended = t.user().post("/user/data/save_adapter", ADAPTER);
+        assertEquals(200, appended.status());
+        JsonNode skipped = t.user().post("/user/data/append_jsonl", "{\"dataset\": \"srv\", \"rows\": ["
+                + row("2025-12-03T18:05:00Z", "fast", 48.2) + "]}").json().path("skipped").get(0);
+        assertEquals(skipped.path("reason").asText(), bad.path("skipped").asText());
+        // nothing saved by a preview: another adapter previewed leaves the saved one
+        Client.Response other = t.user().post("/user/data/preview_adapter",
+                "{\"dataset\": \"srv\", \"enabled\": false, \"latency_ms_field\": \"device\"}");
+        assertEquals(200, other.status(), other.text());
+        assertFalse(other.json().path("enabled").asBoolean());
+        assertTrue(other.json().path("rows").get(0).path("skipped").asText().startsWith("'device' must be a number"),
+                other.text());
+        assertEquals("latency_ms", t.user().get("/user/data/get_adapter?dataset=srv").json().path("latency_ms_field").asText());
+        // refused as a save would be, and no such dataset
+        assertEquals(422, t.user().post("/user/data/preview_adapter", "{\"dataset\": \"srv\", \"x_field\": 5}").status());
+        assertEquals(422, t.user().post("/user/data/preview_adapter", ADAPTER.replace("\"srv\"", "\"../etc\"")).status());
+        assertEquals(422, t.user().post("/user/data/preview_adapter?limit=101", ADAPTER).status());
+        assertEquals(404, t.user().post("/user/data/preview_adapter", ADAPTER.replace("\"srv\"", "\"nope\"")).status());
+        assertEquals(404, Tenant.create(server).user().post("/user/data/preview_adapter", ADAPTER).status(),
+                "another user's dataset");
+        assertEquals(405, t.user().get("/user/data/preview_adapter").status());
+    }
 }
