@@ -249,8 +249,8 @@ public final class JobService {
     // ---- reading ---------------------------------------------------------------------------------
 
     /**
-     * Waits up to {@code max} for the job to end, without polling: for callers in this process (the benchmarks time
-     * a push job from its enqueue to its end this way). Answers the job as it is then; empty for an unknown job.
+     * Waits up to {@code max} for the job to end, without polling (a result's {@code ?wait=}, and the benchmarks,
+     * which time a push job from its enqueue to its end). Answers the job as it is then; empty for an unknown job.
      */
     public java.util.Optional<Job> awaitEnd(String jobId, Duration max) {
         long deadline = System.nanoTime() + max.toNanos();

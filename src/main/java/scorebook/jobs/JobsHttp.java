@@ -30,7 +30,8 @@ import scorebook.store.IsoTime;
  *   curl -H "X-User-Token: $T" -H "Idempotency-Key: k1" -d '{"prompt":"2+2?","model":"llama3.2"}' http://127.0.0.1:8080/api/jobs
  * GET    /api/jobs                      ?state= &amp;model= &amp;device= &amp;queue_tag= &amp;limit= &amp;cursor= → {jobs, next_cursor}, newest first
  * GET    /api/jobs/{id}                 the job record
- * GET    /api/jobs/{id}/result          202 {job_id, state} until it ends; ?format=text, ?full=1
+ * GET    /api/jobs/{id}/result          202 {job_id, state} until it ends; ?format=text, ?full=1, ?wait=S (0-60: a long-poll)
+ *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/api/jobs/job_.../result?wait=30&amp;format=text'
  * POST   /api/jobs/{id}/cancel          queued/retrying: cancelled now; running: cancel_requested
  * GET    /api/jobs/{id}/deliveries      its callback deliveries
  * GET    /jobs/dlq                      failed jobs (the owner sees every user's, with the user)
@@ -50,6 +51,7 @@ import scorebook.store.IsoTime;
 public final class JobsHttp implements HttpService {
     private static final String DEVICE_TOKEN = "X-Device-Token";
     private static final Duration ROTATION_OVERLAP = Duration.ofHours(24);
+    private static final int MAX_WAIT_S = 60;
 
     private final JobService jobs;
 
@@ -114,6 +116,11 @@ public final class JobsHttp implements HttpService {
 
     private void result(ServerRequest req, ServerResponse res) {
         Job j = jobs.job(Principal.of(req).userId(), id(req));
+        Duration wait = waitParam(req);
+        if (!j.ended() && !wait.isZero()) {
+            // a long-poll: the answer leaves when the job ends (or the wait is over), without the client polling
+            j = jobs.awaitEnd(j.jobId(), wait).orElse(j);
+        }
         if (!j.ended()) {
             Json.send(res, Status.ACCEPTED_202, Json.fields("job_id", j.jobId(), "state", j.state(), "status", j.state(),
                     "detail", "Job status is " + j.state()));
@@ -277,6 +284,23 @@ public final class JobsHttp implements HttpService {
 
     private static String id(ServerRequest req) {
         return req.path().pathParameters().get("id");
+    }
+
+    /** {@code ?wait=S}: how long a result may wait for its job to end, 0 to {@value #MAX_WAIT_S} seconds. */
+    private static Duration waitParam(ServerRequest req) {
+        String v = param(req, "wait");
+        if (v == null || v.isBlank()) {
+            return Duration.ZERO;
+        }
+        try {
+            int s = Integer.parseInt(v.trim());
+            if (s >= 0 && s <= MAX_WAIT_S) {
+                return Duration.ofSeconds(s);
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw ApiException.invalid("'wait' must be a whole number of seconds from 0 to " + MAX_WAIT_S + ", not '" + v + "'");
     }
 
     private static String param(ServerRequest req, String name) {

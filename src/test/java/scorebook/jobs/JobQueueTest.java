@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.testing.Client;
 import scorebook.testing.Tenant;
+import scorebook.testing.Wait;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -346,5 +347,33 @@ class JobQueueTest {
         F.clock.advance(Duration.ofHours(24).plusSeconds(1));
         Client.Response later = t.user().post("/api/jobs", "{\"prompt\":\"once\"}", "Idempotency-Key", "k-1");
         assertTrue(!first.json().path("job_id").equals(later.json().path("job_id")), "after 24 h the key is new");
+    }
+    /** {@code ?wait=S} holds a result until its job ends, or answers 202 once S seconds have passed. */
+    @Test
+    void aResultWaitsForItsJobWhenAsked() throws Exception {
+        Tenant t = F.tenant();
+        String id = enqueue(t, "{\"prompt\":\"2+2?\",\"model\":\"lp\"}").path("job_id").asText();
+        for (String bad : List.of("61", "-1", "soon", "1.5")) {
+            Client.Response r = t.user().get("/api/jobs/" + id + "/result?wait=" + bad);
+            assertEquals(422, r.status(), bad);
+            assertTrue(r.text().contains("'wait'"), r.text());
+        }
+        long started = System.nanoTime();
+        Client.Response notYet = t.user().get("/api/jobs/" + id + "/result?wait=1");
+        assertEquals(202, notYet.status(), notYet.text());
+        assertEquals("queued", notYet.json().path("state").asText());
+        assertTrue(System.nanoTime() - started >= Duration.ofSeconds(1).toNanos(), "it waited the second asked for");
+
+        java.util.concurrent.CompletableFuture<Client.Response> waiting = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> t.user().get("/api/jobs/" + id + "/result?wait=60&format=text"));
+        Client a = agent(t, "long-poll", "[\"lp\"]", null);
+        JsonNode c = claimOne(a, "{}");
+        assertEquals(200, a.post("/worker/jobs/" + id + "/complete", "{\"lease_id\":\"" + c.path("lease_id").asText()
+                + "\",\"output\":{\"text\":\"4\",\"done_reason\":\"stop\"}}").status());
+        Client.Response done = waiting.get(Wait.DEADLINE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, done.status(), done.text());
+        assertEquals("4", done.text());
+        // an ended job answers at once, wait or not
+        assertEquals("done", t.user().get("/api/jobs/" + id + "/result?wait=60").json().path("state").asText());
     }
 }
