@@ -50,6 +50,7 @@ export function mount(el, params) {
   let loading = null;          // the AbortController of the loads on their way
   const charts = new Map();    // chart id → Chart, reused across redraws
   let lastSummary = null;
+  let lastSummaryKey = null;   // the range and filters lastSummary answered (baseQuery)
   // Chart.js is fetched and parsed while the server answers, not after
   const chartLib = loadChart();
   chartLib.catch(() => {});
@@ -102,7 +103,8 @@ export function mount(el, params) {
     state = next;
     router.setQuery(next, {push: true});
     controls();
-    load();
+    // a new grouping or bucket leaves the range and filters, so the KPIs just drawn stay: only the series is asked
+    load({summaryStays: Object.keys(changes).every((k) => k === 'group_by' || k === 'bucket')});
   }
 
   // ---- controls ----
@@ -270,7 +272,7 @@ export function mount(el, params) {
   }
 
   // ---- loading and drawing ----
-  async function load() {
+  async function load({summaryStays = false} = {}) {
     if (loading) loading.abort();
     const ctl = new AbortController();
     loading = ctl;
@@ -278,8 +280,11 @@ export function mount(el, params) {
     el.classList.add('busy');
     let summary;
     let series;
+    const summaryKey = baseQuery().toString();
     try {
-      [summary, series] = await Promise.all([api.usageSummary(baseQuery(), ctl.signal), api.usageSeries(seriesQuery(), ctl.signal)]);
+      const summaryCall = summaryStays && lastSummary && lastSummaryKey === summaryKey
+        ? Promise.resolve(lastSummary) : api.usageSummary(baseQuery(), ctl.signal);
+      [summary, series] = await Promise.all([summaryCall, api.usageSeries(seriesQuery(), ctl.signal)]);
     } catch (e) {
       if (e.name === 'AbortError' || !alive) return;
       status.textContent = '';
@@ -291,6 +296,7 @@ export function mount(el, params) {
     }
     if (!alive || loading !== ctl) return;
     lastSummary = summary;
+    lastSummaryKey = summaryKey;
     status.textContent = `${fmtTime(summary.from)} → ${fmtTime(summary.to)} · buckets of ${series.bucket}`
       + (series.group_by.length ? ` · by ${series.group_by.join(', ')}` : '');
     if (!summary.requests && !Object.keys(summary.extra || {}).length) {
