@@ -34,6 +34,25 @@ public final class LoadClient {
         }
     }
 
+    /** What reads an answer's body as it arrives. */
+    public interface BodyReader {
+        void read(InputStream body) throws IOException;
+    }
+
+    /** GETs and hands the body to {@code reader} as it streams in, on the calling thread; returns the status. */
+    public static int get(URI uri, String bearer, BodyReader reader) throws IOException {
+        try {
+            Http11.Response r = Http11.exchange("GET", uri, null, bearer == null ? null : "Bearer " + bearer,
+                    System.nanoTime() + 600_000_000_000L);
+            try (InputStream in = r.body()) {
+                reader.read(in);
+            }
+            return r.status();
+        } catch (UpstreamException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
     /** A status and the answer's text. */
     public record Answer(int status, String body) {
     }
