@@ -78,6 +78,15 @@ export function mount(el, params) {
   }
 
   const baseQuery = () => filterQuery(timeQuery(new URLSearchParams()));
+  /**
+   * The KPIs' and series' own query: a range longer than the two days of minute cells starts on a whole hour
+   * (align=1h: the server moves its start back by its own clock), so no answer reads an old partial hour row by
+   * row; the export link and share scopes keep the rolling range.
+   */
+  const answerQuery = (q) => {
+    if (range() !== 'custom' && RANGES[range()] > 2 * 1440) q.set('align', '1h');
+    return q;
+  };
   /** This view's range and filters as a share link's scope ({name: [values]}). */
   function scopeFilters() {
     const filters = {};
@@ -283,8 +292,8 @@ export function mount(el, params) {
     const summaryKey = baseQuery().toString();
     try {
       const summaryCall = summaryStays && lastSummary && lastSummaryKey === summaryKey
-        ? Promise.resolve(lastSummary) : api.usageSummary(baseQuery(), ctl.signal);
-      [summary, series] = await Promise.all([summaryCall, api.usageSeries(seriesQuery(), ctl.signal)]);
+        ? Promise.resolve(lastSummary) : api.usageSummary(answerQuery(baseQuery()), ctl.signal);
+      [summary, series] = await Promise.all([summaryCall, api.usageSeries(answerQuery(seriesQuery()), ctl.signal)]);
     } catch (e) {
       if (e.name === 'AbortError' || !alive) return;
       status.textContent = '';

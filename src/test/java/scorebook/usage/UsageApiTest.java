@@ -129,6 +129,15 @@ class UsageApiTest {
         JsonNode one = t.user().get("/usage?bucket=15m&minutes=60&model=b").json();
         assertEquals(1, one.path("series").size());
         assertEquals(4, one.path("series").get(0).path("points").size());
+        // align moves the start back to a whole unit, by the server's clock; the rows of the hour before NOW are all in
+        JsonNode aligned = t.user().get("/usage?bucket=1h&minutes=90&align=1h").json();
+        assertEquals("2026-06-15T10:00:00.000Z", aligned.path("from").asText(), aligned.toString());
+        assertEquals(2, aligned.path("series").get(0).path("points").size());
+        assertEquals(t.user().get("/usage/summary?from=2026-06-15T10:00:00Z&to=" + NOW.toEpochMilli()).json().path("requests"),
+                t.user().get("/usage/summary?minutes=90&align=1h").json().path("requests"));
+        Client.Response badAlign = t.user().get("/usage?minutes=90&align=7m");
+        assertEquals(422, badAlign.status());
+        assertTrue(badAlign.text().contains("'align'"), badAlign.text());
         // two keys at most, known keys only
         assertEquals(422, t.user().get("/usage?group_by=model,device,tag").status());
         assertEquals(422, t.user().get("/usage?group_by=colour").status());
