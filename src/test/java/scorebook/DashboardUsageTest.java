@@ -150,12 +150,21 @@ class DashboardUsageTest {
         browser.click("[data-range='7d']");
         waitKpi("requests", "150");
         assertEquals("/?range=7d&page=usage", url());
+        // a week is asked for from a whole hour (the server aligns it), an hour as it is
+        assertTrue(requested("/usage/summary?", "minutes=10080", "align=1h"), "the week's KPIs asked with align=1h");
+        assertTrue(requested("/usage?", "minutes=10080", "align=1h"), "the week's series asked with align=1h");
         browser.click("[data-range='1h']");
         waitKpi("requests", "9");                   // 3 imported + 6 dataset rows
+        assertTrue(requested("/usage/summary?", "minutes=60"));
+        assertFalse(requested("/usage?", "minutes=60", "align="), "an hour is not aligned");
 
+        // a new grouping keeps the KPIs just drawn and asks for the series only
+        browser.js("performance.clearResourceTimings()");
         browser.click("#group-by option[value=model]");
         browser.waitFor("(() => { const c = Chart.getChart(document.getElementById('chart-requests'));"
                 + " return c && c.data.datasets.length === 3; })()", Wait.DEADLINE.toSeconds());
+        assertTrue(requested("/usage?", "group_by=model"), "the grouped series was asked for");
+        assertFalse(requested("/usage/summary?"), "no summary asked for a new grouping");
         assertTrue(lines("chart-requests").containsAll(List.of("llama-fast", "qwen-slow", "(none)")), lines("chart-requests").toString());
         assertTrue(lines("chart-latency").contains("llama-fast p95"), lines("chart-latency").toString());
         assertEquals("/?range=1h&group_by=model&page=usage", url());
@@ -316,5 +325,15 @@ class DashboardUsageTest {
         browser.screenshot(SHOTS.resolve("dataset.png"));
         noPageErrors();
         assertFalse(browser.js("return document.body.innerText").asText().contains("undefined"));
+    }
+
+    /** Whether the page fetched a URL holding {@code path} and every one of {@code parts} (Resource Timing). */
+    private boolean requested(String path, String... parts) throws Exception {
+        StringBuilder js = new StringBuilder("return performance.getEntriesByType('resource').some(e => e.name.includes(")
+                .append(com.fasterxml.jackson.databind.node.TextNode.valueOf(path)).append(')');
+        for (String part : parts) {
+            js.append(" && e.name.includes(").append(com.fasterxml.jackson.databind.node.TextNode.valueOf(part)).append(')');
+        }
+        return browser.js(js.append(')').toString()).asBoolean();
     }
 }

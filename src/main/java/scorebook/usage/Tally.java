@@ -187,14 +187,6 @@ public final class Tally {
         return out.toByteArray();
     }
 
-    /** Adds the extras of a rollup cell; {@code withHistograms} false skips decoding them (counts only). */
-    void mergeEncodedExtra(byte[] b, boolean withHistograms) {
-        if (b == null || b.length == 0) {
-            return;
-        }
-        mergeOneExtra(b, new int[] {0}, withHistograms);
-    }
-
     /** Adds the extras of several cells encoded one after the other (a group's {@code group_concat(extra, '')}). */
     void mergeEncodedExtras(byte[] b, boolean withHistograms) {
         if (b == null) {

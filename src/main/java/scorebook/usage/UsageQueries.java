@@ -19,7 +19,7 @@ import scorebook.store.Database;
  * Reads usage answers from the rollups: a range is cut into whole days, hours and minutes (the coarsest cells
  * that fit, aligned to the answer's buckets) plus the sub-minute edges, which are read from raw rows; a job_id
  * filter reads raw rows of those jobs. Everything is added up into {@link Tally}s per group and bucket. Plain
- * JDBC over the {@code usage_rollup_facts} / {@code usage_event_facts} views: this is the measured read path.
+ * JDBC over the {@code usage_rollup_cells} / {@code usage_event_facts} views: this is the measured read path.
  */
 public final class UsageQueries {
     /** Group keys that answers may be grouped by. */
@@ -112,7 +112,7 @@ public final class UsageQueries {
                 if (grouped) {
                     addGroup(t, rs, histograms, seenSets);
                 } else {
-                    UsageStore.addFacts(t, rs, COL_FACTS, histograms);
+                    UsageStore.addRow(t, rs, COL_FACTS, histograms);
                     t.seen(rs.getString(5), rs.getString(4));
                 }
             };
@@ -315,7 +315,7 @@ public final class UsageQueries {
         return t;
     }
 
-    /** Takes one row: a raw row or a rollup cell ({@link #SELECT}), or a group of cells ({@link #cells}). */
+    /** Takes one row: a raw row ({@link #SELECT}) or a group of cells ({@link #cells}). */
     private interface Sink {
         void row(ResultSet rs, long tsMs, boolean grouped) throws SQLException;
     }

@@ -67,8 +67,10 @@ public final class UsageStore implements AutoCloseable {
     /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
     private static final String NEXT_ID = """
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
-    /** About how many rows wait to be folded (duplicates skipped on insert leave gaps in the ids). */
-    /** How many rows wait to be folded, about; 1 when the cuts of the cells stored before schema/015 wait to be made. */
+    /**
+     * How many rows wait to be folded, about (duplicates skipped on insert leave gaps in the ids); 1 when the cuts of
+     * the cells stored before schema/015 wait to be made.
+     */
     private static final String PENDING = """
             SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
                    max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END""";
@@ -873,29 +875,31 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Adds one row of {@link #FACTS} (starting at column {@code col}) to a tally: a rollup cell, or a raw row
-     * (no histograms, its one value in the sums, extra as JSON). {@code histograms} false reads counts and sums only.
+     * Adds one raw row, as {@code usage_event_facts} gives it ({@link #FACTS} from column {@code col}), to a tally:
+     * its counts and sums, its one value of each metric (its sum, where its count grew) into the histograms unless
+     * {@code histograms} is false, and its extras from their JSON. Cells never come this way: answers read them
+     * grouped, with their histograms encoded.
      */
-    static void addFacts(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
+    static void addRow(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
+        long latencyN = t.latencyN;
+        long ttftN = t.ttftN;
+        long tokSN = t.tokSN;
         addSums(t, rs, col);
         if (histograms) {
-            histogram(t.latency, rs.getBytes(col + 16), rs.getLong(col + 4), rs.getDouble(col + 5));
-            histogram(t.ttft, rs.getBytes(col + 17), rs.getLong(col + 7), rs.getDouble(col + 8));
-            histogram(t.tokS, rs.getBytes(col + 18), rs.getLong(col + 9), rs.getDouble(col + 10));
+            // read again only when the row has the value (a JNI call per column read)
+            if (t.latencyN > latencyN) {
+                t.latency.add(rs.getDouble(col + 5));
+            }
+            if (t.ttftN > ttftN) {
+                t.ttft.add(rs.getDouble(col + 8));
+            }
+            if (t.tokSN > tokSN) {
+                t.tokS.add(rs.getDouble(col + 10));
+            }
         }
-        Object extra = rs.getObject(col + 19);
-        if (extra instanceof byte[] b) {
-            t.mergeEncodedExtra(b, histograms);
-        } else if (extra instanceof String json) {
-            extras(json).forEach((label, v) -> t.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
-        }
-    }
-
-    private static void histogram(Histogram h, byte[] encoded, long n, double sum) {
-        if (encoded != null) {
-            h.mergeEncoded(encoded);
-        } else if (n == 1) {
-            h.add(sum);
+        String extra = rs.getString(col + 19);
+        if (extra != null) {
+            extras(extra).forEach((label, v) -> t.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
         }
     }
 

@@ -122,10 +122,6 @@ public final class MetricsBench implements Benchmark {
         }
     }
 
-    private HttpRequest.Builder request(TestServer server, String path) {
-        return HttpRequest.newBuilder(URI.create(server.base() + path)).header("Authorization", "Bearer " + TestServer.OWNER_TOKEN);
-    }
-
     private void post(TestServer server, String path, String body) throws Exception {
         if (path.equals("/ask")) {
             send(server, path, body, "X-Api-Key", apiKey(server)); // the gateway takes an API key

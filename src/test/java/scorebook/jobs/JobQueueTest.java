@@ -348,6 +348,7 @@ class JobQueueTest {
         Client.Response later = t.user().post("/api/jobs", "{\"prompt\":\"once\"}", "Idempotency-Key", "k-1");
         assertTrue(!first.json().path("job_id").equals(later.json().path("job_id")), "after 24 h the key is new");
     }
+
     /** {@code ?wait=S} holds a result until its job ends, or answers 202 once S seconds have passed. */
     @Test
     void aResultWaitsForItsJobWhenAsked() throws Exception {

@@ -59,8 +59,8 @@ class CellMergeTest {
             Tally a = extras(r);
             Tally b = extras(r);
             Tally sum = new Tally();
-            sum.mergeEncodedExtra(a.encodeExtra(), true);
-            sum.mergeEncodedExtra(b.encodeExtra(), true);
+            sum.mergeEncodedExtras(a.encodeExtra(), true);
+            sum.mergeEncodedExtras(b.encodeExtra(), true);
             assertArrayEquals(sum.encodeExtra(), CellMerge.extras(a.encodeExtra(), b.encodeExtra()), "round " + round);
         }
     }
