@@ -358,10 +358,20 @@ export function mount(el, params) {
     const name = (g) => (series.group_by.length ? series.group_by.map((k) => keyText(g.key[k])).join(' · ') : 'all');
     const extras = new Set(Object.keys(summary.extra || {}));
     groups.forEach((g) => g.points.forEach((p) => Object.keys(p.extra || {}).forEach((l) => extras.add(l))));
-    const lines = (pick, opts = {}) => groups.map((g, i) => ({
-      label: name(g) + (opts.suffix || ''), data: g.points.map(pick), borderColor: SERIES_COLOURS[i % SERIES_COLOURS.length],
-      backgroundColor: SERIES_COLOURS[i % SERIES_COLOURS.length], borderDash: opts.dash, spanGaps: false, pointRadius: 1.5, borderWidth: 1.6, tension: 0.15,
-    }));
+    // a week of hours is 169 points a line: drawing a dot and a curve for each is most of a redraw, so long
+    // series are plain lines, with a dot only where a value stands alone between empty buckets
+    const dense = starts.length > 48;
+    const gap = (v) => v === null || v === undefined;
+    const lone = (data, i) => !gap(data[i]) && (i === 0 || gap(data[i - 1])) && (i === data.length - 1 || gap(data[i + 1]));
+    const radius = (data) => (!dense ? 1.5 : data.some((_, i) => lone(data, i)) ? data.map((_, i) => (lone(data, i) ? 2 : 0)) : 0);
+    const lines = (pick, opts = {}) => groups.map((g, i) => {
+      const data = g.points.map(pick);
+      return {
+        label: name(g) + (opts.suffix || ''), data, borderColor: SERIES_COLOURS[i % SERIES_COLOURS.length],
+        backgroundColor: SERIES_COLOURS[i % SERIES_COLOURS.length], borderDash: opts.dash, spanGaps: false,
+        pointRadius: radius(data), pointHoverRadius: 3, borderWidth: 1.6, tension: dense ? 0 : 0.15,
+      };
+    });
     const specs = [
       ['requests', 'Requests', lines((p) => p.requests)],
       ['errors', 'Errors', lines((p) => p.errors)],

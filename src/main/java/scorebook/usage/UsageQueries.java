@@ -124,13 +124,13 @@ public final class UsageQueries {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
                     } else if (s.level > 0 || s.from >= horizon) {
-                        cells(h, userId, f, groupBy, s, s.level > 0 ? cut : 0, histograms, seen, sink);
+                        cells(h, userId, f, groupBy, s, cut, histograms, seen, sink);
                     } else {
                         // no minute cells before the horizon: those minutes come from raw rows
                         long split = Math.min(s.to, horizon);
                         raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
                         if (split < s.to) {
-                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), 0, histograms, seen, sink);
+                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), cut, histograms, seen, sink);
                         }
                     }
                 }

@@ -628,13 +628,8 @@ public final class UsageStore implements AutoCloseable {
                 cells.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
             }
         }
-        // hour and day cells add up into their cuts too (schema/015)
-        List<Map.Entry<Cell, Tally>> full = new ArrayList<>();
-        for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
-            if (e.getKey().level() >= 1) {
-                full.add(e);
-            }
-        }
+        // every cell adds up into its cuts too (schema/015, 016)
+        List<Map.Entry<Cell, Tally>> full = new ArrayList<>(cells.entrySet());
         for (Map.Entry<Cell, Tally> e : full) {
             for (int cut = 1; cut < CUT_KEEPS.size(); cut++) {
                 cells.computeIfAbsent(e.getKey().cut(cut), k -> new Tally()).merge(e.getValue());
@@ -654,7 +649,7 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Makes the cuts of every hour and day cell stored (a database from before schema/015), in SQL, merged by the
+     * Makes the cuts of every full cell stored (a database from before schema/015 or 016), in SQL, merged by the
      * cell upsert; marks them made. Runs once, inside a fold's transaction.
      */
     private static void buildCuts(java.sql.Connection c) throws SQLException {
@@ -669,7 +664,7 @@ public final class UsageStore implements AutoCloseable {
             select.append(", ").append(CELL_COLUMNS.substring(CELL_COLUMNS.indexOf("ok,")));
             // "WHERE" is required before an upsert's ON CONFLICT in INSERT ... SELECT
             String sql = "INSERT INTO usage_rollups (" + CELL_COLUMNS + ")\n" + select
-                    + "\nFROM usage_rollups WHERE level IN (1, 2)\n" + CELL_MERGE;
+                    + "\nFROM usage_rollups WHERE level IN (0, 1, 2)\n" + CELL_MERGE;
             try (java.sql.Statement st = c.createStatement()) {
                 st.executeUpdate(sql);
             }
@@ -713,10 +708,14 @@ public final class UsageStore implements AutoCloseable {
                 return;
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_rollups WHERE user_id = ? AND level = 0 AND t < ?")) {
-            ps.setLong(1, userId);
-            ps.setLong(2, wanted);
-            ps.executeUpdate();
+        // the full minute cells and their cuts (levels 0, 3, 6, ...)
+        for (int cut = 0; cut < CUT_KEEPS.size(); cut++) {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_rollups WHERE user_id = ? AND level = ? AND t < ?")) {
+                ps.setLong(1, userId);
+                ps.setInt(2, cutLevel(0, cut));
+                ps.setLong(3, wanted);
+                ps.executeUpdate();
+            }
         }
     }
 
@@ -733,7 +732,7 @@ public final class UsageStore implements AutoCloseable {
                     orEmpty(r.tag()), orEmpty(r.tenant()), orEmpty(r.dataset()), r.ok() ? 1 : 0);
         }
 
-        /** The cell of cut {@code cut} (schema/015) holding this full hour or day cell. */
+        /** The cell of cut {@code cut} (schema/015, 016) holding this full cell. */
         Cell cut(int cut) {
             String keep = CUT_KEEPS.get(cut);
             return new Cell(userId, cutLevel(level, cut), t, sourceKind, keep.equals("model") ? model : "",

@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Series read from the cuts of the rollups (schema/015: hour and day cells added up over all dimensions but one)
- * equal the same series read from the full cells, for every cut, with a filter, over hour and day cells, after
+ * Series read from the cuts of the rollups (schema/015 and 016: cells added up over all dimensions but one)
+ * equal the same series read from the full cells, for every cut, with a filter, over minute, hour and day cells, after
  * more rows are folded into cuts already stored, and after the cuts of an older database are made from its cells.
  * The full cells are forced by a filter on a second dimension that every row matches.
  */
@@ -34,6 +34,8 @@ class UsageCutsTest {
     /** Twelve days ending two days before now: hour and day cells only. */
     private static final long FROM = NOW.toEpochMilli() - 14 * 24 * HOUR;
     private static final long TO = FROM + 12 * 24 * HOUR;
+    /** The six hours before now: minute cells (schema/016 cuts them too). */
+    private static final long RECENT_FROM = NOW.toEpochMilli() - 6 * HOUR;
     private static final String ALL_TAGS = "tag=t-x,t-y";
     private static final String ALL_MODELS = "model=m-a,m-b,m-c";
 
@@ -45,15 +47,16 @@ class UsageCutsTest {
     @BeforeAll
     static void importRows() {
         tenant = Tenant.create(server);
-        importRows(1, 1_500);
+        importRows(1, 1_500, FROM, TO);
+        importRows(3, 600, RECENT_FROM, NOW.toEpochMilli());
     }
 
-    /** Rows spread over the range; values are multiples of 1/4, so sums are exact in any order of addition. */
-    private static void importRows(int seed, int n) {
+    /** Rows spread over a range; values are multiples of 1/4, so sums are exact in any order of addition. */
+    private static void importRows(int seed, int n, long from, long to) {
         Random r = new Random(seed);
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < n; i++) {
-            long ts = FROM + (long) (r.nextDouble() * (TO - FROM));
+            long ts = from + (long) (r.nextDouble() * (to - from));
             double latency = Math.round(Math.exp(6 + r.nextGaussian()) * 4) / 4.0;
             b.append(i == 0 ? "" : ",").append("{\"ts\": ").append(ts).append(", \"event_id\": \"c").append(seed).append('-')
                     .append(i).append("\", \"source_kind\": \"").append(i % 5 == 0 ? "job" : "gateway")
@@ -73,7 +76,9 @@ class UsageCutsTest {
     }
 
     private static JsonNode series(String query) {
-        JsonNode answer = tenant.user().get("/usage?from=" + FROM + "&to=" + TO + "&" + query).json();
+        String range = query.contains("bucket=1h") || query.contains("bucket=1d") ? "from=" + FROM + "&to=" + TO
+                : "from=" + RECENT_FROM + "&to=" + NOW.toEpochMilli();
+        JsonNode answer = tenant.user().get("/usage?" + range + "&" + query).json();
         assertTrue(answer.path("series").size() > 0, query + ": " + answer);
         return answer.path("series");
     }
@@ -84,7 +89,7 @@ class UsageCutsTest {
     }
 
     private static void assertEveryCutAnswersAsTheFullCells() {
-        for (String bucket : List.of("bucket=1h", "bucket=1d")) {
+        for (String bucket : List.of("bucket=1h", "bucket=1d", "bucket=15m", "bucket=1m")) {
             assertSameAsFullCells(bucket, ALL_TAGS + "&" + ALL_MODELS);
             assertSameAsFullCells(bucket + "&group_by=model", ALL_TAGS);
             assertSameAsFullCells(bucket + "&group_by=device", ALL_TAGS);
@@ -102,7 +107,8 @@ class UsageCutsTest {
         assertEveryCutAnswersAsTheFullCells();
         long requests = series("bucket=1d").get(0).path("points").findValues("requests").stream()
                 .mapToLong(JsonNode::asLong).sum();
-        importRows(2, 700);
+        importRows(2, 700, FROM, TO);
+        importRows(4, 300, RECENT_FROM, NOW.toEpochMilli());
         assertEveryCutAnswersAsTheFullCells();
         long after = series("bucket=1d").get(0).path("points").findValues("requests").stream()
                 .mapToLong(JsonNode::asLong).sum();
@@ -113,13 +119,15 @@ class UsageCutsTest {
     void theCutsOfCellsStoredBeforeThemAreMadeOnce() {
         String byModel = "bucket=1h&group_by=model";
         JsonNode before = series(byModel);
-        // a database from before schema/015: full cells only, and cuts not made
+        JsonNode minutesBefore = series("bucket=15m&group_by=device");
+        // a database from before schema/015 and 016: full cells only, and cuts not made
         server.running().db().write(h -> {
             h.execute("DELETE FROM usage_rollups WHERE level >= 3");
             return h.execute("UPDATE usage_fold SET cuts_built = 0");
         });
         assertEquals(before, series(byModel));
         assertEquals(before, series(byModel + "&" + ALL_TAGS));
+        assertEquals(minutesBefore, series("bucket=15m&group_by=device"));
         long cutCells = server.running().db().read(h -> h.createQuery(
                 "SELECT count(*) FROM usage_rollups WHERE level >= 3").mapTo(long.class).one());
         assertTrue(cutCells > 0);

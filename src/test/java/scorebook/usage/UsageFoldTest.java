@@ -145,6 +145,28 @@ class UsageFoldTest {
                 + "(SELECT t * 60000 FROM usage_minute_horizon WHERE user_id = :u)").bind("u", user).mapTo(long.class).one());
         assertTrue(recent > 0 && recent < 4_000, "recent rows: " + recent);
         assertEquals(recent, cellRequests(0));
+        // and so do their cuts (schema/016): levels 3, 6, ... 18
+        for (int cut = 1; cut < UsageStore.CUT_KEEPS.size(); cut++) {
+            assertEquals(recent, cellRequests(UsageStore.cutLevel(0, cut)), "minute cut " + cut);
+        }
+    }
+
+    @Test
+    void minuteCellsAndTheirCutsGoTogetherWhenTheHorizonMoves() {
+        store().insertNow(rows("a", 3_000));
+        answered();
+        assertTrue(cellRequests(0) > 0 && cellRequests(UsageStore.cutLevel(0, 2)) > 0);
+        // three days on, a new row moves the horizon past every minute cell written so far
+        Instant later = NOW.plusMillis(3 * DAY);
+        new UsageStore(db, Clock.fixed(later, ZoneOffset.UTC)).insertNow(List.of(new UsageStore.Row(user, null,
+                later.toEpochMilli(), "import", "late", "d0", "m0", null, 1, 1, 50.0, null, null, true, null, null,
+                null, null, null)));
+        answered();
+        long minuteFamily = db.read(h -> h.createQuery(
+                "SELECT coalesce(sum(requests), 0) FROM usage_rollups WHERE user_id = :u AND level % 3 = 0")
+                .bind("u", user).mapTo(long.class).one());
+        assertEquals(UsageStore.CUT_KEEPS.size(), minuteFamily, "only the new row's minute cell and its six cuts are left");
+        assertEquals(3_001, cellRequests(2), "the hour and day cells keep every row");
     }
 
     @Test
