@@ -1,5 +1,6 @@
 package scorebook.evals;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Iterator;
@@ -153,7 +154,7 @@ public final class EvalService implements HttpService {
         store.readRun(user(req), runId(req), true, view -> {
             RowsSql.Selection sel = rowsCache.select(view, query, version);
             List<RowsSql.Indexed> rows = view.rowsAt(sel.page(query.offset(), query.limit()));
-            streamJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
+            sendJson(res, g -> RunJson.rows(g, view.run(), sel, rows, query));
             return null;
         });
     }
@@ -372,6 +373,19 @@ public final class EvalService implements HttpService {
     @FunctionalInterface
     private interface JsonBody {
         void write(JsonGenerator g) throws IOException;
+    }
+
+    /**
+     * A bounded answer (a page of rows) built whole and sent with its Content-Length in one write: streamed, its
+     * 70 KB went out as chunks, and the chunk framing and copies were a tenth of the request's CPU.
+     */
+    private static void sendJson(ServerResponse res, JsonBody body) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream(32 * 1024);
+        try (JsonGenerator g = RunJson.compact(buf)) {
+            body.write(g);
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(buf.toByteArray());
     }
 
     private static void streamJson(ServerResponse res, JsonBody body) throws IOException {

@@ -8,19 +8,28 @@ import java.nio.charset.StandardCharsets;
 import com.fasterxml.jackson.core.SerializableString;
 
 /**
- * Stored JSON as UTF-8 bytes, for {@code JsonGenerator.writeRawValue}: a byte generator copies the
- * bytes as they are, without decoding them to a String and encoding them back.
+ * Stored JSON as UTF-8 bytes (or a slice of them), for {@code JsonGenerator.writeRawValue} and {@code writeRaw}:
+ * a byte generator copies the bytes as they are, without decoding them to a String and encoding them back.
  */
 final class RawJson implements SerializableString {
     private final byte[] utf8;
+    private final int from;
+    private final int length;
 
     RawJson(byte[] utf8) {
+        this(utf8, 0, utf8.length);
+    }
+
+    /** The bytes {@code from} (inclusive) to {@code to} (exclusive) of {@code utf8}. */
+    RawJson(byte[] utf8, int from, int to) {
         this.utf8 = utf8;
+        this.from = from;
+        this.length = to - from;
     }
 
     @Override
     public String getValue() {
-        return new String(utf8, StandardCharsets.UTF_8);
+        return new String(utf8, from, length, StandardCharsets.UTF_8);
     }
 
     @Override
@@ -35,7 +44,7 @@ final class RawJson implements SerializableString {
 
     @Override
     public byte[] asUnquotedUTF8() {
-        return utf8;
+        return from == 0 && length == utf8.length ? utf8 : java.util.Arrays.copyOfRange(utf8, from, from + length);
     }
 
     @Override
@@ -55,11 +64,11 @@ final class RawJson implements SerializableString {
 
     @Override
     public int appendUnquotedUTF8(byte[] buffer, int offset) {
-        if (offset + utf8.length > buffer.length) {
+        if (offset + length > buffer.length) {
             return -1;
         }
-        System.arraycopy(utf8, 0, buffer, offset, utf8.length);
-        return utf8.length;
+        System.arraycopy(utf8, from, buffer, offset, length);
+        return length;
     }
 
     @Override
@@ -79,8 +88,8 @@ final class RawJson implements SerializableString {
 
     @Override
     public int writeUnquotedUTF8(OutputStream out) throws IOException {
-        out.write(utf8);
-        return utf8.length;
+        out.write(utf8, from, length);
+        return length;
     }
 
     @Override
@@ -90,10 +99,10 @@ final class RawJson implements SerializableString {
 
     @Override
     public int putUnquotedUTF8(ByteBuffer buffer) {
-        if (buffer.remaining() < utf8.length) {
+        if (buffer.remaining() < length) {
             return -1;
         }
-        buffer.put(utf8);
-        return utf8.length;
+        buffer.put(utf8, from, length);
+        return length;
     }
 }

@@ -161,7 +161,7 @@ final class RunCompare {
                 if (c.per[r] == null) {
                     g.writeNull();
                 } else {
-                    g.writeRawValue(new RawJson(RunJson.withIndex(c.per[r].index(), rows.get(r).get(c.per[r].index()))));
+                    RunJson.writeWithIndex(g, c.per[r].index(), rows.get(r).get(c.per[r].index()));
                 }
             }
             g.writeEndArray();

@@ -107,7 +107,7 @@ final class RunJson {
         g.writeNumberField("limit", q.limit());
         g.writeArrayFieldStart("rows");
         for (RowsSql.Indexed r : rows) {
-            g.writeRawValue(new RawJson(withIndex(r.index(), r.json())));
+            writeWithIndex(g, r.index(), r.json());
         }
         g.writeEndArray();
         chips(g, "chips", sel.chips());
@@ -165,13 +165,24 @@ final class RunJson {
         g.writeEndObject();
     }
 
-    /** A stored row {@code {"function", ...}} as {@code {"index": i, "function", ...}}, by splicing bytes. */
-    static byte[] withIndex(int index, byte[] rowJson) {
-        byte[] head = ("{\"index\":" + index + ",").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        byte[] out = new byte[head.length + rowJson.length - 1];
-        System.arraycopy(head, 0, out, 0, head.length);
-        System.arraycopy(rowJson, 1, out, head.length, rowJson.length - 1);
-        return out;
+    /** A stored row {@code {"function", ...}} as {@code {"index": i, "function", ...}}: its members copied as stored. */
+    static void writeWithIndex(JsonGenerator g, int index, byte[] rowJson) throws IOException {
+        int end = rowJson.length - 1;
+        while (end > 0 && rowJson[end] != '}') {
+            end--;
+        }
+        g.writeStartObject();
+        g.writeNumberField("index", index);
+        // the stored object's members as they are, between its braces, after the index
+        int first = 1;
+        while (first < end && rowJson[first] <= ' ') {
+            first++;
+        }
+        if (first < end) {
+            g.writeRaw(',');
+            g.writeRaw(new RawJson(rowJson, first, end));
+        }
+        g.writeEndObject();
     }
 
     /** {@code GET /results} before any run: the discovered cases, not_started, totals 0, no selected_total. */

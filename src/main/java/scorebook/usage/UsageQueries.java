@@ -48,6 +48,8 @@ public final class UsageQueries {
             "NULL");
     /** The devices and models seen, as {@link #GROUPED_FACTS} lists them last; a series needs none (NULL, NULL). */
     private static final String SEEN = "json_group_array(DISTINCT nullif(device, '')), json_group_array(DISTINCT nullif(model, ''))";
+    /** The tokens/s histograms of a group, which a series does not read (its points show the average only). */
+    private static final String TOK_S_HIST = "CAST(group_concat(tok_s_hist, '') AS BLOB)";
 
     private final Database db;
 
@@ -72,17 +74,18 @@ public final class UsageQueries {
      * become one "other" group. {@code histograms} false skips percentiles (counts and sums only).
      */
     public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms) {
-        return tally(userId, f, groupBy, edges, top, histograms, true);
+        return tally(userId, f, groupBy, edges, top, histograms, false);
     }
 
     /**
-     * {@link #tally}; {@code seen} false when the answer needs no devices and models seen (a series), which lets it
-     * read the hour and day cells of a cut (schema/015) when one has every dimension it groups and filters by.
+     * {@link #tally}; {@code series} true for a series' points, which show no devices and models seen and no
+     * tokens/s or extra-metric percentiles: it then reads the cells of a cut (schema/015, 016) when one has every
+     * dimension it groups and filters by, and leaves those histograms undecoded.
      */
     public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms,
-                             boolean seen) {
+                             boolean series) {
         UsageStore.foldPending(db);
-        int cut = seen ? 0 : cutFor(groupBy, f);
+        int cut = series ? cutFor(groupBy, f) : 0;
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
@@ -110,7 +113,7 @@ public final class UsageQueries {
                 }
                 Tally t = buckets[b];
                 if (grouped) {
-                    addGroup(t, rs, histograms, seenSets);
+                    addGroup(t, rs, histograms, series, seenSets);
                 } else {
                     UsageStore.addRow(t, rs, COL_FACTS, histograms);
                     t.seen(rs.getString(5), rs.getString(4));
@@ -124,13 +127,13 @@ public final class UsageQueries {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
                     } else if (s.level > 0 || s.from >= horizon) {
-                        cells(h, userId, f, groupBy, s, cut, histograms, seen, sink);
+                        cells(h, userId, f, groupBy, s, cut, histograms, series, sink);
                     } else {
                         // no minute cells before the horizon: those minutes come from raw rows
                         long split = Math.min(s.to, horizon);
                         raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
                         if (split < s.to) {
-                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), cut, histograms, seen, sink);
+                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), cut, histograms, series, sink);
                         }
                     }
                 }
@@ -422,7 +425,7 @@ public final class UsageQueries {
      * devices and models.
      */
     private static void cells(Handle h, long userId, UsageFilter f, List<String> groupBy, Segment s, int cut,
-                              boolean histograms, boolean seen, Sink sink) throws SQLException {
+                              boolean histograms, boolean series, Sink sink) throws SQLException {
         List<Object> args = new ArrayList<>(List.of(userId, UsageStore.cutLevel(s.level, cut), s.from, s.to));
         StringBuilder sql = new StringBuilder("SELECT t, NULL");
         StringBuilder group = new StringBuilder(" GROUP BY t");
@@ -437,7 +440,7 @@ public final class UsageQueries {
         }
         String facts = histograms ? GROUPED_FACTS : GROUPED_COUNTS;
         // DISTINCT makes SQLite keep a set per group: only when the answer shows the devices and models seen
-        sql.append(seen ? facts : facts.replace(SEEN, "NULL, NULL"))
+        sql.append(series ? facts.replace(SEEN, "NULL, NULL").replace(TOK_S_HIST, "NULL") : facts)
                 .append(" FROM ").append(CELLS).append(" WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
                 .append(where(f, args)).append(group);
         query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(1) * 60_000, true));
@@ -459,16 +462,18 @@ public final class UsageQueries {
     }
 
     /** Adds one row of {@link #cells} (a group of cells) to a tally. */
-    private static void addGroup(Tally t, ResultSet rs, boolean histograms, Map<String, List<String>> seenSets)
-            throws SQLException {
+    private static void addGroup(Tally t, ResultSet rs, boolean histograms, boolean series,
+                                 Map<String, List<String>> seenSets) throws SQLException {
         int c = COL_FACTS;
         UsageStore.addSums(t, rs, c);
         if (histograms) {
             t.latency.mergeEncodedAll(rs.getBytes(c + 16));
             t.ttft.mergeEncodedAll(rs.getBytes(c + 17));
-            t.tokS.mergeEncodedAll(rs.getBytes(c + 18));
+            if (!series) {
+                t.tokS.mergeEncodedAll(rs.getBytes(c + 18));
+            }
         }
-        t.mergeEncodedExtras(rs.getBytes(c + 19), histograms);
+        t.mergeEncodedExtras(rs.getBytes(c + 19), histograms && !series);
         List<String> devices = names(rs.getString(c + 20), seenSets);
         List<String> models = names(rs.getString(c + 21), seenSets);
         t.seen(null, null);

@@ -95,8 +95,8 @@ public final class UsageService implements HttpService {
         String bucket = UsageAnswers.bucket(asked, f.toMs() - f.fromMs());
         List<Long> starts = new ArrayList<>();
         long[] edges = UsageAnswers.edges(f.fromMs(), f.toMs(), bucket, zone(q), starts);
-        // a series shows no devices or models seen, so it may read a cut of the rollups
-        List<UsageQueries.Group> groups = queries.tally(userId, f, groupBy, edges, top(q), true, false);
+        // a series shows no devices or models seen and no tokens/s percentiles, so it reads less (a cut of the rollups)
+        List<UsageQueries.Group> groups = queries.tally(userId, f, groupBy, edges, top(q), true, true);
         if (groups.isEmpty() && groupBy.isEmpty()) {
             UsageQueries.Group empty = new UsageQueries.Group(Map.of(), new Tally[edges.length - 1], new Tally());
             java.util.Arrays.setAll(empty.buckets(), i -> new Tally());
