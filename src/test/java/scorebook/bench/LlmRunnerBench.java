@@ -9,13 +9,13 @@ import java.util.Random;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import scorebook.server.ServerConfig;
-import scorebook.testing.FakeModelServer;
 import scorebook.testing.TestServer;
 
 /**
  * Whether the runner keeps up with its model: {@code llm} cases against an OpenAI-compatible server that
- * answers at once, so that what is measured is the runner's own cost per case (suite reading, row writes,
- * scoring, events), and a rerun of a few selected cases of that run.
+ * answers at once ({@link ModelStub}, a process of its own, as a real model server is), so that what is measured
+ * is the runner's own cost per case (suite reading, row writes, scoring, events), and a rerun of a few selected
+ * cases of that run.
  */
 public final class LlmRunnerBench implements Benchmark {
     private static final int CONCURRENCY = 16;
@@ -34,7 +34,7 @@ public final class LlmRunnerBench implements Benchmark {
         return llm();
     }
 
-    /** CPU time of this whole process (server, test model server and client), apart from waiting for a core. */
+    /** CPU time of this whole process (the server and the benchmark's calls), apart from waiting for a core. */
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
@@ -62,7 +62,8 @@ public final class LlmRunnerBench implements Benchmark {
         double[] reruns = new double[LLM_REPEATS];
         double[] rerunCpu = new double[LLM_REPEATS];
         Random random = new Random(11);
-        try (FakeModelServer fake = FakeModelServer.openai("tiny").tokens("4");
+        double[] stubCpu = new double[LLM_REPEATS];
+        try (ModelStub fake = ModelStub.start("tiny", "4");
              TestServer server = TestServer.start(ServerConfig.local(data, TestServer.OWNER_TOKEN).withEvalPath(evals))) {
             server.owner().post("/devices/register", "{\"serial\": \"fake\", \"kind\": \"openai\", \"base_url\": \""
                     + fake.url() + "\", \"models\": [\"tiny\"], \"max_concurrency\": 64}");
@@ -70,6 +71,7 @@ public final class LlmRunnerBench implements Benchmark {
             long owner = server.owner().get("/api/me").json().at("/user/id").asLong();
             for (int r = -LLM_WARM_UPS; r < LLM_REPEATS; r++) {
                 long c0 = processCpuNanos();
+                long s0 = fake.cpuNanos();
                 long t0 = System.nanoTime();
                 int status = server.owner().post("/api/runs/new", "{}").status();
                 if (status != 200) {
@@ -78,6 +80,7 @@ public final class LlmRunnerBench implements Benchmark {
                 server.running().runner().await(owner);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 double cpuMs = (processCpuNanos() - c0) / 1e6;
+                double stubCpuMs = (fake.cpuNanos() - s0) / 1e6;
                 List<Integer> picked = new ArrayList<>();
                 while (picked.size() < LLM_RERUN) {
                     int i = random.nextInt(LLM_CASES);
@@ -102,6 +105,7 @@ public final class LlmRunnerBench implements Benchmark {
                 if (r >= 0) {
                     runs[r] = wall;
                     cpu[r] = cpuMs / LLM_CASES;
+                    stubCpu[r] = stubCpuMs / LLM_CASES;
                     reruns[r] = rerun;
                     rerunCpu[r] = rerunCpuMs;
                 }
@@ -114,14 +118,16 @@ public final class LlmRunnerBench implements Benchmark {
                 new Row("2,000 llm cases, 0 ms model, concurrency 16", LLM_CASES + " cases × " + LLM_REPEATS,
                         Stats.median(runs) * 1000, Stats.percentile(runs, 95) * 1000, "ms",
                         String.format(Locale.ROOT, "%,.0f cases/s", rate), "≥ 2,000 cases/s", rate >= 2000),
-                new Row("CPU per llm case (runner + test model server)", LLM_CASES + " cases × " + LLM_REPEATS,
+                new Row("CPU per llm case: the server (runner, gateway, writes)", LLM_CASES + " cases × " + LLM_REPEATS,
                         Stats.median(cpu), Stats.percentile(cpu, 95), "ms",
                         String.format(Locale.ROOT, "%,.0f cases/s per idle core", 1 / Stats.median(cpu) * 1000),
                         "(information)", true),
+                new Row("  and the model stub's process", LLM_CASES + " cases × " + LLM_REPEATS,
+                        Stats.median(stubCpu), Stats.percentile(stubCpu, 95), "ms", "", "(information)", true),
                 new Row("rerun 200 selected llm cases of that run", LLM_RERUN + " cases × " + LLM_REPEATS,
                         Stats.median(reruns) * 1000, Stats.percentile(reruns, 95) * 1000, "ms", "", "≤ 200 ms",
                         Stats.median(reruns) <= 0.2),
-                new Row("CPU per rerun of 200 (runner + test model server)", LLM_RERUN + " cases × " + LLM_REPEATS,
+                new Row("CPU per rerun of 200 (the server)", LLM_RERUN + " cases × " + LLM_REPEATS,
                         Stats.median(rerunCpu), Stats.percentile(rerunCpu, 95), "ms", "", "(information)", true));
     }
 
