@@ -29,6 +29,7 @@ public final class Database implements AutoCloseable {
 
     private final Path file;
     private final Connection writerConnection;
+    private final Checkpointer checkpointer;
     private final Jdbi writer;
     private final Jdbi reader;
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -41,6 +42,10 @@ public final class Database implements AutoCloseable {
     private Database(Path file) throws SQLException {
         this.file = file;
         this.writerConnection = connect(false);
+        try (var st = writerConnection.createStatement()) {
+            st.execute("PRAGMA wal_autocheckpoint = 0"); // the Checkpointer's thread does it, not a commit
+        }
+        this.checkpointer = new Checkpointer(connect(false), file);
         this.watch = connect(true);
         this.writer = configure(Jdbi.create(new ConnectionFactory() {
             @Override
@@ -96,6 +101,10 @@ public final class Database implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    Checkpointer checkpointer() {
+        return checkpointer;
     }
 
     /** Runs a read on a pooled read-only connection. */
@@ -181,6 +190,7 @@ public final class Database implements AutoCloseable {
     public void close() {
         writeLock.lock();
         try {
+            checkpointer.close();
             Connection c;
             while ((c = idleReaders.poll()) != null) {
                 c.close();
