@@ -7,9 +7,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.jdbi.v3.core.Handle;
 
@@ -85,7 +87,13 @@ public final class UsageQueries {
     public List<Group> tally(long userId, UsageFilter f, List<String> groupBy, long[] edges, int top, boolean histograms,
                              boolean series) {
         UsageStore.foldPending(db);
-        int cut = series ? cutFor(groupBy, f) : 0;
+        // a total of everything (a summary, a comparison's side) filtered by no dimension reads the cut that keeps
+        // none (two cells an hour instead of every model's, device's and tag's), and the devices and models seen
+        // from the keys of the model and device cuts
+        boolean whole = !series && edges == null && groupBy.isEmpty() && cutFor(groupBy, f) == 1;
+        int cut = series || whole ? cutFor(groupBy, f) : 0;
+        Set<String> modelsSeen = new HashSet<>();
+        Set<String> devicesSeen = new HashSet<>();
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
@@ -126,20 +134,31 @@ public final class UsageQueries {
                 for (Segment s : segments(e)) {
                     if (s.level < 0) {
                         raw(h, userId, f, s.from, s.to, sink);
-                    } else if (s.level > 0 || s.from >= horizon) {
-                        cells(h, userId, f, groupBy, s, cut, histograms, series, sink);
                     } else {
                         // no minute cells before the horizon: those minutes come from raw rows
-                        long split = Math.min(s.to, horizon);
-                        raw(h, userId, f, s.from * 60_000, split * 60_000, sink);
-                        if (split < s.to) {
-                            cells(h, userId, f, groupBy, new Segment(0, split, s.to), cut, histograms, series, sink);
+                        Segment cellsPart = s.level > 0 || s.from >= horizon ? s
+                                : new Segment(0, Math.min(s.to, horizon), s.to);
+                        if (cellsPart != s) {
+                            raw(h, userId, f, s.from * 60_000, cellsPart.from * 60_000, sink);
+                        }
+                        if (cellsPart.from < cellsPart.to) {
+                            cells(h, userId, f, groupBy, cellsPart, cut, histograms, series, sink);
+                            if (whole) {
+                                seenIn(h, userId, f, cellsPart, "model", modelsSeen);
+                                seenIn(h, userId, f, cellsPart, "device", devicesSeen);
+                            }
                         }
                     }
                 }
             }
             return null;
         });
+        Tally[] all = groups.get(List.of());
+        if (whole && all != null) {
+            all[0].seen(null, null);
+            all[0].models.addAll(modelsSeen);
+            all[0].devices.addAll(devicesSeen);
+        }
         List<Group> out = new ArrayList<>();
         for (Map.Entry<List<Object>, Map<String, Object>> k : keys.entrySet()) {
             Tally[] buckets = groups.get(k.getKey());
@@ -439,8 +458,10 @@ public final class UsageQueries {
             group.append(", ").append(DIMS.get(i));
         }
         String facts = histograms ? GROUPED_FACTS : GROUPED_COUNTS;
-        // DISTINCT makes SQLite keep a set per group: only when the answer shows the devices and models seen
-        sql.append(series ? facts.replace(SEEN, "NULL, NULL").replace(TOK_S_HIST, "NULL") : facts)
+        // DISTINCT makes SQLite keep a set per group: only when the answer shows the devices and models seen, and
+        // only in the full cells (a cut has dropped them; a total of everything finds them with seenIn)
+        String read = !series && cut == 0 ? facts : facts.replace(SEEN, "NULL, NULL");
+        sql.append(series ? read.replace(TOK_S_HIST, "NULL") : read)
                 .append(" FROM ").append(CELLS).append(" WHERE user_id = ? AND level = ? AND t >= ? AND t < ?")
                 .append(where(f, args)).append(group);
         query(h, sql.toString(), args, rs -> sink.row(rs, rs.getLong(1) * 60_000, true));
@@ -459,6 +480,16 @@ public final class UsageQueries {
             return 1;
         }
         return needed.size() == 1 ? Math.max(0, UsageStore.CUT_KEEPS.indexOf(needed.iterator().next())) : 0;
+    }
+
+    /** Adds to {@code seen} the values of {@code dim} (model or device) with calls in a segment, from its cut's keys. */
+    private static void seenIn(Handle h, long userId, UsageFilter f, Segment s, String dim, Set<String> seen)
+            throws SQLException {
+        List<Object> args = new ArrayList<>(List.of(userId,
+                UsageStore.cutLevel(s.level, UsageStore.CUT_KEEPS.indexOf(dim)), s.from, s.to));
+        String sql = "SELECT DISTINCT " + dim + " FROM " + CELLS + " WHERE user_id = ? AND level = ? AND t >= ? AND t < ?"
+                + where(f, args) + " AND " + dim + " <> ''";
+        query(h, sql, args, rs -> seen.add(rs.getString(1)));
     }
 
     /** Adds one row of {@link #cells} (a group of cells) to a tally. */

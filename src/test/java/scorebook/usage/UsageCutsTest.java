@@ -115,6 +115,29 @@ class UsageCutsTest {
         assertEquals(requests + 700, after);
     }
 
+    /** A summary over everything (read from the cut that keeps no dimension) against the same from the full cells. */
+    private static void assertSummaryAsFromTheFullCells(String range) {
+        com.fasterxml.jackson.databind.node.ObjectNode fromCut = (com.fasterxml.jackson.databind.node.ObjectNode)
+                tenant.user().get("/usage/summary?" + range).json();
+        com.fasterxml.jackson.databind.node.ObjectNode fromCells = (com.fasterxml.jackson.databind.node.ObjectNode)
+                tenant.user().get("/usage/summary?" + range + "&" + ALL_TAGS + "&" + ALL_MODELS).json();
+        fromCut.remove("filters");
+        fromCells.remove("filters");
+        assertEquals(fromCells, fromCut, range);
+        assertEquals(DEVICES.length, fromCut.path("devices_active").asInt(), fromCut.toString());
+        assertTrue(fromCut.path("requests").asLong() > 0, fromCut.toString());
+    }
+
+    @Test
+    void aSummaryOfEverythingFromTheCutEqualsTheFullCells() {
+        // whole days and hours, the minute cells of the last hours, and ranges starting inside a minute (raw rows)
+        assertSummaryAsFromTheFullCells("from=" + FROM + "&to=" + TO);
+        assertSummaryAsFromTheFullCells("from=" + (FROM + 3_700_123) + "&to=" + (TO - 1_234_567));
+        assertSummaryAsFromTheFullCells("from=" + RECENT_FROM + "&to=" + NOW.toEpochMilli());
+        assertSummaryAsFromTheFullCells("from=" + (FROM + 61_001) + "&to=" + NOW.toEpochMilli());
+        assertSummaryAsFromTheFullCells("from=" + FROM + "&to=" + NOW.toEpochMilli() + "&ok=false&source_kind=job");
+    }
+
     @Test
     void theCutsOfCellsStoredBeforeThemAreMadeOnce() {
         String byModel = "bucket=1h&group_by=model";
