@@ -874,29 +874,53 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Adds one raw row, as {@code usage_event_facts} gives it ({@link #FACTS} from column {@code col}), to a tally:
-     * its counts and sums, its one value of each metric (its sum, where its count grew) into the histograms unless
-     * {@code histograms} is false, and its extras from their JSON. Cells never come this way: answers read them
-     * grouped, with their histograms encoded.
+     * Adds one raw row to a tally, its columns as UsageQueries' raw read gives them from {@code col} on: ok, prompt
+     * and completion tokens, then latency, TTFT, tokens/s, prefill and decode speeds (-Infinity when absent), then
+     * the extras' JSON. Its counts and sums, its values into the histograms unless {@code histograms} is false, its
+     * extras. Cells never come this way: answers read them grouped, with their histograms encoded.
      */
-    static void addRow(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
-        long latencyN = t.latencyN;
-        long ttftN = t.ttftN;
-        long tokSN = t.tokSN;
-        addSums(t, rs, col);
-        if (histograms) {
-            // read again only when the row has the value (a JNI call per column read)
-            if (t.latencyN > latencyN) {
-                t.latency.add(rs.getDouble(col + 5));
-            }
-            if (t.ttftN > ttftN) {
-                t.ttft.add(rs.getDouble(col + 8));
-            }
-            if (t.tokSN > tokSN) {
-                t.tokS.add(rs.getDouble(col + 10));
+    static void addRawRow(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
+        t.requests++;
+        t.okRequests += rs.getInt(col);
+        t.promptTokens += rs.getLong(col + 1);
+        t.completionTokens += rs.getLong(col + 2);
+        double latency = rs.getDouble(col + 3);
+        if (latency != Double.NEGATIVE_INFINITY) {
+            t.latencyN++;
+            t.latencySum += latency;
+            t.latencyMax = t.latencyMax == null ? latency : Math.max(t.latencyMax, latency);
+            if (histograms) {
+                t.latency.add(latency);
             }
         }
-        String extra = rs.getString(col + 19);
+        double ttft = rs.getDouble(col + 4);
+        if (ttft != Double.NEGATIVE_INFINITY) {
+            t.ttftN++;
+            t.ttftSum += ttft;
+            if (histograms) {
+                t.ttft.add(ttft);
+            }
+        }
+        double tokS = rs.getDouble(col + 5);
+        if (tokS != Double.NEGATIVE_INFINITY) {
+            t.tokSN++;
+            t.tokSSum += tokS;
+            t.tokSSq += tokS * tokS;
+            if (histograms) {
+                t.tokS.add(tokS);
+            }
+        }
+        double prefill = rs.getDouble(col + 6);
+        if (prefill != Double.NEGATIVE_INFINITY) {
+            t.prefillN++;
+            t.prefillSum += prefill;
+        }
+        double decode = rs.getDouble(col + 7);
+        if (decode != Double.NEGATIVE_INFINITY) {
+            t.decodeN++;
+            t.decodeSum += decode;
+        }
+        String extra = rs.getString(col + 8);
         if (extra != null) {
             extras(extra).forEach((label, v) -> t.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
         }

@@ -65,7 +65,8 @@ class UsageFoldTest {
         long ts = NOW.toEpochMilli() - 5 * DAY + (long) i * (5 * DAY - 1) / of;
         boolean ok = i % 7 != 0;
         return new UsageStore.Row(user, null, ts, "import", set + "-" + i, "d" + i % 3, "m" + i % 2, null, 10 + i % 5,
-                ok ? 20 : null, 100.0 + i % 89, ok ? 10.0 + i % 13 : null, null, ok, ok ? null : "upstream_error", null,
+                ok ? 20 : null, 100.0 + i % 89, ok ? 10.0 + i % 13 : null, ok ? 30.0 + i % 7 : null, ok,
+                ok ? null : "upstream_error", null,
                 null, null, "{\"watts\": " + (i % 40) + "}");
     }
 
@@ -98,6 +99,31 @@ class UsageFoldTest {
                         FROM usage_events WHERE user_id = :u""").bind("u", user)
                 .map((rs, ctx) -> List.<Object>of(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getDouble(4),
                         rs.getDouble(5), rs.getLong(6), rs.getDouble(7))).one());
+    }
+
+    /** {@link #exact()} over the rows in {@code [from, to)}, with tokens/s count and sum and the extras' count. */
+    private List<Object> exactIn(long from, long to) {
+        return db.read(h -> h.createQuery("""
+                        SELECT count(*), sum(1 - ok), sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)),
+                               total(latency_ms), max(latency_ms), count(ttft_ms), total(ttft_ms), count(tok_s),
+                               total(tok_s), count(extra)
+                        FROM usage_events WHERE user_id = :u AND ts_ms >= :from AND ts_ms < :to""")
+                .bind("u", user).bind("from", from).bind("to", to)
+                .map((rs, ctx) -> List.<Object>of(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getDouble(4),
+                        rs.getDouble(5), rs.getLong(6), rs.getDouble(7), rs.getLong(8), rs.getDouble(9), rs.getLong(10)))
+                .one());
+    }
+
+    /** The same figures answered for {@code [from, to)}. */
+    private List<Object> answeredIn(long from, long to) {
+        UsageFilter f = UsageFilter.parse(name -> switch (name) {
+            case "from" -> List.of(String.valueOf(from));
+            case "to" -> List.of(String.valueOf(to));
+            default -> List.of();
+        }, "", Clock.fixed(NOW, ZoneOffset.UTC));
+        Tally t = new UsageQueries(db).total(user, f, true);
+        return List.of(t.requests, t.requests - t.okRequests, t.promptTokens + t.completionTokens, t.latencySum,
+                t.latencyMax, t.ttftN, t.ttftSum, t.tokSN, t.tokSSum, (long) t.extra.getOrDefault("watts", new Tally.Extra()).n);
     }
 
     /** The same figures from an answer (the rollups). */
@@ -167,6 +193,19 @@ class UsageFoldTest {
                 .bind("u", user).mapTo(long.class).one());
         assertEquals(UsageStore.CUT_KEEPS.size(), minuteFamily, "only the new row's minute cell and its six cuts are left");
         assertEquals(3_001, cellRequests(2), "the hour and day cells keep every row");
+    }
+
+    @Test
+    void rangesStartingAndEndingInsideMinutesAndOldHoursAddUpTheirRawRowsExactly() {
+        store().insertNow(rows("a", 3_000));
+        // more than two days back (no minute cells: the partial hours come from raw rows) and inside the last two days
+        long[][] ranges = {{NOW.toEpochMilli() - 4 * DAY + 1_234_567, NOW.toEpochMilli() - 3 * DAY - 2_345_678},
+            {NOW.toEpochMilli() - DAY + 30_001, NOW.toEpochMilli() - 7_777}, {NOW.toEpochMilli() - 5 * DAY, NOW.toEpochMilli()}};
+        for (long[] r : ranges) {
+            List<Object> want = exactIn(r[0], r[1]);
+            assertTrue((long) want.getFirst() > 100 && (long) want.get(5) > 0 && (long) want.get(7) > 0, want.toString());
+            assertSameFigures(want, answeredIn(r[0], r[1]));
+        }
     }
 
     @Test
