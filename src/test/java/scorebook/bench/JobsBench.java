@@ -52,7 +52,7 @@ public final class JobsBench implements Benchmark {
 
     /**
      * {@code -Dbench.jobs=flow,backlog,push} runs only the parts named (all by default), so that one figure can be
-     * measured again without the others' minutes.
+     * measured again without the others' minutes; {@code -Dbench.enqueuers=N} sets the backlog's clients (8).
      */
     private static boolean part(String name) {
         String only = System.getProperty("bench.jobs", "");
@@ -207,7 +207,7 @@ public final class JobsBench implements Benchmark {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double[] all = lat.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
         List<Row> rows = new ArrayList<>();
-        rows.add(new Row("jobs: enqueue 100,000 over HTTP (8 clients)", String.format(Locale.ROOT, "%,d jobs, %.1f s",
+        rows.add(new Row("jobs: enqueue 100,000 over HTTP (" + ENQUEUERS + " clients)", String.format(Locale.ROOT, "%,d jobs, %.1f s",
                 all.length, seconds), Stats.median(all), Stats.percentile(all, 95), "ms",
                 rate(all.length, seconds, cpuSeconds() - cpu0), "≤ 20 s", seconds <= 20));
 
