@@ -38,7 +38,7 @@ final class Checkpointer implements AutoCloseable {
         while (running) {
             try {
                 Thread.sleep(TICK_MS);
-                long size = Files.exists(wal) ? Files.size(wal) : 0;
+                long size = walSize();
                 if (size >= PASSIVE_BYTES) {
                     checkpoint(size >= RESTART_BYTES ? "RESTART" : "PASSIVE");
                 }
@@ -52,8 +52,16 @@ final class Checkpointer implements AutoCloseable {
         }
     }
 
-    /** Runs one checkpoint of the given mode now (also for the tests). */
-    void checkpoint(String mode) throws SQLException {
+    /** The WAL's size in bytes, 0 when there is none (no connection open, or just checkpointed away). */
+    private long walSize() throws java.io.IOException {
+        try {
+            return Files.size(wal);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return 0;
+        }
+    }
+
+    private void checkpoint(String mode) throws SQLException {
         synchronized (connection) {
             try (Statement st = connection.createStatement()) {
                 st.execute("PRAGMA wal_checkpoint(" + mode + ")");

@@ -63,38 +63,76 @@ public final class Tally {
 
     /** Adds one usage row. */
     void add(UsageStore.Row r, Map<String, Double> extras) {
-        requests++;
-        if (r.ok()) {
-            okRequests++;
-        }
-        promptTokens += r.promptTokens() == null ? 0 : r.promptTokens();
-        completionTokens += r.completionTokens() == null ? 0 : r.completionTokens();
+        addCall(r.ok(), r.promptTokens() == null ? 0 : r.promptTokens(),
+                r.completionTokens() == null ? 0 : r.completionTokens());
         if (r.latencyMs() != null) {
-            latencyN++;
-            latencySum += r.latencyMs();
-            latencyMax = latencyMax == null ? r.latencyMs() : Math.max(latencyMax, r.latencyMs());
-            latency.add(r.latencyMs());
+            addLatency(r.latencyMs(), true);
         }
         if (r.ttftMs() != null) {
-            ttftN++;
-            ttftSum += r.ttftMs();
-            ttft.add(r.ttftMs());
+            addTtft(r.ttftMs(), true);
         }
         if (r.tokS() != null) {
-            tokSN++;
-            tokSSum += r.tokS();
-            tokSSq += r.tokS() * r.tokS();
-            tokS.add(r.tokS());
+            addTokS(r.tokS(), true);
         }
         UsageStore.Hardware hw = r.hardware();
         if (hw != null && hw.prefillTokS() != null) {
-            prefillN++;
-            prefillSum += hw.prefillTokS();
+            addPrefill(hw.prefillTokS());
         }
         if (hw != null && hw.decodeTokS() != null) {
-            decodeN++;
-            decodeSum += hw.decodeTokS();
+            addDecode(hw.decodeTokS());
         }
+        addExtras(extras);
+    }
+
+    // one call's values, one at a time: a row of the fold and a raw row read by an answer add up the same way
+
+    void addCall(boolean ok, long promptTokens, long completionTokens) {
+        requests++;
+        if (ok) {
+            okRequests++;
+        }
+        this.promptTokens += promptTokens;
+        this.completionTokens += completionTokens;
+    }
+
+    void addLatency(double ms, boolean histogram) {
+        latencyN++;
+        latencySum += ms;
+        latencyMax = latencyMax == null ? ms : Math.max(latencyMax, ms);
+        if (histogram) {
+            latency.add(ms);
+        }
+    }
+
+    void addTtft(double ms, boolean histogram) {
+        ttftN++;
+        ttftSum += ms;
+        if (histogram) {
+            ttft.add(ms);
+        }
+    }
+
+    void addTokS(double v, boolean histogram) {
+        tokSN++;
+        tokSSum += v;
+        tokSSq += v * v;
+        if (histogram) {
+            tokS.add(v);
+        }
+    }
+
+    void addPrefill(double tokS) {
+        prefillN++;
+        prefillSum += tokS;
+    }
+
+    void addDecode(double tokS) {
+        decodeN++;
+        decodeSum += tokS;
+    }
+
+    /** Adds a call's extra metrics {label: value} (null: none). */
+    void addExtras(Map<String, Double> extras) {
         if (extras != null) {
             extras.forEach((label, v) -> extra.computeIfAbsent(label, k -> new Extra()).add(v));
         }

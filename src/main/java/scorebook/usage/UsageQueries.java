@@ -29,18 +29,16 @@ public final class UsageQueries {
     private static final String OTHER = "other";
     private static final int COL_FACTS = 10;
     /**
-     * A raw row as a tally adds it: the dimensions in columns 3 to 9 as {@link #cells} has them, then its numbers
-     * with -Infinity for an absent value (a tally skips it), so each column is one JNI read and no null check. The
-     * old partial hour of a range (no minute cells that far back) is about 14,000 rows at 10,000,000 a month; read
+     * A raw row as a tally adds it: its time in column 2 and the dimensions in 3 to 9 as {@link #cells} has them,
+     * then its numbers with -Infinity for an absent value, so each column is one JNI read and no null check. The old
+     * partial hour of a range (no minute cells that far back) is about 14,000 rows at 10,000,000 a month; read
      * through the facts view, some 25 reads a row, it took about 80 ms while SQLite found and summed those rows in 8.
      */
     private static final String RAW_FACTS = """
-            SELECT ts_ms / 60000, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, coalesce(prompt_tokens, 0),
+            SELECT NULL, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, coalesce(prompt_tokens, 0),
                    coalesce(completion_tokens, 0), coalesce(latency_ms, -9e999), coalesce(ttft_ms, -9e999),
                    coalesce(tok_s, -9e999), coalesce(prefill_tok_s, -9e999), coalesce(decode_tok_s, -9e999), extra
             FROM usage_events""";
-    /** The column of {@link #RAW_FACTS} where a row's numbers start ({@code ok}). */
-    private static final int COL_RAW = 9;
     /** The dimension columns of a raw row or a group of cells, from its third column on: the rollups' key order. */
     private static final List<String> DIMS = List.of("source_kind", "model", "device", "tag", "tenant", "dataset", "ok");
     /**
@@ -134,7 +132,7 @@ public final class UsageQueries {
                 if (grouped) {
                     addGroup(t, rs, histograms, series, seenSets);
                 } else {
-                    UsageStore.addRawRow(t, rs, COL_RAW, histograms);
+                    addRawRow(t, rs, histograms);
                     if (!series) {
                         t.seen(rs.getString(5), rs.getString(4));
                     }
@@ -503,6 +501,38 @@ public final class UsageQueries {
         String sql = "SELECT DISTINCT " + dim + " FROM " + CELLS + " WHERE user_id = ? AND level = ? AND t >= ? AND t < ?"
                 + where(f, args) + " AND " + dim + " <> ''";
         query(h, sql, args, rs -> seen.add(rs.getString(1)));
+    }
+
+    /**
+     * Adds one row of {@link #RAW_FACTS} to a tally: its counts and sums, its values into the histograms unless
+     * {@code histograms} is false, its extras.
+     */
+    private static void addRawRow(Tally t, ResultSet rs, boolean histograms) throws SQLException {
+        t.addCall(rs.getInt(9) == 1, rs.getLong(10), rs.getLong(11));
+        double latency = rs.getDouble(12);
+        if (latency != Double.NEGATIVE_INFINITY) {
+            t.addLatency(latency, histograms);
+        }
+        double ttft = rs.getDouble(13);
+        if (ttft != Double.NEGATIVE_INFINITY) {
+            t.addTtft(ttft, histograms);
+        }
+        double tokS = rs.getDouble(14);
+        if (tokS != Double.NEGATIVE_INFINITY) {
+            t.addTokS(tokS, histograms);
+        }
+        double prefill = rs.getDouble(15);
+        if (prefill != Double.NEGATIVE_INFINITY) {
+            t.addPrefill(prefill);
+        }
+        double decode = rs.getDouble(16);
+        if (decode != Double.NEGATIVE_INFINITY) {
+            t.addDecode(decode);
+        }
+        String extra = rs.getString(17);
+        if (extra != null) {
+            t.addExtras(UsageStore.extras(extra));
+        }
     }
 
     /** Adds one row of {@link #cells} (a group of cells) to a tally. */

@@ -132,6 +132,10 @@ public final class UsageStore implements AutoCloseable {
             java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
     /** Rollup levels: cell length in minutes (minute, hour, day). */
     static final long[] LEVEL_MINUTES = {1, 60, 1440};
+    /** Deletes a user's minute cells below a minute, full ones and their cuts (levels 0, 3, 6, ...; after LEVEL_MINUTES). */
+    private static final String MINUTE_CELLS_DELETE = "DELETE FROM usage_rollups WHERE user_id = ? AND level IN ("
+            + java.util.stream.IntStream.range(0, CUT_KEEPS.size()).mapToObj(cut -> String.valueOf(cutLevel(0, cut)))
+                    .collect(java.util.stream.Collectors.joining(", ")) + ") AND t < ?";
 
     /**
      * One usage row.
@@ -708,14 +712,10 @@ public final class UsageStore implements AutoCloseable {
                 return;
             }
         }
-        // the full minute cells and their cuts (levels 0, 3, 6, ...)
-        for (int cut = 0; cut < CUT_KEEPS.size(); cut++) {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_rollups WHERE user_id = ? AND level = ? AND t < ?")) {
-                ps.setLong(1, userId);
-                ps.setInt(2, cutLevel(0, cut));
-                ps.setLong(3, wanted);
-                ps.executeUpdate();
-            }
+        try (PreparedStatement ps = c.prepareStatement(MINUTE_CELLS_DELETE)) {
+            ps.setLong(1, userId);
+            ps.setLong(2, wanted);
+            ps.executeUpdate();
         }
     }
 
@@ -871,59 +871,6 @@ public final class UsageStore implements AutoCloseable {
         t.prefillSum += rs.getDouble(col + 13);
         t.decodeN += rs.getLong(col + 14);
         t.decodeSum += rs.getDouble(col + 15);
-    }
-
-    /**
-     * Adds one raw row to a tally, its columns as UsageQueries' raw read gives them from {@code col} on: ok, prompt
-     * and completion tokens, then latency, TTFT, tokens/s, prefill and decode speeds (-Infinity when absent), then
-     * the extras' JSON. Its counts and sums, its values into the histograms unless {@code histograms} is false, its
-     * extras. Cells never come this way: answers read them grouped, with their histograms encoded.
-     */
-    static void addRawRow(Tally t, ResultSet rs, int col, boolean histograms) throws SQLException {
-        t.requests++;
-        t.okRequests += rs.getInt(col);
-        t.promptTokens += rs.getLong(col + 1);
-        t.completionTokens += rs.getLong(col + 2);
-        double latency = rs.getDouble(col + 3);
-        if (latency != Double.NEGATIVE_INFINITY) {
-            t.latencyN++;
-            t.latencySum += latency;
-            t.latencyMax = t.latencyMax == null ? latency : Math.max(t.latencyMax, latency);
-            if (histograms) {
-                t.latency.add(latency);
-            }
-        }
-        double ttft = rs.getDouble(col + 4);
-        if (ttft != Double.NEGATIVE_INFINITY) {
-            t.ttftN++;
-            t.ttftSum += ttft;
-            if (histograms) {
-                t.ttft.add(ttft);
-            }
-        }
-        double tokS = rs.getDouble(col + 5);
-        if (tokS != Double.NEGATIVE_INFINITY) {
-            t.tokSN++;
-            t.tokSSum += tokS;
-            t.tokSSq += tokS * tokS;
-            if (histograms) {
-                t.tokS.add(tokS);
-            }
-        }
-        double prefill = rs.getDouble(col + 6);
-        if (prefill != Double.NEGATIVE_INFINITY) {
-            t.prefillN++;
-            t.prefillSum += prefill;
-        }
-        double decode = rs.getDouble(col + 7);
-        if (decode != Double.NEGATIVE_INFINITY) {
-            t.decodeN++;
-            t.decodeSum += decode;
-        }
-        String extra = rs.getString(col + 8);
-        if (extra != null) {
-            extras(extra).forEach((label, v) -> t.extra.computeIfAbsent(label, k -> new Tally.Extra()).add(v));
-        }
     }
 
     /** The numbers of an extra object {label: number}; anything else in it is ignored. */
