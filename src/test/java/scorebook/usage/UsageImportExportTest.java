@@ -148,13 +148,16 @@ class UsageImportExportTest {
         assertEquals(Json.text(java.util.List.of()), t.user().get("/usage?view=raw").json().path("events").toString());
     }
 
-    /** Every kind of cell, written exactly: quoting, formula guards, non-ASCII text, nulls, whole and fractional numbers. */
+    /**
+     * Every kind of cell, written exactly: quoting, formula guards, non-ASCII text, nulls, whole and fractional numbers
+     * (a third as Java writes it; SQLite's own text would be 0.33333333333333332).
+     */
     @Test
     void exportWritesEveryKindOfCellExactly() {
         Tenant t = Tenant.create(server);
         String row = "{\"event_id\": \"e,1\", \"ts\": " + TS + ".25, \"device\": \"d\u00e9v-1 \u4e2d\", \"model\": \"m\\\"q\", "
                 + "\"tag\": \"-tag\", \"job_id\": \"j\\n2\", \"ok\": false, \"error_type\": \"timeout\", "
-                + "\"prompt_tokens\": 5, \"latency_ms\": 12.25, \"ttft_ms\": 3, \"tok_s\": 0.0000001, "
+                + "\"prompt_tokens\": 5, \"latency_ms\": 12.25, \"ttft_ms\": 3, \"tok_s\": 0.0000001, \"decode_tok_s\": 0.3333333333333333, "
                 + "\"load_ms\": 123456789012345678, \"prompt_preview\": \"h\u00e9llo, \\\"w\\\"\", "
                 + "\"extra\": {\"a b\": 1.5, \"z\": 2}}";
         Client.Response imp = t.user().post("/usage/import", "[" + row + "]");
@@ -162,7 +165,7 @@ class UsageImportExportTest {
         String[] lines = t.user().get("/usage/export.csv").text().split("\r\n", -1);
         assertEquals(String.join(",", UsageCsv.COLUMNS) + ",extra.a b,extra.z", lines[0]);
         assertEquals("\"e,1\"," + TS + ".250," + UsageStore.iso(TS * 1000 + 250) + ",import,d\u00e9v-1 \u4e2d,\"m\"\"q\",'-tag,,,"
-                + "\"j\n2\",false,timeout,5,,5,12.25,3,1.0E-7,,,1.2345678901234568E17,,,,,\"h\u00e9llo, \"\"w\"\"\",1.5,2", lines[1]);
+                + "\"j\n2\",false,timeout,5,,5,12.25,3,1.0E-7,,0.3333333333333333,1.2345678901234568E17,,,,,\"h\u00e9llo, \"\"w\"\"\",1.5,2", lines[1]);
         assertEquals(3, lines.length);
         assertEquals("", lines[2]);
     }
