@@ -1,7 +1,11 @@
 package scorebook.usage;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
@@ -168,5 +172,42 @@ class UsageImportExportTest {
                 + "\"j\n2\",false,timeout,5,,5,12.25,3,1.0E-7,,0.3333333333333333,1.2345678901234568E17,,,,,\"h\u00e9llo, \"\"w\"\"\",1.5,2", lines[1]);
         assertEquals(3, lines.length);
         assertEquals("", lines[2]);
+    }
+
+    /**
+     * An export made in slices of 7 rows (12 rows share one millisecond, more than a slice holds; a model filter
+     * leaves some slices empty) is the export made in one slice, byte for byte, every row once, oldest first.
+     */
+    @Test
+    void slicedExportIsTheWholeExportInOrder() throws Exception {
+        Tenant t = Tenant.create(server);
+        StringBuilder rows = new StringBuilder("[");
+        for (int i = 0; i < 60; i++) {
+            long ms = i >= 20 && i < 32 ? 20_000 : i * 1_000L + i % 3; // twelve rows at one millisecond
+            rows.append(i == 0 ? "" : ",").append("{\"event_id\": \"s").append(i).append("\", \"ts\": ")
+                    .append((TS - 100) * 1000 + ms).append(", \"model\": \"").append(i % 4 == 0 ? "m-b" : "m-a")
+                    .append("\", \"latency_ms\": ").append(i).append(".5}");
+        }
+        assertEquals(60, t.user().post("/usage/import", rows.append(']').toString()).json().path("imported").asInt());
+        scorebook.store.Database db = server.running().db();
+        for (Map<String, List<String>> dims : List.of(Map.<String, List<String>>of(), Map.of("model", List.of("m-b")))) {
+            UsageFilter f = new UsageFilter((TS - 200) * 1000, (TS + 10) * 1000, dims, null, List.of());
+            ByteArrayOutputStream sliced = new ByteArrayOutputStream();
+            ByteArrayOutputStream whole = new ByteArrayOutputStream();
+            long n = UsageCsv.export(db, t.userId(), f, List.of(), sliced, 7);
+            assertEquals(n, UsageCsv.export(db, t.userId(), f, List.of(), whole, 1_000_000));
+            assertEquals(dims.isEmpty() ? 60 : 15, n);
+            assertEquals(whole.toString(StandardCharsets.UTF_8), sliced.toString(StandardCharsets.UTF_8));
+            String[] lines = sliced.toString(StandardCharsets.UTF_8).split("\r\n");
+            assertEquals(n + 1, lines.length);
+            double last = 0;
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            for (int i = 1; i < lines.length; i++) {
+                String[] cells = lines[i].split(",");
+                assertTrue(ids.add(cells[0]), "once: " + cells[0]);
+                assertTrue(Double.parseDouble(cells[1]) >= last, "oldest first: " + lines[i]);
+                last = Double.parseDouble(cells[1]);
+            }
+        }
     }
 }
