@@ -3,8 +3,10 @@ package scorebook.store;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -13,20 +15,34 @@ import java.util.logging.Logger;
  * SQLite's automatic checkpoint the commit that fills the WAL past 1,000 pages copies them and syncs the file
  * while holding the write lock: about two thirds of an enqueue's time in the database, 64 of 84 µs a job in
  * batches of 64. Here a PASSIVE checkpoint (it takes no lock that writers or readers wait for) runs when the WAL
- * has grown past {@link #PASSIVE_BYTES}; a WAL that still grows past {@link #RESTART_BYTES} (readers kept it from
- * being reused) gets a RESTART checkpoint, which makes the next writer start the WAL from its beginning.
+ * file is past {@link #PASSIVE_BYTES}.
+ * <p>
+ * Under writes that never pause, a PASSIVE checkpoint never catches up: frames come in while it copies, so no write
+ * ever begins on a fully copied WAL, which is when SQLite starts the WAL again from its beginning. The WAL then grew
+ * to 256 MB, where a RESTART checkpoint held every writer in SQLite's busy handler (sleeps of 1 ms and more) while it
+ * copied the rest: enqueueing 100,000 jobs spent more time in BEGIN IMMEDIATE than in its inserts. So once the WAL
+ * holds {@link #CATCH_UP_BYTES}, the next write, still holding the writer lock after its commit, copies the frames
+ * this thread's checkpoint left ({@link #catchUpIfWanted}): the write after it starts the WAL from its beginning.
+ * (This thread taking the writer lock itself starved behind writers that retake it at once.) The copy ends with a
+ * sync of the database file, about 10 ms on this machine's disk, that every writer waits for: every 4 MB it cost
+ * the jobs flow a fifth of its rate, every 64 MB it is lost in the noise. A WAL that still
+ * grows past {@link #RESTART_BYTES} (a long read kept its frames from being copied) gets a RESTART checkpoint.
  */
 final class Checkpointer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Checkpointer.class.getName());
     static final long PASSIVE_BYTES = 4L << 20;
+    static final long CATCH_UP_BYTES = 64L << 20;
     static final long RESTART_BYTES = 256L << 20;
     private static final long TICK_MS = 100;
 
     private final Connection connection;
     private final Path wal;
+    private volatile boolean catchUpWanted;
     private final Thread thread;
     private volatile boolean running = true;
-    private final java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong done = new AtomicLong();
+    private final AtomicLong caughtUp = new AtomicLong();
+    private long pageSize;
 
     Checkpointer(Connection connection, Path databaseFile) {
         this.connection = connection;
@@ -38,9 +54,14 @@ final class Checkpointer implements AutoCloseable {
         while (running) {
             try {
                 Thread.sleep(TICK_MS);
-                long size = walSize();
-                if (size >= PASSIVE_BYTES) {
-                    checkpoint(size >= RESTART_BYTES ? "RESTART" : "PASSIVE");
+                if (walSize() < PASSIVE_BYTES) {
+                    continue;
+                }
+                long walBytes = checkpoint("PASSIVE");
+                if (walBytes >= RESTART_BYTES) {
+                    checkpoint("RESTART");
+                } else if (walBytes >= CATCH_UP_BYTES) {
+                    catchUpWanted = true;
                 }
             } catch (InterruptedException e) {
                 return;
@@ -61,18 +82,50 @@ final class Checkpointer implements AutoCloseable {
         }
     }
 
-    private void checkpoint(String mode) throws SQLException {
+    /** Runs a checkpoint; answers the bytes of the frames the WAL holds (since its last start from the beginning). */
+    private long checkpoint(String mode) throws SQLException {
+        long frames;
         synchronized (connection) {
             try (Statement st = connection.createStatement()) {
-                st.execute("PRAGMA wal_checkpoint(" + mode + ")");
+                if (pageSize == 0) {
+                    try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+                        pageSize = rs.next() ? rs.getLong(1) : 4096;
+                    }
+                }
+                try (ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
+                    frames = rs.next() ? Math.max(0, rs.getLong(2)) : 0;
+                }
             }
         }
         done.incrementAndGet();
+        return frames * pageSize;
+    }
+
+    /**
+     * Called by a write after its commit, holding the writer lock: when this thread found the WAL long, copies the
+     * frames its checkpoint left (a few ms of writes), so that the next write starts the WAL from its beginning.
+     */
+    void catchUpIfWanted() {
+        if (!catchUpWanted) {
+            return;
+        }
+        catchUpWanted = false;
+        try {
+            checkpoint("PASSIVE");
+            caughtUp.incrementAndGet();
+        } catch (SQLException e) {
+            LOG.log(Level.WARNING, "WAL checkpoint failed (retried): " + e.getMessage());
+        }
     }
 
     /** How many checkpoints have run so far. */
     long checkpoints() {
         return done.get();
+    }
+
+    /** How many times a write copied the frames left (see {@link #catchUpIfWanted}). */
+    long catchUps() {
+        return caughtUp.get();
     }
 
     @Override

@@ -119,6 +119,7 @@ public final class Database implements AutoCloseable {
             return writer.inTransaction(callback);
         } finally {
             writes.incrementAndGet();
+            checkpointer.catchUpIfWanted();
             writeLock.unlock();
         }
     }

@@ -48,6 +48,31 @@ class CheckpointerTest {
         }
     }
 
+    /**
+     * Writes that never pause: a PASSIVE checkpoint alone never finds the WAL fully copied at the start of a write, so
+     * the WAL grew until 256 MB. Past {@link Checkpointer#CATCH_UP_BYTES} (64 MB) a write copies the frames left,
+     * after its commit, and the WAL starts again from its beginning: 160 MB written without a pause leave a smaller
+     * WAL file.
+     */
+    @Test
+    void writesThatNeverPauseStillReuseTheWal() throws Exception {
+        Path dir = TestServer.tempDir();
+        try (Database db = Database.open(dir)) {
+            db.write(h -> h.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, b BLOB)"));
+            Random r = new Random(3);
+            byte[] b = new byte[1 << 20];
+            for (int i = 0; i < 160; i++) {
+                r.nextBytes(b);
+                db.write(h -> h.execute("INSERT INTO probe (b) VALUES (?)", (Object) b));
+            }
+            long size = Files.size(dir.resolve(Database.FILE_NAME + "-wal"));
+            // without a new start the WAL holds all 160 MB; one new start before 128 MB is enough
+            assertTrue(size < 128L << 20, "the WAL was started again from its beginning: " + (size >> 20) + " MB");
+            assertTrue(db.checkpointer().catchUps() > 0, "writes copied the frames the thread left");
+            assertEquals(160, (int) db.read(h -> h.createQuery("SELECT count(*) FROM probe").mapTo(int.class).one()));
+        }
+    }
+
     private static void write(Database db, int seed) {
         Random r = new Random(seed);
         for (int i = 0; i < PER_PHASE; i++) {
