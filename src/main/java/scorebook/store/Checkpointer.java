@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -22,7 +23,9 @@ import java.util.logging.Logger;
  * to 256 MB, where a RESTART checkpoint held every writer in SQLite's busy handler (sleeps of 1 ms and more) while it
  * copied the rest: enqueueing 100,000 jobs spent more time in BEGIN IMMEDIATE than in its inserts. So once the WAL
  * holds {@link #CATCH_UP_BYTES}, the next write, still holding the writer lock after its commit, copies the frames
- * this thread's checkpoint left ({@link #catchUpIfWanted}): the write after it starts the WAL from its beginning.
+ * this thread's checkpoint left ({@link #catchUpIfWanted}; skipped while this thread's own checkpoint runs, so no
+ * writer waits for that): the write after it starts the WAL from its beginning (not always after the first such
+ * copy: 74-132 MB of WAL were seen under writes that never pause).
  * (This thread taking the writer lock itself starved behind writers that retake it at once.) The copy ends with a
  * sync of the database file, about 10 ms on this machine's disk, that every writer waits for: every 4 MB it cost
  * the jobs flow a fifth of its rate, every 64 MB it is lost in the noise. A WAL that still
@@ -38,6 +41,9 @@ final class Checkpointer implements AutoCloseable {
     private final Connection connection;
     private final Path wal;
     private volatile boolean catchUpWanted;
+    private volatile long lastWalBytes;
+    /** Held while a checkpoint runs on {@link #connection}. */
+    private final ReentrantLock using = new ReentrantLock();
     private final Thread thread;
     private volatile boolean running = true;
     private final AtomicLong done = new AtomicLong();
@@ -58,6 +64,7 @@ final class Checkpointer implements AutoCloseable {
                     continue;
                 }
                 long walBytes = checkpoint("PASSIVE");
+                lastWalBytes = walBytes;
                 if (walBytes >= RESTART_BYTES) {
                     checkpoint("RESTART");
                 } else if (walBytes >= CATCH_UP_BYTES) {
@@ -84,17 +91,24 @@ final class Checkpointer implements AutoCloseable {
 
     /** Runs a checkpoint; answers the bytes of the frames the WAL holds (since its last start from the beginning). */
     private long checkpoint(String mode) throws SQLException {
+        using.lock();
+        try {
+            return checkpointHeld(mode);
+        } finally {
+            using.unlock();
+        }
+    }
+
+    private long checkpointHeld(String mode) throws SQLException {
         long frames;
-        synchronized (connection) {
-            try (Statement st = connection.createStatement()) {
-                if (pageSize == 0) {
-                    try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
-                        pageSize = rs.next() ? rs.getLong(1) : 4096;
-                    }
+        try (Statement st = connection.createStatement()) {
+            if (pageSize == 0) {
+                try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+                    pageSize = rs.next() ? rs.getLong(1) : 4096;
                 }
-                try (ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
-                    frames = rs.next() ? Math.max(0, rs.getLong(2)) : 0;
-                }
+            }
+            try (ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
+                frames = rs.next() ? Math.max(0, rs.getLong(2)) : 0;
             }
         }
         done.incrementAndGet();
@@ -106,21 +120,29 @@ final class Checkpointer implements AutoCloseable {
      * frames its checkpoint left (a few ms of writes), so that the next write starts the WAL from its beginning.
      */
     void catchUpIfWanted() {
-        if (!catchUpWanted) {
+        // while this thread's checkpoint runs, the next write tries again: writers do not wait for its copy
+        if (!catchUpWanted || !using.tryLock()) {
             return;
         }
-        catchUpWanted = false;
         try {
-            checkpoint("PASSIVE");
+            catchUpWanted = false;
+            checkpointHeld("PASSIVE");
             caughtUp.incrementAndGet();
         } catch (SQLException e) {
             LOG.log(Level.WARNING, "WAL checkpoint failed (retried): " + e.getMessage());
+        } finally {
+            using.unlock();
         }
     }
 
     /** How many checkpoints have run so far. */
     long checkpoints() {
         return done.get();
+    }
+
+    /** The bytes of frames the WAL held at this thread's last checkpoint. */
+    long walBytes() {
+        return lastWalBytes;
     }
 
     /** How many times a write copied the frames left (see {@link #catchUpIfWanted}). */
@@ -137,8 +159,11 @@ final class Checkpointer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        synchronized (connection) {
+        using.lock();
+        try {
             connection.close();
+        } finally {
+            using.unlock();
         }
     }
 }

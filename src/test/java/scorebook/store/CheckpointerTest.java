@@ -51,8 +51,9 @@ class CheckpointerTest {
     /**
      * Writes that never pause: a PASSIVE checkpoint alone never finds the WAL fully copied at the start of a write, so
      * the WAL grew until 256 MB. Past {@link Checkpointer#CATCH_UP_BYTES} (64 MB) a write copies the frames left,
-     * after its commit, and the WAL starts again from its beginning: 160 MB written without a pause leave a smaller
-     * WAL file.
+     * after its commit, and the WAL starts again from its beginning: the thread sees it holding 64 MB and later far
+     * less, before 240 MB are written (without the copy it starts again only at the RESTART past 256 MB). Measured:
+     * 74-132 MB, often after the second copy (the first does not always lead to a new start).
      */
     @Test
     void writesThatNeverPauseStillReuseTheWal() throws Exception {
@@ -61,15 +62,21 @@ class CheckpointerTest {
             db.write(h -> h.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, b BLOB)"));
             Random r = new Random(3);
             byte[] b = new byte[1 << 20];
-            for (int i = 0; i < 160; i++) {
+            int written = 0;
+            long peak = 0;
+            boolean startedAgain = false;
+            for (; written < 240 && !startedAgain; written++) {
                 r.nextBytes(b);
                 db.write(h -> h.execute("INSERT INTO probe (b) VALUES (?)", (Object) b));
+                long held = db.checkpointer().walBytes();
+                peak = Math.max(peak, held);
+                startedAgain = peak >= Checkpointer.CATCH_UP_BYTES && held < Checkpointer.CATCH_UP_BYTES / 2;
             }
-            long size = Files.size(dir.resolve(Database.FILE_NAME + "-wal"));
-            // without a new start the WAL holds all 160 MB; one new start before 128 MB is enough
-            assertTrue(size < 128L << 20, "the WAL was started again from its beginning: " + (size >> 20) + " MB");
+            assertTrue(startedAgain, "the WAL held " + (peak >> 20) + " MB at most and was not started again within "
+                    + written + " MB of writes");
             assertTrue(db.checkpointer().catchUps() > 0, "writes copied the frames the thread left");
-            assertEquals(160, (int) db.read(h -> h.createQuery("SELECT count(*) FROM probe").mapTo(int.class).one()));
+            int rows = written;
+            assertEquals(rows, (int) db.read(h -> h.createQuery("SELECT count(*) FROM probe").mapTo(int.class).one()));
         }
     }
 
