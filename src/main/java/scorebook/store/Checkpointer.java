@@ -48,10 +48,13 @@ final class Checkpointer implements AutoCloseable {
     private volatile boolean running = true;
     private final AtomicLong done = new AtomicLong();
     private final AtomicLong caughtUp = new AtomicLong();
-    private long pageSize;
+    private final long pageSize;
 
-    Checkpointer(Connection connection, Path databaseFile) {
+    Checkpointer(Connection connection, Path databaseFile) throws SQLException {
         this.connection = connection;
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("PRAGMA page_size")) {
+            this.pageSize = rs.next() ? rs.getLong(1) : 4096;
+        }
         this.wal = databaseFile.resolveSibling(databaseFile.getFileName() + "-wal");
         this.thread = Thread.ofPlatform().daemon().name("wal-checkpoint").start(this::loop);
     }
@@ -101,15 +104,9 @@ final class Checkpointer implements AutoCloseable {
 
     private long checkpointHeld(String mode) throws SQLException {
         long frames;
-        try (Statement st = connection.createStatement()) {
-            if (pageSize == 0) {
-                try (ResultSet rs = st.executeQuery("PRAGMA page_size")) {
-                    pageSize = rs.next() ? rs.getLong(1) : 4096;
-                }
-            }
-            try (ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
-                frames = rs.next() ? Math.max(0, rs.getLong(2)) : 0;
-            }
+        try (Statement st = connection.createStatement();
+             ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
+            frames = rs.next() ? Math.max(0, rs.getLong(2)) : 0;
         }
         done.incrementAndGet();
         return frames * pageSize;

@@ -1,5 +1,6 @@
 package scorebook.store;
 
+import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -22,34 +23,45 @@ public final class IsoTime {
 
     /** Epoch milliseconds as ISO-8601 UTC with exactly three fraction digits. */
     public static String format(long epochMs) {
-        long day = Math.floorDiv(epochMs, 86_400_000L);
-        long msOfDay = Math.floorMod(epochMs, 86_400_000L);
-        LocalDate date = LocalDate.ofEpochDay(day);
-        int year = date.getYear();
-        if (year < 0 || year > 9999) {
-            return GENERAL.format(Instant.ofEpochMilli(epochMs));
-        }
-        char[] c = new char[24];
-        put(c, 0, year, 4);
-        c[4] = '-';
-        put(c, 5, date.getMonthValue(), 2);
-        c[7] = '-';
-        put(c, 8, date.getDayOfMonth(), 2);
-        c[10] = 'T';
-        put(c, 11, (int) (msOfDay / 3_600_000), 2);
-        c[13] = ':';
-        put(c, 14, (int) (msOfDay / 60_000 % 60), 2);
-        c[16] = ':';
-        put(c, 17, (int) (msOfDay / 1000 % 60), 2);
-        c[19] = '.';
-        put(c, 20, (int) (msOfDay % 1000), 3);
-        c[23] = 'Z';
-        return new String(c);
+        byte[] b = new byte[LENGTH];
+        return write(epochMs, b, 0) ? new String(b, StandardCharsets.ISO_8859_1)
+                : GENERAL.format(Instant.ofEpochMilli(epochMs));
     }
 
-    private static void put(char[] c, int at, int value, int width) {
+    /** The length of what {@link #write} writes. */
+    public static final int LENGTH = 24;
+
+    /**
+     * Writes {@link #format}'s text as {@value #LENGTH} ASCII bytes at {@code at} (an export writes it into its
+     * buffer without a String a row); false, writing nothing, for a year outside 0-9999.
+     */
+    public static boolean write(long epochMs, byte[] to, int at) {
+        LocalDate date = LocalDate.ofEpochDay(Math.floorDiv(epochMs, 86_400_000L));
+        int year = date.getYear();
+        if (year < 0 || year > 9999) {
+            return false;
+        }
+        long msOfDay = Math.floorMod(epochMs, 86_400_000L);
+        put(to, at, year, 4);
+        to[at + 4] = '-';
+        put(to, at + 5, date.getMonthValue(), 2);
+        to[at + 7] = '-';
+        put(to, at + 8, date.getDayOfMonth(), 2);
+        to[at + 10] = 'T';
+        put(to, at + 11, (int) (msOfDay / 3_600_000), 2);
+        to[at + 13] = ':';
+        put(to, at + 14, (int) (msOfDay / 60_000 % 60), 2);
+        to[at + 16] = ':';
+        put(to, at + 17, (int) (msOfDay / 1000 % 60), 2);
+        to[at + 19] = '.';
+        put(to, at + 20, (int) (msOfDay % 1000), 3);
+        to[at + 23] = 'Z';
+        return true;
+    }
+
+    private static void put(byte[] b, int at, int value, int width) {
         for (int i = at + width - 1; i >= at; i--) {
-            c[i] = (char) ('0' + value % 10);
+            b[i] = (byte) ('0' + value % 10);
             value /= 10;
         }
     }

@@ -23,7 +23,7 @@ import scorebook.store.Database;
 final class Slices {
     /** Rows an export's slice holds at most (more only when more rows share one millisecond). */
     static final int ROWS = 20_000;
-    private static final int AHEAD = 4;
+    static final int AHEAD = 4;
     private static final int THREADS = Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     /** Makes one slice's bytes, from {@code fromMs} (inclusive) to {@code toMs} (exclusive). */

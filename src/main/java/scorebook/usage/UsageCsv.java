@@ -236,41 +236,14 @@ public final class UsageCsv {
             }
         }
 
-        /** The day's part of the last ISO time written ("2026-11-30T"), and its day; rows come in time order. */
-        private final byte[] isoDay = new byte[11];
-        private long isoDayNumber = Long.MIN_VALUE;
-
-        /** A time as {@link IsoTime#format} writes it, the date made once a day. */
+        /** A time as {@link IsoTime#format} writes it, straight into the buffer. */
         void iso(long ms) {
-            long day = Math.floorDiv(ms, 86_400_000L);
-            if (day != isoDayNumber) {
-                String date = IsoTime.format(day * 86_400_000L);
-                if (date.length() != 24) { // a year outside 0-9999: written the general way
-                    ascii(IsoTime.format(ms));
-                    return;
-                }
-                System.arraycopy(date.getBytes(StandardCharsets.US_ASCII), 0, isoDay, 0, 11);
-                isoDayNumber = day;
+            room(IsoTime.LENGTH);
+            if (IsoTime.write(ms, buf, len)) {
+                len += IsoTime.LENGTH;
+            } else {
+                ascii(IsoTime.format(ms));
             }
-            room(24);
-            System.arraycopy(isoDay, 0, buf, len, 11);
-            len += 11;
-            int t = (int) Math.floorMod(ms, 86_400_000L);
-            two(t / 3_600_000);
-            buf[len++] = ':';
-            two(t / 60_000 % 60);
-            buf[len++] = ':';
-            two(t / 1000 % 60);
-            buf[len++] = '.';
-            int milli = t % 1000;
-            buf[len++] = (byte) ('0' + milli / 100);
-            two(milli % 100);
-            buf[len++] = 'Z';
-        }
-
-        private void two(int v) {
-            buf[len++] = (byte) ('0' + v / 10);
-            buf[len++] = (byte) ('0' + v % 10);
         }
 
         void ascii(String s) {

@@ -99,8 +99,9 @@ public final class UsageQueries {
         // a total of everything (a summary, a comparison's side) filtered by no dimension reads the cut that keeps
         // none (two cells an hour instead of every model's, device's and tag's), and the devices and models seen
         // from the keys of the model and device cuts
-        boolean whole = !series && edges == null && groupBy.isEmpty() && cutFor(groupBy, f) == 1;
-        int cut = series || whole ? cutFor(groupBy, f) : 0;
+        int cutAsked = cutFor(groupBy, f);
+        boolean whole = !series && edges == null && groupBy.isEmpty() && cutAsked == 1;
+        int cut = series || whole ? cutAsked : 0;
         Set<String> modelsSeen = new HashSet<>();
         Set<String> devicesSeen = new HashSet<>();
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
