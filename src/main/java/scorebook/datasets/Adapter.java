@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
+import scorebook.usage.UsageMapping;
 
 /**
  * How a dataset's rows become usage rows (the body of {@code POST /user/data/save_adapter}): which field is the
@@ -100,6 +101,14 @@ public record Adapter(String dataset, boolean enabled, String xField, String dev
             throw ApiException.invalid("'" + path + "' must be 1 to 256 characters");
         }
         return v.asText();
+    }
+
+    /** The fields usage rows are made from, and the rule that makes them. */
+    public UsageMapping mapping() {
+        List<UsageMapping.Extra> extras = new ArrayList<>();
+        extraFields.forEach(e -> extras.add(new UsageMapping.Extra(e.label(), e.field())));
+        return new UsageMapping(xField, deviceField, modelField, promptTokensField, completionTokensField,
+                latencyMsField, ttftMsField, List.copyOf(extras));
     }
 
     /** The JSON form, as saved and as get_adapter answers. */

@@ -82,10 +82,21 @@ public final class DatasetService implements HttpService {
         Principal p = Principal.of(req);
         String query = req.query().first("dataset").orElse(null);
         String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
-        String body = text(req);
+        boolean ndjson = type.contains("ndjson") || type.contains("jsonl");
+        byte[] bytes = bytes(req);
+        // most bodies are read in one streaming pass; the others (and every error) as trees
+        Datasets.Appended a = datasets.appendBody(p.userId(), bytes, query, ndjson);
+        if (a == null) {
+            a = appendTrees(p, query, ndjson, new String(bytes, StandardCharsets.UTF_8));
+        }
+        Json.send(res, Json.fields("ok", true, "dataset", a.dataset(), "appended", a.appended(),
+                "usage_recorded", a.usageRecorded(), "skipped", a.skipped()));
+    }
+
+    private Datasets.Appended appendTrees(Principal p, String query, boolean ndjson, String body) {
         String dataset;
         List<JsonNode> rows;
-        JsonNode whole = type.contains("ndjson") || type.contains("jsonl") ? null : wholeBody(body, query != null);
+        JsonNode whole = ndjson ? null : wholeBody(body, query != null);
         if (whole != null && whole.isObject() && whole.has("rows")) {
             dataset = Datasets.checkName("dataset", whole.has("dataset") || query == null ? whole.get("dataset")
                     : Json.MAPPER.getNodeFactory().textNode(query));
@@ -101,9 +112,7 @@ public final class DatasetService implements HttpService {
         } else {
             throw ApiException.invalid("send {\"dataset\": NAME, \"rows\": [...]}, or NDJSON rows with ?dataset=NAME");
         }
-        Datasets.Appended a = datasets.append(p.userId(), dataset, rows, true);
-        Json.send(res, Json.fields("ok", true, "dataset", dataset, "appended", a.appended(),
-                "usage_recorded", a.usageRecorded(), "skipped", a.skipped()));
+        return datasets.append(p.userId(), dataset, rows, true);
     }
 
     /** The body as one JSON value; null when it is several lines of JSON and NDJSON is allowed. */
@@ -137,12 +146,14 @@ public final class DatasetService implements HttpService {
         return rows;
     }
 
-    private static String text(ServerRequest req) {
+    private static byte[] bytes(ServerRequest req) {
         if (!req.content().hasEntity()) {
-            return "";
+            return new byte[0];
         }
         try (InputStream in = req.content().inputStream()) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            // read once into an array of the announced size (readAllBytes copies a large body twice)
+            long length = req.headers().contentLength().orElse(-1);
+            return length >= 0 && length < Integer.MAX_VALUE - 8 ? in.readNBytes((int) length) : in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -171,7 +182,7 @@ public final class DatasetService implements HttpService {
             res.header(HeaderNames.CONTENT_TYPE, "application/x-ndjson");
             res.header(HeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"" + d.name() + ".jsonl\"");
             try (OutputStream out = new java.io.BufferedOutputStream(res.outputStream(), 1 << 16)) {
-                store.forEach(d.id(), row -> {
+                store.forEach(p.userId(), d, row -> {
                     try {
                         out.write(row.getBytes(StandardCharsets.UTF_8));
                         out.write('\n');
@@ -194,7 +205,7 @@ public final class DatasetService implements HttpService {
         boolean more = page.size() > limit;
         List<DatasetStore.StoredRow> shown = more ? page.subList(0, limit) : page;
         List<Object> rows = new ArrayList<>(shown.size());
-        shown.forEach(r -> rows.add(new RawValue(r.data())));
+        shown.forEach(r -> rows.add(new RawValue(r.json(p.userId(), d.name()))));
         String next = more ? Base64.getUrlEncoder().withoutPadding()
                 .encodeToString(Long.toString(shown.getLast().id()).getBytes(StandardCharsets.UTF_8)) : null;
         Json.send(res, Json.fields("dataset", d.name(), "rows", rows, "next_cursor", next));

@@ -7,13 +7,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
+import scorebook.usage.UsageMapping;
 import scorebook.usage.UsageQueries;
 import scorebook.usage.UsageRows;
 import scorebook.usage.UsageStore;
@@ -27,10 +30,14 @@ public final class Datasets {
     public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     /** Rows per append. */
     public static final int MAX_ROWS = 100_000;
+    /** The fields every stored row is read back with. */
+    static final List<String> META = List.of("_meta_user_id", "_meta_dataset", "_meta_ts");
 
     private final DatasetStore store;
     private final UsageQueries usage;
     private final Clock clock;
+    /** Adapters by their JSON text, so that an append does not parse its adapter again. */
+    private final Map<String, Optional<Enabled>> adapters = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Datasets(DatasetStore store, UsageQueries usage, Clock clock) {
         this.store = store;
@@ -50,11 +57,12 @@ public final class Datasets {
     /**
      * What an append did.
      *
+     * @param dataset       the dataset's name
      * @param appended      rows stored
      * @param usageRecorded usage rows recorded from them
      * @param skipped       rows stored without a usage row
      */
-    public record Appended(int appended, int usageRecorded, List<Skipped> skipped) {
+    public record Appended(String dataset, int appended, int usageRecorded, List<Skipped> skipped) {
     }
 
     /** The name, or 422 naming {@code field} when it breaks the rule (path characters included). */
@@ -75,17 +83,16 @@ public final class Datasets {
     }
 
     /**
-     * Appends rows to a dataset (created when new), adding {@code _meta_user_id}, {@code _meta_dataset} and
-     * {@code _meta_ts} to each given object. With {@code recordUsage} and an enabled adapter, each row that fits
-     * also becomes a usage row (source_kind dataset), in the same transaction; the others are listed as skipped.
-     * A row that is not a JSON object, a number too large for a double, or a bad name is a 422 and stores nothing.
+     * Appends rows to a dataset (created when new); each is stored as given and read back with
+     * {@code _meta_user_id}, {@code _meta_dataset} and {@code _meta_ts} added (a row's own {@code _meta_*} fields are
+     * replaced). With {@code recordUsage} and an enabled adapter, each row that fits also becomes a usage row
+     * (source_kind dataset) and the others are listed as skipped; the usage rows are made after the append, before
+     * any usage answer counts rows ({@link scorebook.usage.UsageMapping}). A row that is not a JSON object, a number
+     * too large for a double, or a bad name is a 422 and stores nothing.
      */
     public Appended append(long userId, String dataset, List<? extends JsonNode> rows, boolean recordUsage) {
         checkName("dataset", Json.MAPPER.getNodeFactory().textNode(dataset));
-        if (rows.size() > MAX_ROWS) {
-            throw new ApiException(io.helidon.http.Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
-                    "at most " + MAX_ROWS + " rows per append; split them into several requests");
-        }
+        checkCount(rows.size());
         for (int i = 0; i < rows.size(); i++) {
             if (!rows.get(i).isObject()) {
                 throw ApiException.invalid("'rows[" + i + "]' must be a JSON object, not "
@@ -93,31 +100,92 @@ public final class Datasets {
             }
             requireFinite(rows.get(i), "rows[" + i + "]");
         }
-        Adapter adapter = recordUsage ? adapter(userId, dataset).filter(Adapter::enabled).orElse(null) : null;
+        Enabled adapter = recordUsage ? enabled(userId, dataset) : null;
         long now = clock.millis();
-        String nowIso = UsageStore.iso(now);
-        List<String> texts = new ArrayList<>(rows.size());
-        List<UsageStore.Row> events = new ArrayList<>(adapter == null ? 0 : rows.size());
         List<Skipped> skipped = new ArrayList<>();
+        ArrayNode stored = Json.MAPPER.getNodeFactory().arrayNode(rows.size());
         for (int i = 0; i < rows.size(); i++) {
-            ObjectNode row = (ObjectNode) rows.get(i);
             if (adapter != null) {
-                try {
-                    events.add(usageRow(userId, dataset, row, adapter, now));
-                } catch (UsageRows.Bad b) {
-                    events.add(null);
-                    skipped.add(new Skipped(i, "'" + b.field() + "' " + b.getMessage()));
-                }
+                adapter.check(i, rows.get(i)::get, now, skipped);
             }
-            row.put("_meta_user_id", userId).put("_meta_dataset", dataset).put("_meta_ts", nowIso);
+            stored.add(((ObjectNode) rows.get(i)).deepCopy().without(META));
+        }
+        byte[] json;
+        try {
+            json = Json.MAPPER.writeValueAsBytes(stored);
+        } catch (JsonProcessingException e) {
+            throw ApiException.invalid("the rows cannot be stored as JSON: " + e.getOriginalMessage());
+        }
+        return store(userId, new RowScan.Rows(dataset, json, 0, json.length, rows.size()), adapter, now, skipped);
+    }
+
+    /**
+     * Appends the rows of an append_jsonl body ({@code {dataset, rows}}, or NDJSON with {@code queryDataset}) read in
+     * one streaming pass, with usage rows as {@link #append(long, String, List, boolean)} makes them; null when the
+     * body has to be read as trees (it has errors, or rows this pass does not take).
+     */
+    Appended appendBody(long userId, byte[] body, String queryDataset, boolean ndjson) {
+        long now = clock.millis();
+        List<Skipped> skipped = new ArrayList<>();
+        Enabled[] adapter = new Enabled[1];
+        RowScan.Rows rows = RowScan.read(body, queryDataset, ndjson, name -> {
+            adapter[0] = enabled(userId, name);
+            return adapter[0] == null ? RowScan.Check.NONE : new RowScan.Check(adapter[0].fields(),
+                    (i, fields) -> adapter[0].check(i, fields, now, skipped));
+        });
+        if (rows == RowScan.SLOW) {
+            return null;
+        }
+        checkName("dataset", Json.MAPPER.getNodeFactory().textNode(rows.dataset()));
+        checkCount(rows.count());
+        return store(userId, rows, adapter[0], now, skipped);
+    }
+
+    private Appended store(long userId, RowScan.Rows rows, Enabled adapter, long now, List<Skipped> skipped) {
+        int recorded = adapter == null ? 0 : rows.count() - skipped.size();
+        store.append(userId, rows.dataset(), now, rows, recorded == 0 ? null : adapter.json());
+        return new Appended(rows.dataset(), rows.count(), recorded, skipped);
+    }
+
+    private static void checkCount(int rows) {
+        if (rows > MAX_ROWS) {
+            throw new ApiException(io.helidon.http.Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
+                    "at most " + MAX_ROWS + " rows per append; split them into several requests");
+        }
+    }
+
+    /**
+     * An enabled adapter, as an append uses it.
+     *
+     * @param mapping the rule usage rows are made by
+     * @param fields  the fields it reads
+     * @param json    the adapter's JSON, which is also its mapping's ({@code UsageMapping.fromJson} reads it)
+     */
+    private record Enabled(UsageMapping mapping, Set<String> fields, String json) {
+        /** Lists the row in {@code skipped} when it makes no usage row. */
+        void check(int index, java.util.function.Function<String, JsonNode> row, long now, List<Skipped> skipped) {
             try {
-                texts.add(Json.MAPPER.writeValueAsString(row));
-            } catch (JsonProcessingException e) {
-                throw ApiException.invalid("'rows[" + i + "]' cannot be stored as JSON: " + e.getOriginalMessage());
+                mapping.check(row, now);
+            } catch (UsageRows.Bad b) {
+                skipped.add(new Skipped(index, "'" + b.field() + "' " + b.getMessage()));
             }
         }
-        int recorded = store.append(userId, dataset, now, texts, events);
-        return new Appended(rows.size(), recorded, skipped);
+    }
+
+    /** The dataset's adapter when it is enabled, else null; read for every append, parsed once per JSON text. */
+    private Enabled enabled(long userId, String dataset) {
+        String json = store.adapterJson(userId, dataset);
+        if (json == null) {
+            return null;
+        }
+        if (adapters.size() > 1_000) {
+            adapters.clear();
+        }
+        return adapters.computeIfAbsent(json, j -> {
+            Adapter a = Adapter.fromJson(j);
+            return a.enabled() ? Optional.of(new Enabled(a.mapping(), Set.copyOf(a.mapping().fields()), j))
+                    : Optional.<Enabled>empty();
+        }).orElse(null);
     }
 
     /** A number too large for a double (1e400) would be stored as Infinity, which is not JSON. */
@@ -147,49 +215,7 @@ public final class Datasets {
 
     /** The usage row an adapter makes from one dataset row, or which field does not fit. */
     static UsageStore.Row usageRow(long userId, String dataset, ObjectNode row, Adapter a, long nowMs) throws UsageRows.Bad {
-        long ts = nowMs;
-        if (a.xField() != null) {
-            JsonNode x = row.get(a.xField());
-            if (UsageRows.absent(x)) {
-                throw new UsageRows.Bad(a.xField(), "is missing (the adapter's x_field, the row's time)");
-            }
-            ts = UsageRows.time(a.xField(), x, nowMs);
-        }
-        Integer pt = a.promptTokensField() == null ? null : UsageRows.tokens(a.promptTokensField(), row.get(a.promptTokensField()));
-        Integer ct = a.completionTokensField() == null ? null
-                : UsageRows.tokens(a.completionTokensField(), row.get(a.completionTokensField()));
-        Double latency = a.latencyMsField() == null ? null : UsageRows.nonNegative(a.latencyMsField(), row.get(a.latencyMsField()));
-        Double ttft = a.ttftMsField() == null ? null : UsageRows.nonNegative(a.ttftMsField(), row.get(a.ttftMsField()));
-        Map<String, Double> extra = new LinkedHashMap<>();
-        for (Adapter.ExtraField e : a.extraFields()) {
-            Double v = UsageRows.number(e.field(), row.get(e.field()));
-            if (v != null) {
-                extra.put(e.label(), v);
-            }
-        }
-        Double tokS = ct != null && latency != null && latency > 0 ? ct / (latency / 1000.0) : null;
-        return new UsageStore.Row(userId, null, ts, "dataset", null, name(row, a.deviceField()), name(row, a.modelField()),
-                null, pt, ct, latency, ttft, tokS, true, null, null, null, null, extra.isEmpty() ? null : Json.text(extra),
-                null, dataset, null);
-    }
-
-    /** A name-like field: text, or a number written as text; at most 128 characters. */
-    private static String name(ObjectNode row, String field) throws UsageRows.Bad {
-        if (field == null) {
-            return null;
-        }
-        JsonNode v = row.get(field);
-        if (UsageRows.absent(v)) {
-            return null;
-        }
-        if (!v.isTextual() && !v.isNumber()) {
-            throw new UsageRows.Bad(field, "must be a string");
-        }
-        String s = v.asText();
-        if (s.length() > 128) {
-            throw new UsageRows.Bad(field, "must be at most 128 characters");
-        }
-        return s;
+        return a.mapping().row(userId, dataset, row, nowMs);
     }
 
     public Optional<Adapter> adapter(long userId, String dataset) {
@@ -210,7 +236,12 @@ public final class Datasets {
         long now = clock.millis();
         List<Object> out = new ArrayList<>();
         for (DatasetStore.StoredRow stored : store.page(d.id(), limit, true, null)) {
-            ObjectNode row = (ObjectNode) Json.parse(stored.data().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ObjectNode row;
+            try {
+                row = (ObjectNode) Json.MAPPER.readTree(stored.json(userId, dataset));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("stored row " + stored.id() + " is not JSON", e);
+            }
             Map<String, Object> usage = null;
             String skipped = null;
             try {

@@ -96,7 +96,7 @@ public final class Retention implements AutoCloseable {
                 usageRows += batches(() -> usage.deleteRawBefore(u.userId(), cutoff, BATCH));
             }
             if (u.datasetDays() != null) {
-                String cutoff = UsageStore.iso(cutoff(u.datasetDays()).toEpochMilli());
+                long cutoff = cutoff(u.datasetDays()).toEpochMilli();
                 datasetRows += batches(() -> datasets.deleteRowsBefore(u.userId(), cutoff, BATCH));
             }
             if (u.jobDays() != null) {

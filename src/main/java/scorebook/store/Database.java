@@ -36,6 +36,7 @@ public final class Database implements AutoCloseable {
     private final BlockingQueue<Connection> idleReaders = new ArrayBlockingQueue<>(READERS);
     /** Bumped after every write transaction (committed or not), so readers can tell cached results are stale. */
     private final java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastBulkWriteNs = System.nanoTime() - java.util.concurrent.TimeUnit.DAYS.toNanos(1);
     /** A read connection kept only to ask SQLite whether any other connection (or process) committed. */
     private final Connection watch;
 
@@ -122,6 +123,19 @@ public final class Database implements AutoCloseable {
             checkpointer.catchUpIfWanted();
             writeLock.unlock();
         }
+    }
+
+    /**
+     * Marks that a bulk write (an import, a dataset append) just committed, so that background work which can wait
+     * (the usage rollups' fold) waits until a burst of them ends instead of taking turns at the writer lock with it.
+     */
+    public void bulkWritten() {
+        lastBulkWriteNs = System.nanoTime();
+    }
+
+    /** Nanoseconds since the last {@link #bulkWritten()}; very large when there was none. */
+    public long nanosSinceBulkWrite() {
+        return System.nanoTime() - lastBulkWriteNs;
     }
 
     /**

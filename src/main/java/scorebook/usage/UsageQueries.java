@@ -241,6 +241,7 @@ public final class UsageQueries {
 
     /** Raw rows matching {@code f}, newest first, {@code limit} at a time from {@code cursor} (null: the newest). */
     public Page raw(long userId, UsageFilter f, int limit, String cursor) {
+        UsageStore.derivePending(db);
         List<Object> args = new ArrayList<>(List.of(userId, f.fromMs(), f.toMs()));
         StringBuilder sql = new StringBuilder("""
                 SELECT id, request_id, ts_ms, source_kind, device, model, tag, tenant, dataset, job_id, ok, error_type,
@@ -328,6 +329,7 @@ public final class UsageQueries {
 
     /** The usage rows an adapter made from a dataset in {@code [from, to)}, oldest first (dataset metrics). */
     public void datasetRows(long userId, String dataset, long from, long to, DatasetRow sink) {
+        UsageStore.derivePending(db);
         read(h -> {
             query(h, """
                     SELECT ts_ms, prompt_tokens, completion_tokens, latency_ms, ttft_ms, extra FROM usage_events

@@ -69,11 +69,12 @@ public final class UsageStore implements AutoCloseable {
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
     /**
      * How many rows wait to be folded, about (duplicates skipped on insert leave gaps in the ids); 1 when the cuts of
-     * the cells stored before schema/015 wait to be made.
+     * the cells stored before schema/015 wait to be made; plus the dataset rows whose usage rows are not made yet.
      */
     private static final String PENDING = """
             SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
-                   max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END""";
+                   max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END
+                   + (""" + DatasetUsage.PENDING + ")";
     /** The pending rows, oldest id first, with what their cells add up. */
     private static final String FOLD_READ = """
             SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
@@ -224,6 +225,15 @@ public final class UsageStore implements AutoCloseable {
     static final long FOLD_ROWS = 30_000;
     /** How long a pending row waits for the background fold at most (plus one check). */
     static final long FOLD_WAIT_MS = 2_000;
+    /**
+     * While bulk writes (imports, dataset appends) keep coming, the background fold waits until they pause this long,
+     * unless {@value #FOLD_BACKLOG_ROWS} rows or {@value #FOLD_BACKLOG_WAIT_MS} ms of rows are pending, and then folds
+     * one chunk per check: a fold of back-dated rows costs more than their insert, and folding many at once adds up
+     * more rows per cell. Answers fold what is pending first, so they never miss a row.
+     */
+    static final long BULK_QUIET_MS = 500;
+    static final long FOLD_BACKLOG_ROWS = 500_000;
+    static final long FOLD_BACKLOG_WAIT_MS = 30_000;
 
     private final Database db;
     private final Clock clock;
@@ -298,7 +308,13 @@ public final class UsageStore implements AutoCloseable {
             if (pendingSinceNs < 0) {
                 pendingSinceNs = now;
             }
-            if (n >= FOLD_ROWS || now - pendingSinceNs >= TimeUnit.MILLISECONDS.toNanos(FOLD_WAIT_MS)) {
+            long waited = now - pendingSinceNs;
+            if (db.nanosSinceBulkWrite() < TimeUnit.MILLISECONDS.toNanos(BULK_QUIET_MS)) {
+                // bulk writes go on: one chunk a check, so that they take turns at the writer lock with the fold
+                if (n >= FOLD_BACKLOG_ROWS || waited >= TimeUnit.MILLISECONDS.toNanos(FOLD_BACKLOG_WAIT_MS)) {
+                    foldChunk(db);
+                }
+            } else if (n >= FOLD_ROWS || waited >= TimeUnit.MILLISECONDS.toNanos(FOLD_WAIT_MS)) {
                 foldAll(db);
                 pendingSinceNs = -1;
             }
@@ -458,7 +474,7 @@ public final class UsageStore implements AutoCloseable {
             }
         }
         try {
-            return db.write(h -> {
+            int inserted = db.write(h -> {
                 int n = 0;
                 for (boolean b : insert(h, rows, clock.millis())) {
                     n += b ? 1 : 0;
@@ -468,6 +484,8 @@ public final class UsageStore implements AutoCloseable {
                 }
                 return n;
             });
+            db.bulkWritten();
+            return inserted;
         } catch (DryRun d) {
             return d.inserted;
         } catch (SQLException e) {
@@ -553,13 +571,44 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes the usage rows still owed to appended dataset rows ({@link DatasetUsage}), without folding: call it before
+     * reading raw usage rows. One read of a (mostly empty) table when none are owed.
+     */
+    public static void derivePending(Database db) {
+        if (db.read(h -> h.createQuery(DatasetUsage.PENDING).mapTo(long.class).one()) > 0) {
+            deriveAll(db);
+        }
+    }
+
+    private static void deriveAll(Database db) {
+        try {
+            while (db.write(h -> DatasetUsage.derive(h, FOLD_CHUNK)) > 0) {
+                // one transaction per chunk of appends, so the writer lock is held a short while at a time
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rows of dataset rows not made: " + e.getMessage(), e);
+        }
+    }
+
     /** How many rows wait to be folded, about (ids above the watermark; rows skipped as duplicates leave gaps). */
     static long pending(Database db) {
         return db.read(h -> h.createQuery(PENDING).mapTo(long.class).one());
     }
 
+    /** Makes one chunk of owed dataset usage rows and folds one chunk of pending rows, each in its own transaction. */
+    private static void foldChunk(Database db) {
+        try {
+            db.write(h -> DatasetUsage.derive(h, FOLD_CHUNK));
+            db.write(h -> fold(h, FOLD_CHUNK));
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rollups not folded: " + e.getMessage(), e);
+        }
+    }
+
     /** Folds until nothing is pending; answers how many rows were folded. */
     static long foldAll(Database db) {
+        deriveAll(db);
         long total = 0;
         try {
             for (int n = FOLD_CHUNK; n == FOLD_CHUNK; total += n) {

@@ -1,0 +1,206 @@
+package scorebook.datasets;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import scorebook.auth.Tokens;
+import scorebook.server.Json;
+import scorebook.server.ServerConfig;
+import scorebook.store.Database;
+import scorebook.testing.Client;
+import scorebook.testing.Tenant;
+import scorebook.testing.TestServer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The append path: rows read in one streaming pass or as trees store and answer the same, are kept as sent and read
+ * back with their _meta_* fields, and the usage rows an append owes are made later (by the next usage answer, by
+ * the background fold, after a restart) by the adapter the append answered with.
+ */
+class DatasetAppendTest {
+    static final Instant NOW = Instant.parse("2026-06-15T12:00:00Z");
+
+    @AutoClose
+    static final TestServer server = TestServer.start(ServerConfig.local(TestServer.tempDir(), TestServer.OWNER_TOKEN)
+            .withClock(Clock.fixed(NOW, ZoneOffset.UTC)));
+
+    private static String rows(int from, int n) {
+        StringBuilder s = new StringBuilder();
+        for (int i = from; i < from + n; i++) {
+            s.append(DatasetsTest.row("2025-12-03T18:" + (10 + i) + ":00Z", i % 4 == 3 ? "slow" : 900 + i, 40 + i))
+                    .append('\n');
+        }
+        return s.toString();
+    }
+
+    private static JsonNode append(Tenant t, String dataset, String path, String body, String... headers) {
+        Client.Response r = t.user().post(path, body, headers);
+        assertEquals(200, r.status(), r.text());
+        assertEquals(dataset, r.json().path("dataset").asText());
+        return r.json();
+    }
+
+    /** The rows read back, without the _meta_* fields (which differ by dataset). */
+    private static List<JsonNode> stored(Tenant t, String dataset) {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode r : t.user().get("/user/data/get?limit=1000&dataset=" + dataset).json().path("rows")) {
+            out.add(((ObjectNode) r.deepCopy()).without(Datasets.META));
+        }
+        return out;
+    }
+
+    @Test
+    void everyBodyFormReadStreamingOrAsTreesStoresAndAnswersTheSame() {
+        Tenant t = Tenant.create(server);
+        String[] names = {"whole", "lines", "typed", "late", "trees"};
+        for (String name : names) {
+            t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER.replace("\"srv\"", "\"" + name + "\""));
+        }
+        String lines = rows(0, 8);
+        String array = "[" + String.join(",", lines.strip().split("\n")) + "]";
+        List<JsonNode> answers = List.of(
+                append(t, "whole", "/user/data/append_jsonl", "{\"dataset\": \"whole\", \"rows\": " + array + "}"),
+                append(t, "lines", "/user/data/append_jsonl?dataset=lines", "\n" + lines + "\n\n"),
+                append(t, "typed", "/user/data/append_jsonl?dataset=typed", lines, "Content-Type", "application/x-ndjson"),
+                // the rows before the name, and a name given twice inside a row: read as trees
+                append(t, "late", "/user/data/append_jsonl", "{\"rows\": " + array + ", \"dataset\": \"late\"}"),
+                append(t, "trees", "/user/data/append_jsonl", "{\"dataset\": \"trees\", \"rows\": "
+                        + array.replaceFirst("\\{", "{\"ttft_ms\": 1, ") + "}"));
+        for (JsonNode a : answers) {
+            assertEquals(8, a.path("appended").asInt(), a.toString());
+            assertEquals(6, a.path("usage_recorded").asInt(), a.toString());
+            assertEquals(List.of(3, 7), List.of(a.path("skipped").get(0).path("index").asInt(),
+                    a.path("skipped").get(1).path("index").asInt()));
+            assertEquals(answers.getFirst().path("skipped"), a.path("skipped"));
+        }
+        List<JsonNode> want = stored(t, "whole");
+        assertEquals(8, want.size());
+        for (String name : names) {
+            assertEquals(want, stored(t, name), name);
+            JsonNode s = t.user().get("/usage/summary?from=2025-12-01&to=2025-12-31&dataset=" + name).json();
+            assertEquals(6, s.path("requests").asLong(), name + ": " + s);
+            assertEquals(906.0, s.path("latency_ms").path("max").asDouble(), name);
+            assertEquals(6, s.path("extra").path("GPU power (W)").path("n").asInt(), name);
+        }
+    }
+
+    @Test
+    void rowsAreKeptAsSentAndReadBackWithTheirMetaFields() {
+        Tenant t = Tenant.create(server);
+        append(t, "kept", "/user/data/append_jsonl", """
+                {"dataset": "kept", "rows": [ {"a": 1.50, "b": "x\\u00e9\\n", "c": [1, {"d": null}]}, {} ]}""");
+        append(t, "kept", "/user/data/append_jsonl", """
+                {"dataset": "kept", "rows": [ {"_meta_ts": "mine", "_meta_dataset": "other", "e": 1} ]}""");
+        String[] nd = t.user().get("/user/data/get?dataset=kept&format=ndjson").text().split("\n");
+        String meta = "\"_meta_user_id\":" + t.userId() + ",\"_meta_dataset\":\"kept\",\"_meta_ts\":\"2026-06-15T12:00:00.000Z\"}";
+        assertEquals("{\"a\":1.50,\"b\":\"x\\u00e9\\n\",\"c\":[1,{\"d\":null}]," + meta, nd[0]);
+        assertEquals("{" + meta, nd[1]);
+        // a row's own _meta_* fields are replaced by the server's
+        JsonNode third = Json.parse(nd[2].getBytes(StandardCharsets.UTF_8));
+        assertEquals("kept", third.path("_meta_dataset").asText());
+        assertEquals("2026-06-15T12:00:00.000Z", third.path("_meta_ts").asText());
+        assertEquals(1, third.path("e").asInt());
+        JsonNode page = t.user().get("/user/data/get?dataset=kept").json().path("rows");
+        assertEquals(1.5, page.get(0).path("a").asDouble());
+        assertEquals(t.userId(), page.get(1).path("_meta_user_id").asLong());
+    }
+
+    @Test
+    void theUsageRowsOfAnAppendFollowTheAdapterItWasAnsweredWith() {
+        Tenant t = Tenant.create(server);
+        t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER);
+        JsonNode a = append(t, "srv", "/user/data/append_jsonl?dataset=srv", rows(0, 4));
+        assertEquals(3, a.path("usage_recorded").asInt());
+        // a new adapter before any usage answer: the rows appended under the old one keep its mapping
+        t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER.replace("\"latency_ms_field\": \"latency_ms\"",
+                "\"latency_ms_field\": \"prompt_tokens\""));
+        JsonNode s = t.user().get("/usage/summary?from=2025-12-01&to=2025-12-31&dataset=srv").json();
+        assertEquals(3, s.path("requests").asLong());
+        assertEquals(902.0, s.path("latency_ms").path("max").asDouble(), s.toString());
+        JsonNode raw = t.user().get("/usage?view=raw&from=2025-12-01&to=2025-12-31&dataset=srv").json().path("events");
+        assertEquals(3, raw.size());
+    }
+
+    @Test
+    void theBackgroundFoldMakesOwedUsageRowsWithoutBeingAsked() throws InterruptedException {
+        Tenant t = Tenant.create(server);
+        t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER);
+        append(t, "srv", "/user/data/append_jsonl?dataset=srv", rows(0, 4));
+        Database db = server.running().db();
+        // no usage answer is asked: the fold's own thread makes them (within a few of its checks)
+        for (int i = 0; i < 600 && owed(db) > 0; i++) {
+            Thread.sleep(50);
+        }
+        assertEquals(0, owed(db));
+        assertEquals(3L, (long) db.read(h -> h.createQuery(
+                "SELECT count(*) FROM usage_events WHERE user_id = :u AND source_kind = 'dataset'")
+                .bind("u", t.userId()).mapTo(long.class).one()));
+    }
+
+    private static long owed(Database db) {
+        return db.read(h -> h.createQuery("SELECT count(*) FROM usage_from_datasets").mapTo(long.class).one());
+    }
+
+    @Test
+    void usageRowsOwedWhenTheServerStoppedAreMadeAfterItStarts() {
+        Path dir = TestServer.tempDir();
+        String token = "sbu_owed-usage-rows";
+        try {
+            long user;
+            try (Database db = Database.open(dir)) {
+                user = db.write(h -> h.createQuery("""
+                                INSERT INTO users (name, token_hash, created_at) VALUES ('u', :hash, '2026-01-01T00:00:00.000Z')
+                                RETURNING id""").bind("hash", Tokens.hash(token)).mapTo(long.class).one());
+                byte[] json = ("[" + String.join(",", rows(0, 4).strip().split("\n")) + "]").getBytes(StandardCharsets.UTF_8);
+                String mapping = DatasetsTest.ADAPTER;
+                // what an append commits; the server that made it stops before its fold
+                new DatasetStore(db).append(user, "srv", NOW.toEpochMilli(), new RowScan.Rows("srv", json, 0, json.length, 4),
+                        mapping);
+                assertEquals(1, owed(db));
+            }
+            try (TestServer restarted = TestServer.start(ServerConfig.local(dir, TestServer.OWNER_TOKEN)
+                    .withClock(Clock.fixed(NOW, ZoneOffset.UTC)))) {
+                JsonNode s = restarted.client(token).get("/usage/summary?from=2025-12-01&to=2025-12-31").json();
+                assertEquals(3, s.path("requests").asLong(), s.toString());
+                assertEquals(0, owed(restarted.running().db()));
+                JsonNode m = restarted.client(token).get("/user/data/metrics?dataset=srv").json();
+                assertEquals(3, m.path("usage_rows").asInt(), m.toString());
+                assertEquals(user, restarted.client(token).get("/user/data/get?dataset=srv").json().path("rows").get(0)
+                        .path("_meta_user_id").asLong());
+            }
+        } finally {
+            TestServer.deleteTree(dir);
+        }
+    }
+
+    @Test
+    void badLinesAre422NamingTheRowAndStoreNothing() {
+        Tenant t = Tenant.create(server);
+        t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER);
+        Client.Response notObject = t.user().post("/user/data/append_jsonl?dataset=srv", "{\"a\": 1}\n[1]\n");
+        assertEquals(422, notObject.status(), notObject.text());
+        assertTrue(notObject.json().path("detail").asText().contains("rows[1]"), notObject.text());
+        Client.Response huge = t.user().post("/user/data/append_jsonl?dataset=srv", "{\"a\": 1}\n{\"b\": {\"c\": 1e400}}\n");
+        assertEquals(422, huge.status(), huge.text());
+        assertTrue(huge.json().path("detail").asText().contains("rows[1].b.c"), huge.text());
+        Client.Response broken = t.user().post("/user/data/append_jsonl?dataset=srv", "{\"a\": 1}\n{\"a\": \n");
+        assertEquals(400, broken.status(), broken.text());
+        assertTrue(broken.json().path("detail").asText().contains("line 2"), broken.text());
+        Client.Response empty = t.user().post("/user/data/append_jsonl?dataset=srv", "\n \n");
+        assertEquals(422, empty.status(), empty.text());
+        assertEquals(0, t.user().get("/user/data/list").json().path("datasets").get(0).path("rows").asInt());
+        assertEquals(0, t.user().get("/usage/summary?from=2025-12-01&to=2025-12-31").json().path("requests").asLong());
+    }
+}
