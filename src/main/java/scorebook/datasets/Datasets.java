@@ -129,6 +129,7 @@ public final class Datasets {
         List<Skipped> skipped = new ArrayList<>();
         Enabled[] adapter = new Enabled[1];
         RowScan.Rows rows = RowScan.read(body, queryDataset, ndjson, name -> {
+            skipped.clear(); // a reading given up for another starts again
             adapter[0] = enabled(userId, name);
             return adapter[0] == null ? RowScan.Check.NONE : new RowScan.Check(adapter[0].fields(),
                     (i, fields) -> adapter[0].check(i, fields, now, skipped));
