@@ -113,10 +113,13 @@ public final class JsonErrors {
                 if (broken(f.getKey())) {
                     return (path.isEmpty() ? "" : path + ".") + escaped(f.getKey());
                 }
-                String child = path.isEmpty() ? f.getKey() : path + "." + f.getKey();
-                String found = unpairedSurrogate(f.getValue(), child);
-                if (found != null) {
-                    return found;
+                JsonNode value = f.getValue();
+                // the path is built only for what is looked into or broken (this runs for every field of a row)
+                if (value.isContainerNode() || value.isTextual() && broken(value.textValue())) {
+                    String found = unpairedSurrogate(value, path.isEmpty() ? f.getKey() : path + "." + f.getKey());
+                    if (found != null) {
+                        return found;
+                    }
                 }
             }
         }
