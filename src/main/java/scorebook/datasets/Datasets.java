@@ -36,6 +36,8 @@ public final class Datasets {
     private final DatasetStore store;
     private final UsageQueries usage;
     private final Clock clock;
+    /** The adapters' JSON by user and dataset ("USER/NAME"), read once: an append reads its dataset's for every body. */
+    private final Map<String, Optional<String>> saved = new java.util.concurrent.ConcurrentHashMap<>();
     /** Adapters by their JSON text, so that an append does not parse its adapter again. */
     private final Map<String, Optional<Enabled>> adapters = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -173,9 +175,16 @@ public final class Datasets {
         }
     }
 
-    /** The dataset's adapter when it is enabled, else null; read for every append, parsed once per JSON text. */
+    /**
+     * The dataset's adapter when it is enabled, else null; parsed once per JSON text, and read from the database once
+     * per dataset (only {@link #saveAdapter} changes it: the cache entry goes with the save).
+     */
     private Enabled enabled(long userId, String dataset) {
-        String json = store.adapterJson(userId, dataset);
+        if (saved.size() > 10_000) {
+            saved.clear();
+        }
+        String json = saved.computeIfAbsent(userId + "/" + dataset, k -> Optional.ofNullable(store.adapterJson(userId,
+                dataset))).orElse(null);
         if (json == null) {
             return null;
         }
@@ -266,6 +275,7 @@ public final class Datasets {
         String dataset = checkName("dataset", body.get("dataset"));
         Adapter a = Adapter.parse(dataset, body);
         store.saveAdapter(userId, dataset, Json.text(a.toJson()), UsageStore.iso(clock.millis()));
+        saved.remove(userId + "/" + dataset);
         return a;
     }
 

@@ -63,14 +63,26 @@ final class RowScan {
         private final Map<String, Integer> slots = new HashMap<>();
         private final byte[][] keys;
         private final JsonNode[] values;
+        /** Slot + 1 by a name's {@link #hash} (0: none), so that a row's name is compared with one field at most. */
+        private final int[] byHash = new int[64];
+        private boolean collisions;
 
         Values(Set<String> fields) {
             keys = new byte[fields.size()][];
             for (String f : fields) {
-                keys[slots.size()] = bytes(f);
+                byte[] k = bytes(f);
+                int h = hash(k, 0, k.length);
+                collisions |= byHash[h] != 0;
+                byHash[h] = slots.size() + 1;
+                keys[slots.size()] = k;
                 slots.put(f, slots.size());
             }
             values = new JsonNode[keys.length];
+        }
+
+        static int hash(byte[] b, int from, int to) {
+            int n = to - from;
+            return n == 0 ? 0 : (n * 7 + b[from] * 3 + b[to - 1]) & 63;
         }
 
         @Override
@@ -272,9 +284,16 @@ final class RowScan {
 
     /** The mapped field a name (its bytes at [from, to)) is, or -1; a _meta_* name is left to the tree reading. */
     private int slot(Values fields, int from, int to) throws Slow {
-        for (int k = 0; k < fields.keys.length; k++) {
-            if (same(from, to, fields.keys[k])) {
+        if (!fields.collisions) {
+            int k = fields.byHash[Values.hash(b, from, to)] - 1;
+            if (k >= 0 && same(from, to, fields.keys[k])) {
                 return k;
+            }
+        } else {
+            for (int k = 0; k < fields.keys.length; k++) {
+                if (same(from, to, fields.keys[k])) {
+                    return k;
+                }
             }
         }
         if (to - from > 6 && b[from] == '_') {

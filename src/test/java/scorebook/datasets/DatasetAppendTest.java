@@ -131,6 +131,15 @@ class DatasetAppendTest {
         assertEquals(902.0, s.path("latency_ms").path("max").asDouble(), s.toString());
         JsonNode raw = t.user().get("/usage?view=raw&from=2025-12-01&to=2025-12-31&dataset=srv").json().path("events");
         assertEquals(3, raw.size());
+        // the next append reads the new adapter (latency from prompt_tokens, 50)
+        append(t, "srv", "/user/data/append_jsonl?dataset=srv", rows(4, 4));
+        JsonNode after = t.user().get("/usage?view=raw&from=2025-12-01&to=2025-12-31&dataset=srv").json().path("events");
+        assertEquals(7, after.size(), after.toString());
+        int fifty = 0;
+        for (JsonNode e : after) {
+            fifty += e.path("latency_ms").asDouble() == 50.0 ? 1 : 0;
+        }
+        assertEquals(4, fifty, "the four new rows, \"slow\" latency or not, map prompt_tokens: " + after);
     }
 
     @Test
