@@ -140,14 +140,12 @@ final class RowScan {
         if (i == end || b[i] != '{') {
             return null;
         }
-        i++;
         String dataset = null;
         Rows rows = null;
-        ws();
-        if (i < end && b[i] == '}') {
+        if (opens('}')) {
             return null;
         }
-        while (true) {
+        do {
             int key = name();
             int keyEnd = i - 1;
             colon();
@@ -166,18 +164,7 @@ final class RowScan {
             } else {
                 value(0);
             }
-            ws();
-            if (i < end && b[i] == ',') {
-                i++;
-                ws();
-                continue;
-            }
-            if (i < end && b[i] == '}') {
-                i++;
-                break;
-            }
-            throw new Slow();
-        }
+        } while (more('}'));
         ws();
         // more after the object: NDJSON, or an error the tree reading describes
         return i == end ? rows : null;
@@ -185,28 +172,16 @@ final class RowScan {
 
     /** The rows array (on its '['). */
     private Rows array(String dataset, Check check) throws Slow {
-        int from = i++;
+        int from = i;
         Values fields = new Values(check.fields());
         int count = 0;
-        ws();
-        if (i < end && b[i] == ']') {
-            i++;
-            return new Rows(dataset, b, from, i, 0);
+        if (!opens(']')) {
+            do {
+                row(fields);
+                check.each().row(count++, fields);
+            } while (more(']'));
         }
-        while (true) {
-            row(fields);
-            check.each().row(count++, fields);
-            ws();
-            if (i < end && b[i] == ',') {
-                i++;
-                ws();
-            } else if (i < end && b[i] == ']') {
-                i++;
-                return new Rows(dataset, b, from, i, count);
-            } else {
-                throw new Slow();
-            }
-        }
+        return new Rows(dataset, b, from, i, count);
     }
 
     /** NDJSON: one object per line, blank lines skipped. */
@@ -248,14 +223,11 @@ final class RowScan {
         if (i == end || b[i] != '{') {
             throw new Slow();
         }
-        i++;
         Arrays.fill(fields.values, null);
-        ws();
-        if (i < end && b[i] == '}') {
-            i++;
+        if (opens('}')) {
             return;
         }
-        while (true) {
+        do {
             int key = name();
             int keyEnd = i - 1;
             colon();
@@ -269,17 +241,7 @@ final class RowScan {
             } else {
                 value(1);
             }
-            ws();
-            if (i < end && b[i] == ',') {
-                i++;
-                ws();
-            } else if (i < end && b[i] == '}') {
-                i++;
-                return;
-            } else {
-                throw new Slow();
-            }
-        }
+        } while (more('}'));
     }
 
     /** The mapped field a name (its bytes at [from, to)) is, or -1; a _meta_* name is left to the tree reading. */
@@ -337,47 +299,19 @@ final class RowScan {
         switch (b[i]) {
             case '"' -> string();
             case '{' -> {
-                i++;
-                ws();
-                if (i < end && b[i] == '}') {
-                    i++;
-                    return;
-                }
-                while (true) {
-                    string();
-                    colon();
-                    value(depth + 1);
-                    ws();
-                    if (i < end && b[i] == ',') {
-                        i++;
-                        ws();
-                    } else if (i < end && b[i] == '}') {
-                        i++;
-                        return;
-                    } else {
-                        throw new Slow();
-                    }
+                if (!opens('}')) {
+                    do {
+                        string();
+                        colon();
+                        value(depth + 1);
+                    } while (more('}'));
                 }
             }
             case '[' -> {
-                i++;
-                ws();
-                if (i < end && b[i] == ']') {
-                    i++;
-                    return;
-                }
-                while (true) {
-                    value(depth + 1);
-                    ws();
-                    if (i < end && b[i] == ',') {
-                        i++;
-                        ws();
-                    } else if (i < end && b[i] == ']') {
-                        i++;
-                        return;
-                    } else {
-                        throw new Slow();
-                    }
+                if (!opens(']')) {
+                    do {
+                        value(depth + 1);
+                    } while (more(']'));
                 }
             }
             case 't', 'f', 'n' -> literal();
@@ -627,6 +561,32 @@ final class RowScan {
             }
         }
         return true;
+    }
+
+    /** On a '{' or '[': moves past it; true when {@code close} follows at once (and moves past it too). */
+    private boolean opens(char close) {
+        i++;
+        ws();
+        if (i < end && b[i] == close) {
+            i++;
+            return true;
+        }
+        return false;
+    }
+
+    /** After a member or an element: true past a ',' (another follows), false past {@code close}, else Slow. */
+    private boolean more(char close) throws Slow {
+        ws();
+        if (i < end && b[i] == ',') {
+            i++;
+            ws();
+            return true;
+        }
+        if (i < end && b[i] == close) {
+            i++;
+            return false;
+        }
+        throw new Slow();
     }
 
     private void colon() throws Slow {
