@@ -193,8 +193,8 @@ public final class Datasets {
         }
         return adapters.computeIfAbsent(json, j -> {
             Adapter a = Adapter.fromJson(j);
-            return a.enabled() ? Optional.of(new Enabled(a.mapping(), Set.copyOf(a.mapping().fields()), j))
-                    : Optional.<Enabled>empty();
+            UsageMapping m = a.mapping();
+            return a.enabled() ? Optional.of(new Enabled(m, Set.copyOf(m.fields()), j)) : Optional.<Enabled>empty();
         }).orElse(null);
     }
 

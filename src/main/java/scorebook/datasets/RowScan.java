@@ -61,6 +61,8 @@ final class RowScan {
     /** One row's values of the fields a check reads, in slots; the names as UTF-8 to compare with a row's bytes. */
     private static final class Values implements Function<String, JsonNode> {
         private final Map<String, Integer> slots = new HashMap<>();
+        /** The names in slot order: the adapter asks with these very strings, so most lookups are one {@code ==}. */
+        private final String[] names;
         private final byte[][] keys;
         private final JsonNode[] values;
         /** Slot + 1 by a name's {@link #hash} (0: none), so that a row's name is compared with one field at most. */
@@ -69,7 +71,9 @@ final class RowScan {
 
         Values(Set<String> fields) {
             keys = new byte[fields.size()][];
+            names = new String[fields.size()];
             for (String f : fields) {
+                names[slots.size()] = f;
                 byte[] k = bytes(f);
                 int h = hash(k, 0, k.length);
                 collisions |= byHash[h] != 0;
@@ -87,6 +91,11 @@ final class RowScan {
 
         @Override
         public JsonNode apply(String field) {
+            for (int k = 0; k < names.length; k++) {
+                if (names[k] == field) {
+                    return values[k];
+                }
+            }
             Integer slot = slots.get(field);
             return slot == null ? null : values[slot];
         }

@@ -107,14 +107,8 @@ public final class UsageBench implements Benchmark {
             appendRound(bodies, clients, batchesPerClient, new double[clients * batchesPerClient]);
         }
         double[] batchMs = new double[clients * batchesPerClient];
-        // drain what the warm-up left for the rollups (a summary answers only after they are up to date), and start
-        // from a checkpointed database, as after any pause (else the WAL the drain wrote is copied during the round)
+        // drain what the warm-up left for the rollups (a summary answers only after they are up to date)
         get("/usage/summary?minutes=" + 30 * 24 * 60);
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:"
-                + server.dataDir().resolve(Database.FILE_NAME)); java.sql.Statement st = c.createStatement()) {
-            st.execute("PRAGMA busy_timeout = 10000");
-            st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
-        }
         double load0 = loadAverage();
         long cpu0 = cpuNanos();
         long t0 = System.nanoTime();
