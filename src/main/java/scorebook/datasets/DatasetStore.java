@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
-import org.jdbi.v3.core.Handle;
 
 import scorebook.store.Database;
 import scorebook.usage.UsageStore;
@@ -50,8 +49,11 @@ public final class DatasetStore {
             }
             int end = data.lastIndexOf('}');
             StringBuilder out = new StringBuilder(data.length() + dataset.length() + 80).append(data, 0, end);
-            if (!data.substring(1, end).isBlank()) {
-                out.append(',');
+            for (int k = 1; k < end; k++) { // a member before the '}': the fields follow a comma
+                if (!Character.isWhitespace(data.charAt(k))) {
+                    out.append(',');
+                    break;
+                }
             }
             // dataset names are [A-Za-z0-9._-]: nothing to escape
             return out.append("\"_meta_user_id\":").append(userId).append(",\"_meta_dataset\":\"").append(dataset)
@@ -208,14 +210,15 @@ public final class DatasetStore {
                         .bind("dataset", dataset).bind("limit", limit).bind("cutoff", cutoffIso)
                         .bind("cutoffMs", cutoffMs).execute();
                 if (n > 0) {
-                    h.createUpdate("""
-                                    UPDATE datasets SET rows = max(rows - :n, 0),
-                                        first_ts = (SELECT coalesce(strftime('%Y-%m-%dT%H:%M:%S', received_ms / 1000,
-                                                            'unixepoch') || printf('.%03dZ', received_ms % 1000),
-                                                        json_extract(data, '$._meta_ts'))
-                                                    FROM dataset_rows WHERE dataset_id = :dataset ORDER BY id LIMIT 1)
-                                    WHERE id = :dataset""")
-                            .bind("n", n).bind("dataset", dataset).execute();
+                    // the first row left: its receive time, or the _meta_ts of a row stored before received_ms
+                    String firstTs = h.createQuery("""
+                                    SELECT received_ms, json_extract(data, '$._meta_ts') FROM dataset_rows
+                                    WHERE dataset_id = :dataset ORDER BY id LIMIT 1""")
+                            .bind("dataset", dataset)
+                            .map((rs, ctx) -> rs.getObject(1) != null ? UsageStore.iso(rs.getLong(1)) : rs.getString(2))
+                            .findOne().orElse(null);
+                    h.createUpdate("UPDATE datasets SET rows = max(rows - :n, 0), first_ts = :first WHERE id = :dataset")
+                            .bind("n", n).bind("first", firstTs).bind("dataset", dataset).execute();
                     deleted += n;
                 }
             }

@@ -36,9 +36,7 @@ public final class Datasets {
     private final DatasetStore store;
     private final UsageQueries usage;
     private final Clock clock;
-    /** The adapters' JSON by user and dataset ("USER/NAME"), read once: an append reads its dataset's for every body. */
-    private final Map<String, Optional<String>> saved = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Adapters by their JSON text, so that an append does not parse its adapter again. */
+    /** The enabled adapters by user and dataset ("USER/NAME"), read and parsed once: an append needs its dataset's. */
     private final Map<String, Optional<Enabled>> adapters = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Datasets(DatasetStore store, UsageQueries usage, Clock clock) {
@@ -176,25 +174,21 @@ public final class Datasets {
     }
 
     /**
-     * The dataset's adapter when it is enabled, else null; parsed once per JSON text, and read from the database once
-     * per dataset (only {@link #saveAdapter} changes it: the cache entry goes with the save).
+     * The dataset's adapter when it is enabled, else null; read from the database and parsed once per dataset (only
+     * {@link #saveAdapter} changes it: the cache entry goes with the save).
      */
     private Enabled enabled(long userId, String dataset) {
-        if (saved.size() > 10_000) {
-            saved.clear();
-        }
-        String json = saved.computeIfAbsent(userId + "/" + dataset, k -> Optional.ofNullable(store.adapterJson(userId,
-                dataset))).orElse(null);
-        if (json == null) {
-            return null;
-        }
-        if (adapters.size() > 1_000) {
+        if (adapters.size() > 10_000) {
             adapters.clear();
         }
-        return adapters.computeIfAbsent(json, j -> {
-            Adapter a = Adapter.fromJson(j);
+        return adapters.computeIfAbsent(userId + "/" + dataset, k -> {
+            String json = store.adapterJson(userId, dataset);
+            Adapter a = json == null ? null : Adapter.fromJson(json);
+            if (a == null || !a.enabled()) {
+                return Optional.empty();
+            }
             UsageMapping m = a.mapping();
-            return a.enabled() ? Optional.of(new Enabled(m, Set.copyOf(m.fields()), j)) : Optional.<Enabled>empty();
+            return Optional.of(new Enabled(m, Set.copyOf(m.fields()), json));
         }).orElse(null);
     }
 
@@ -221,11 +215,6 @@ public final class Datasets {
                 }
             }
         }
-    }
-
-    /** The usage row an adapter makes from one dataset row, or which field does not fit. */
-    static UsageStore.Row usageRow(long userId, String dataset, ObjectNode row, Adapter a, long nowMs) throws UsageRows.Bad {
-        return a.mapping().row(userId, dataset, row, nowMs);
     }
 
     public Optional<Adapter> adapter(long userId, String dataset) {
@@ -255,7 +244,7 @@ public final class Datasets {
             Map<String, Object> usage = null;
             String skipped = null;
             try {
-                UsageStore.Row u = usageRow(userId, dataset, row, a, now);
+                UsageStore.Row u = a.mapping().row(userId, dataset, row, now);
                 // without an x_field a row's time is when it was appended
                 String ts = a.xField() == null ? row.path("_meta_ts").asText(null) : UsageStore.iso(u.tsMs());
                 usage = Json.fields("ts", ts, "device", u.device(), "model", u.model(), "prompt_tokens", u.promptTokens(),
@@ -275,7 +264,7 @@ public final class Datasets {
         String dataset = checkName("dataset", body.get("dataset"));
         Adapter a = Adapter.parse(dataset, body);
         store.saveAdapter(userId, dataset, Json.text(a.toJson()), UsageStore.iso(clock.millis()));
-        saved.remove(userId + "/" + dataset);
+        adapters.remove(userId + "/" + dataset);
         return a;
     }
 

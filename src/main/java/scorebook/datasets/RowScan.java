@@ -1,8 +1,6 @@
 package scorebook.datasets;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -51,8 +49,7 @@ final class RowScan extends JsonBytes {
 
     /** One row's values of the fields a check reads, in slots; the names as UTF-8 to compare with a row's bytes. */
     private static final class Values implements Function<String, JsonNode> {
-        private final Map<String, Integer> slots = new HashMap<>();
-        /** The names in slot order: the adapter asks with these very strings, so most lookups are one {@code ==}. */
+        /** The names in slot order: the adapter asks with these very strings, so a lookup is a few {@code ==}. */
         private final String[] names;
         private final byte[][] keys;
         private final JsonNode[] values;
@@ -61,18 +58,15 @@ final class RowScan extends JsonBytes {
         private boolean collisions;
 
         Values(Set<String> fields) {
-            keys = new byte[fields.size()][];
-            names = new String[fields.size()];
-            for (String f : fields) {
-                names[slots.size()] = f;
-                byte[] k = bytes(f);
-                int h = hash(k, 0, k.length);
+            names = fields.toArray(String[]::new);
+            keys = new byte[names.length][];
+            for (int slot = 0; slot < names.length; slot++) {
+                keys[slot] = bytes(names[slot]);
+                int h = hash(keys[slot], 0, keys[slot].length);
                 collisions |= byHash[h] != 0;
-                byHash[h] = slots.size() + 1;
-                keys[slots.size()] = k;
-                slots.put(f, slots.size());
+                byHash[h] = slot + 1;
             }
-            values = new JsonNode[keys.length];
+            values = new JsonNode[names.length];
         }
 
         static int hash(byte[] b, int from, int to) {
@@ -87,8 +81,12 @@ final class RowScan extends JsonBytes {
                     return values[k];
                 }
             }
-            Integer slot = slots.get(field);
-            return slot == null ? null : values[slot];
+            for (int k = 0; k < names.length; k++) {
+                if (names[k].equals(field)) {
+                    return values[k];
+                }
+            }
+            return null;
         }
     }
 

@@ -54,14 +54,15 @@ final class DatasetUsage {
             }
         }
         Map<String, UsageMapping> mappings = new HashMap<>();
-        for (Batch b : batches) {
-            UsageMapping m = mappings.computeIfAbsent(b.mapping(), UsageMapping::fromJson);
-            List<UsageStore.Row> rows = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT id, data FROM dataset_rows WHERE id BETWEEN ? AND ? ORDER BY id")) {
-                ps.setLong(1, b.firstRowId());
-                ps.setLong(2, b.lastRowId());
-                try (ResultSet rs = ps.executeQuery()) {
+        try (PreparedStatement read = c.prepareStatement(
+                     "SELECT id, data FROM dataset_rows WHERE id BETWEEN ? AND ? ORDER BY id");
+             PreparedStatement done = c.prepareStatement("DELETE FROM usage_from_datasets WHERE id = ?")) {
+            for (Batch b : batches) {
+                UsageMapping m = mappings.computeIfAbsent(b.mapping(), UsageMapping::fromJson);
+                List<UsageStore.Row> rows = new ArrayList<>();
+                read.setLong(1, b.firstRowId());
+                read.setLong(2, b.lastRowId());
+                try (ResultSet rs = read.executeQuery()) {
                     while (rs.next()) {
                         try {
                             // as sent: a name given twice (not one the mapping reads) is kept, and the last one read
@@ -73,11 +74,9 @@ final class DatasetUsage {
                         }
                     }
                 }
-            }
-            UsageStore.insert(h, rows, b.receivedMs());
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM usage_from_datasets WHERE id = ?")) {
-                ps.setLong(1, b.id());
-                ps.executeUpdate();
+                UsageStore.insert(h, rows, b.receivedMs());
+                done.setLong(1, b.id());
+                done.executeUpdate();
             }
         }
         return (int) planned;

@@ -195,6 +195,28 @@ class DatasetAppendTest {
     }
 
     @Test
+    void retentionMakesTheUsageRowsARowOwesBeforeDeletingIt() {
+        Path dir = TestServer.tempDir();
+        try (Database db = Database.open(dir)) {
+            long user = db.write(h -> h.createQuery("""
+                            INSERT INTO users (name, token_hash, created_at) VALUES ('u', 'x', '2026-01-01T00:00:00.000Z')
+                            RETURNING id""").mapTo(long.class).one());
+            byte[] json = ("[" + String.join(",", rows(0, 4).strip().split("\n")) + "]").getBytes(StandardCharsets.UTF_8);
+            DatasetStore store = new DatasetStore(db);
+            long old = NOW.toEpochMilli() - 30L * 86_400_000L;
+            store.append(user, "srv", old, new RowScan.Rows("srv", json, 0, json.length, 4), DatasetsTest.ADAPTER);
+            assertEquals(1, owed(db));
+            assertEquals(4, store.deleteRowsBefore(user, NOW.toEpochMilli() - 86_400_000L, 100));
+            assertEquals(0, owed(db));
+            assertEquals(3L, (long) db.read(h -> h.createQuery(
+                    "SELECT count(*) FROM usage_events WHERE user_id = :u AND source_kind = 'dataset'")
+                    .bind("u", user).mapTo(long.class).one()), "the three rows that fit kept their usage rows");
+        } finally {
+            TestServer.deleteTree(dir);
+        }
+    }
+
+    @Test
     void badLinesAre422NamingTheRowAndStoreNothing() {
         Tenant t = Tenant.create(server);
         t.user().post("/user/data/save_adapter", DatasetsTest.ADAPTER);

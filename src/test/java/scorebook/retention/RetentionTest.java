@@ -124,6 +124,7 @@ class RetentionTest {
         assertEquals(200, t.user().post("/api/jobs/" + oldDone + "/cancel", "{}").status());
         String queued = job(t);
         clock.advance(Duration.ofDays(20));
+        String recentTs = scorebook.store.IsoTime.format(clock.millis());
         assertEquals(200, t.user().post("/user/data/append_jsonl", "{\"dataset\":\"d\",\"rows\":[{\"a\":4}]}").status());
         String recentDone = job(t);
         assertEquals(200, t.user().post("/api/jobs/" + recentDone + "/cancel", "{}").status());
@@ -132,6 +133,7 @@ class RetentionTest {
         retention().sweep(); // the server's own pass, due since the clock moved 20 days, may have come first
         JsonNode list = t.user().get("/user/data/list").json().path("datasets").get(0);
         assertEquals(1, list.path("rows").asInt(), list.toString());
+        assertEquals(recentTs, list.path("first_ts").asText(), "the first row left was received then");
         assertEquals(1, count("SELECT count(*) FROM dataset_rows r JOIN datasets d ON d.id = r.dataset_id WHERE d.user_id = "
                 + t.userId()));
         assertEquals(404, t.user().get("/api/jobs/" + oldDone).status());
