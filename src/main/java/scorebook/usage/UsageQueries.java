@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 import org.jdbi.v3.core.Handle;
 
@@ -62,6 +63,9 @@ public final class UsageQueries {
     /** The tokens/s histograms of a group, which a series does not read (its points show the average only). */
     private static final String TOK_S_HIST = "CAST(group_concat(tok_s_hist, '') AS BLOB)";
 
+    /** Old hours one range makes minute cells for at most (its two edges need two; more is a minute series). */
+    private static final int HOURS_MADE_PER_ANSWER = 4;
+
     private final Database db;
 
     public UsageQueries(Database db) {
@@ -105,6 +109,9 @@ public final class UsageQueries {
         Set<String> modelsSeen = new HashSet<>();
         Set<String> devicesSeen = new HashSet<>();
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
+        if (f.jobIds().isEmpty()) {
+            makeMinuteHours(userId, e);
+        }
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
         Map<String, List<String>> seenSets = new HashMap<>();
@@ -142,22 +149,16 @@ public final class UsageQueries {
             if (!f.jobIds().isEmpty()) {
                 raw(h, userId, f, f.fromMs(), f.toMs(), sink);
             } else {
-                long horizon = minuteHorizon(h, userId);
+                UsageStore.MinuteCells kept = UsageStore.minuteCells(h.getConnection(), userId);
                 for (Segment s : segments(e)) {
-                    if (s.level < 0) {
-                        raw(h, userId, f, s.from, s.to, sink);
-                    } else {
-                        // no minute cells before the horizon: those minutes come from raw rows
-                        Segment cellsPart = s.level > 0 || s.from >= horizon ? s
-                                : new Segment(0, Math.min(s.to, horizon), s.to);
-                        if (cellsPart != s) {
-                            raw(h, userId, f, s.from * 60_000, cellsPart.from * 60_000, sink);
-                        }
-                        if (cellsPart.from < cellsPart.to) {
-                            cells(h, userId, f, groupBy, cellsPart, cut, histograms, series, sink);
+                    for (Segment p : s.level == 0 ? withMinuteCells(s, kept) : List.of(s)) {
+                        if (p.level < 0) {
+                            raw(h, userId, f, p.from, p.to, sink);
+                        } else {
+                            cells(h, userId, f, groupBy, p, cut, histograms, series, sink);
                             if (whole) {
-                                seenIn(h, userId, f, cellsPart, "model", modelsSeen);
-                                seenIn(h, userId, f, cellsPart, "device", devicesSeen);
+                                seenIn(h, userId, f, p, "model", modelsSeen);
+                                seenIn(h, userId, f, p, "device", devicesSeen);
                             }
                         }
                     }
@@ -436,15 +437,54 @@ public final class UsageQueries {
         cover(out, c1, hi, level - 1);
     }
 
-    /** The epoch minute from which the user's minute cells are complete (see UsageStore.insert). */
-    private static long minuteHorizon(Handle h, long userId) throws SQLException {
-        try (PreparedStatement ps = h.getConnection().prepareStatement(
-                "SELECT t FROM usage_minute_horizon WHERE user_id = ?")) {
-            ps.setLong(1, userId);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : Long.MIN_VALUE;
+    /**
+     * Makes the minute cells of the old hours (older than the minute-cell horizon) that the range's minute pieces
+     * fall in, when they have none and are few (schema/018): a range's edges, read row by row otherwise. A minute
+     * series over old days is left to the raw rows.
+     */
+    private void makeMinuteHours(long userId, long[] edges) {
+        List<Segment> minutes = segments(edges).stream().filter(s -> s.level == 0).toList();
+        if (minutes.isEmpty()) {
+            return;
+        }
+        UsageStore.MinuteCells kept = read(h -> UsageStore.minuteCells(h.getConnection(), userId));
+        Set<Long> hours = new TreeSet<>();
+        for (Segment s : minutes) {
+            for (long m = s.from; m < s.to && m < kept.horizon() && hours.size() <= HOURS_MADE_PER_ANSWER;
+                 m = hourOf(m) + 60) {
+                if (!kept.has(m)) {
+                    hours.add(hourOf(m));
+                }
             }
         }
+        if (!hours.isEmpty() && hours.size() <= HOURS_MADE_PER_ANSWER) {
+            UsageStore.makeMinuteHours(db, userId, hours);
+        }
+    }
+
+    private static long hourOf(long minute) {
+        return minute - Math.floorMod(minute, 60);
+    }
+
+    /**
+     * A piece of minute cells split where they are missing (hours older than the horizon not made): those minutes
+     * become raw pieces (ms); touching pieces of one kind stay one.
+     */
+    static List<Segment> withMinuteCells(Segment s, UsageStore.MinuteCells kept) {
+        List<Segment> out = new ArrayList<>();
+        for (long a = s.from; a < s.to; ) {
+            boolean cells = kept.has(a);
+            long b = a >= kept.horizon() ? s.to : Math.min(s.to, hourOf(a) + 60);
+            Segment p = cells ? new Segment(0, a, b) : new Segment(-1, a * 60_000, b * 60_000);
+            Segment last = out.isEmpty() ? null : out.getLast();
+            if (last != null && last.level == p.level && last.to == p.from) {
+                out.set(out.size() - 1, new Segment(p.level, last.from, p.to));
+            } else {
+                out.add(p);
+            }
+            a = b;
+        }
+        return out;
     }
 
     /**

@@ -8,10 +8,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
@@ -75,11 +77,16 @@ public final class UsageStore implements AutoCloseable {
             SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
                    max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END
                    + (""" + DatasetUsage.PENDING + ")";
-    /** The pending rows, oldest id first, with what their cells add up. */
-    private static final String FOLD_READ = """
+    /** What a row's cells add up, read by {@link #foldedRow}. */
+    private static final String FOLDED_COLUMNS = """
             SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
                    completion_tokens, latency_ms, ttft_ms, tok_s, prefill_tok_s, decode_tok_s, extra
-            FROM usage_events WHERE id > ? ORDER BY id LIMIT ?""";
+            FROM usage_events""";
+    /** The pending rows, oldest id first. */
+    private static final String FOLD_READ = FOLDED_COLUMNS + " WHERE id > ? ORDER BY id LIMIT ?";
+    /** A user's folded rows of one hour, for its minute cells (schema/018). */
+    private static final String HOUR_READ = FOLDED_COLUMNS
+            + " WHERE user_id = ? AND ts_ms >= ? AND ts_ms < ? AND id <= (SELECT folded_id FROM usage_fold WHERE id = 1)";
     /** Rows folded per transaction: tens of thousands of rows make a few thousand cells. */
     static final int FOLD_CHUNK = 30_000;
     /** The columns every usage answer adds up, in this order (see the usage_*_facts views). */
@@ -134,9 +141,16 @@ public final class UsageStore implements AutoCloseable {
     /** Rollup levels: cell length in minutes (minute, hour, day). */
     static final long[] LEVEL_MINUTES = {1, 60, 1440};
     /** Deletes a user's minute cells below a minute, full ones and their cuts (levels 0, 3, 6, ...; after LEVEL_MINUTES). */
+    private static final String MINUTE_LEVELS = java.util.stream.IntStream.range(0, CUT_KEEPS.size())
+            .mapToObj(cut -> String.valueOf(cutLevel(0, cut))).collect(java.util.stream.Collectors.joining(", "));
+    /** ... but those of the old hours made on demand (schema/018), which live below it. */
     private static final String MINUTE_CELLS_DELETE = "DELETE FROM usage_rollups WHERE user_id = ? AND level IN ("
-            + java.util.stream.IntStream.range(0, CUT_KEEPS.size()).mapToObj(cut -> String.valueOf(cutLevel(0, cut)))
-                    .collect(java.util.stream.Collectors.joining(", ")) + ") AND t < ?";
+            + MINUTE_LEVELS + ") AND t < ? AND t - t % 60 NOT IN (SELECT hour FROM usage_minute_hours WHERE user_id = ?)";
+    /** Old hours with minute cells kept per user: a few dashboards' range edges, the hours they roll through. */
+    static final int MINUTE_HOURS_KEPT = 48;
+    /** Deletes the minute cells of one old hour, full ones and their cuts. */
+    private static final String HOUR_MINUTE_CELLS_DELETE = "DELETE FROM usage_rollups WHERE user_id = ? AND level IN ("
+            + MINUTE_LEVELS + ") AND t >= ? AND t < ?";
 
     /**
      * One usage row.
@@ -638,9 +652,8 @@ public final class UsageStore implements AutoCloseable {
         if (!cutsBuilt) {
             buildCuts(c);
         }
-        Map<Long, Long> horizons = new HashMap<>();
-        Map<Cell, Tally> cells = new HashMap<>();
-        Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
+        Map<Long, MinuteCells> minuteCells = new HashMap<>();
+        Cells cells = new Cells();
         int read = 0;
         try (PreparedStatement ps = c.prepareStatement(FOLD_READ)) {
             ps.setLong(1, lastId);
@@ -650,18 +663,14 @@ public final class UsageStore implements AutoCloseable {
                     read++;
                     lastId = rs.getLong(1);
                     Row r = foldedRow(rs);
-                    Long horizon = horizons.get(r.userId());
-                    if (horizon == null) {
-                        horizon = storedHorizon(c, r.userId());
-                        horizons.put(r.userId(), horizon);
+                    MinuteCells kept = minuteCells.get(r.userId());
+                    if (kept == null) {
+                        kept = minuteCells(c, r.userId());
+                        minuteCells.put(r.userId(), kept);
                     }
-                    Map<String, Double> extras = r.extra() == null ? null
-                            : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
-                    // into its finest cell only (a minute, or an hour before the horizon); rolled up below
+                    // into its finest cell only (a minute, or an hour where no minute cells are kept); rolled up below
                     long minute = Math.floorDiv(r.tsMs(), 60_000L);
-                    int level = minute < horizon ? 1 : 0;
-                    long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
-                    cells.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
+                    cells.add(r, kept.has(minute) ? 0 : 1, minute);
                 }
             }
         }
@@ -672,23 +681,17 @@ public final class UsageStore implements AutoCloseable {
         // once, and a coarse cell merges a few finer ones instead of adding each of their rows again
         for (int level = 1; level < LEVEL_MINUTES.length; level++) {
             List<Map.Entry<Cell, Tally>> finer = new ArrayList<>();
-            for (Map.Entry<Cell, Tally> e : cells.entrySet()) {
+            for (Map.Entry<Cell, Tally> e : cells.byKey.entrySet()) {
                 if (e.getKey().level() == level - 1) {
                     finer.add(e);
                 }
             }
             for (Map.Entry<Cell, Tally> e : finer) {
-                cells.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
+                cells.byKey.computeIfAbsent(e.getKey().up(level), k -> new Tally()).merge(e.getValue());
             }
         }
-        // every cell adds up into its cuts too (schema/015, 016)
-        List<Map.Entry<Cell, Tally>> full = new ArrayList<>(cells.entrySet());
-        for (Map.Entry<Cell, Tally> e : full) {
-            for (int cut = 1; cut < CUT_KEEPS.size(); cut++) {
-                cells.computeIfAbsent(e.getKey().cut(cut), k -> new Tally()).merge(e.getValue());
-            }
-        }
-        writeCells(h, cells);
+        cells.addCuts();
+        writeCells(h, cells.byKey);
         try (PreparedStatement ps = c.prepareStatement("UPDATE usage_fold SET folded_id = ? WHERE id = 1")) {
             ps.setLong(1, lastId);
             ps.executeUpdate();
@@ -748,6 +751,134 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /** The user's old hours with minute cells (schema/018), as the epoch minutes they start at. */
+    private static Set<Long> madeHours(java.sql.Connection c, long userId) throws SQLException {
+        Set<Long> hours = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT hour FROM usage_minute_hours WHERE user_id = ?")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    hours.add(rs.getLong(1));
+                }
+            }
+        }
+        return hours;
+    }
+
+    /** Where the user's minute cells exist. */
+    static MinuteCells minuteCells(java.sql.Connection c, long userId) throws SQLException {
+        return new MinuteCells(storedHorizon(c, userId), madeHours(c, userId));
+    }
+
+    /** Where a user's minute cells exist: from the horizon on, and in the old hours made on demand. */
+    record MinuteCells(long horizon, Set<Long> oldHours) {
+        boolean has(long minute) {
+            return minute >= horizon || oldHours.contains(minute - Math.floorMod(minute, 60));
+        }
+    }
+
+    /**
+     * Makes the minute cells (and their cuts) of the user's {@code hours} (epoch minutes, whole hours) that are older
+     * than the horizon and have none, from their folded rows, in one transaction; rows folded later are added by the
+     * fold. Keeps the {@value #MINUTE_HOURS_KEPT} most recently made hours: older ones lose their minute cells.
+     */
+    public static void makeMinuteHours(Database db, long userId, Collection<Long> hours) {
+        try {
+            db.write(h -> {
+                java.sql.Connection c = h.getConnection();
+                MinuteCells kept = minuteCells(c, userId);
+                Cells cells = new Cells();
+                int made = 0;
+                try (PreparedStatement read = c.prepareStatement(HOUR_READ);
+                     PreparedStatement list = c.prepareStatement("""
+                             INSERT INTO usage_minute_hours (user_id, hour, made)
+                             SELECT ?, ?, coalesce(max(made), 0) + 1 FROM usage_minute_hours WHERE user_id = ?""")) {
+                    for (long hour : hours) {
+                        if (kept.has(hour)) {
+                            continue;
+                        }
+                        read.setLong(1, userId);
+                        read.setLong(2, hour * 60_000L);
+                        read.setLong(3, (hour + 60) * 60_000L);
+                        try (ResultSet rs = read.executeQuery()) {
+                            while (rs.next()) {
+                                cells.add(foldedRow(rs), 0, Math.floorDiv(rs.getLong(3), 60_000L));
+                            }
+                        }
+                        list.setLong(1, userId);
+                        list.setLong(2, hour);
+                        list.setLong(3, userId);
+                        list.executeUpdate();
+                        made++;
+                    }
+                }
+                if (made == 0) {
+                    return null;
+                }
+                cells.addCuts();
+                writeCells(h, cells.byKey);
+                forgetOldestHours(c, userId);
+                return null;
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("minute cells not made: " + e.getMessage(), e);
+        }
+    }
+
+    /** Drops the minute cells of the user's made hours beyond the {@value #MINUTE_HOURS_KEPT} newest. */
+    private static void forgetOldestHours(java.sql.Connection c, long userId) throws SQLException {
+        List<Long> gone = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT hour FROM usage_minute_hours WHERE user_id = ? ORDER BY made DESC LIMIT -1 OFFSET ?")) {
+            ps.setLong(1, userId);
+            ps.setInt(2, MINUTE_HOURS_KEPT);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    gone.add(rs.getLong(1));
+                }
+            }
+        }
+        try (PreparedStatement cellsDelete = c.prepareStatement(HOUR_MINUTE_CELLS_DELETE);
+             PreparedStatement unlist = c.prepareStatement(
+                     "DELETE FROM usage_minute_hours WHERE user_id = ? AND hour = ?")) {
+            for (long hour : gone) {
+                cellsDelete.setLong(1, userId);
+                cellsDelete.setLong(2, hour);
+                cellsDelete.setLong(3, hour + 60);
+                cellsDelete.executeUpdate();
+                unlist.setLong(1, userId);
+                unlist.setLong(2, hour);
+                unlist.executeUpdate();
+            }
+        }
+    }
+
+    /**
+     * Cells being made: rows binned into their finest cell once, then added up into the cuts. The parsed extras are
+     * shared by rows with the same text (rows of one source repeat it).
+     */
+    private static final class Cells {
+        final Map<Cell, Tally> byKey = new HashMap<>();
+        private final Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
+
+        /** Adds a row to its cell of {@code level} holding {@code minute}. */
+        void add(Row r, int level, long minute) {
+            Map<String, Double> extras = r.extra() == null ? null
+                    : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
+            long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
+            byKey.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
+        }
+
+        /** Adds every full cell into its cuts (schema/015, 016). */
+        void addCuts() {
+            for (Map.Entry<Cell, Tally> e : new ArrayList<>(byKey.entrySet())) {
+                for (int cut = 1; cut < CUT_KEEPS.size(); cut++) {
+                    byKey.computeIfAbsent(e.getKey().cut(cut), k -> new Tally()).merge(e.getValue());
+                }
+            }
+        }
+    }
+
     /**
      * The user's minute-cell horizon (epoch minutes; minute cells exist for rows at or after it), moved forward
      * to {@code nowMs} minus two days on a whole hour; minute cells below a moved horizon are deleted.
@@ -764,6 +895,7 @@ public final class UsageStore implements AutoCloseable {
         try (PreparedStatement ps = c.prepareStatement(MINUTE_CELLS_DELETE)) {
             ps.setLong(1, userId);
             ps.setLong(2, wanted);
+            ps.setLong(3, userId);
             ps.executeUpdate();
         }
     }

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * How rollup cells are kept (issue 10's write and size figures): rows older than two days get hour and day cells
- * but no minute cell, and a per-minute answer over them comes from raw rows, the same as for recent rows; cells
+ * but no minute cell from the fold, and a per-minute answer over them is the same as for recent rows (its hour's
+ * minute cells made on demand: UsageMinuteHoursTest); cells
  * touched by several batches are merged (counts, sums, maxima, histograms, extras) into the same answer as one
  * batch would give.
  */
@@ -54,7 +55,7 @@ class UsageRollupsTest {
     }
 
     @Test
-    void oldRowsHaveNoMinuteCellsAndPerMinuteAnswersOverThemComeFromRawRows() {
+    void oldRowsGetNoMinuteCellsFromTheFoldAndPerMinuteAnswersOverThemAreExact() {
         Tenant t = Tenant.create(server);
         int n = 200;
         long old = NOW.toEpochMilli() - 5 * 86_400_000L;
