@@ -67,6 +67,7 @@ public final class UsageQueries {
     private static final int HOURS_MADE_PER_ANSWER = 4;
 
     private final Database db;
+    private volatile Map<String, String> compareMetrics;
 
     public UsageQueries(Database db) {
         this.db = db;
@@ -221,13 +222,20 @@ public final class UsageQueries {
         return db;
     }
 
-    /** The metrics /usage/compare reports and which way is better (the usage_compare_metrics view). */
+    /**
+     * The metrics /usage/compare reports and which way is better (the usage_compare_metrics view, fixed by the schema:
+     * read once).
+     */
     public Map<String, String> compareMetrics() {
-        Map<String, String> m = new LinkedHashMap<>();
-        db.read(h -> h.createQuery("SELECT metric, better_when FROM usage_compare_metrics").map((rs, ctx) -> {
-            m.put(rs.getString(1), rs.getString(2));
-            return null;
-        }).list());
+        Map<String, String> m = compareMetrics;
+        if (m == null) {
+            Map<String, String> read = new LinkedHashMap<>();
+            db.read(h -> h.createQuery("SELECT metric, better_when FROM usage_compare_metrics").map((rs, ctx) -> {
+                read.put(rs.getString(1), rs.getString(2));
+                return null;
+            }).list());
+            m = compareMetrics = java.util.Collections.unmodifiableMap(read);
+        }
         return m;
     }
 
