@@ -110,63 +110,72 @@ public final class UsageQueries {
         Set<String> modelsSeen = new HashSet<>();
         Set<String> devicesSeen = new HashSet<>();
         long[] e = edges == null ? new long[] {f.fromMs(), f.toMs()} : edges;
-        if (f.jobIds().isEmpty()) {
-            makeMinuteHours(userId, e);
-        }
         Map<List<Object>, Tally[]> groups = new HashMap<>();
         Map<List<Object>, Map<String, Object>> keys = new LinkedHashMap<>();
         Map<String, List<String>> seenSets = new HashMap<>();
-        read(h -> {
-            Sink sink = (rs, tsMs, grouped) -> {
-                int b = bucket(e, tsMs);
-                if (b < 0) {
-                    return;
-                }
-                List<Object> key = new ArrayList<>(groupBy.size());
-                for (String g : groupBy) {
-                    key.add(value(rs, g));
-                }
-                Tally[] buckets = groups.computeIfAbsent(key, k -> {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    for (int i = 0; i < groupBy.size(); i++) {
-                        m.put(groupBy.get(i), k.get(i));
+        for (int attempt = 0; ; attempt++) {
+            boolean mayMake = attempt == 0;
+            Set<Long> toMake = read(h -> {
+                Sink sink = (rs, tsMs, grouped) -> {
+                    int b = bucket(e, tsMs);
+                    if (b < 0) {
+                        return;
                     }
-                    keys.put(k, m);
-                    return new Tally[e.length - 1];
-                });
-                if (buckets[b] == null) {
-                    buckets[b] = new Tally();
-                }
-                Tally t = buckets[b];
-                if (grouped) {
-                    addGroup(t, rs, histograms, series, seenSets);
+                    List<Object> key = new ArrayList<>(groupBy.size());
+                    for (String g : groupBy) {
+                        key.add(value(rs, g));
+                    }
+                    Tally[] buckets = groups.computeIfAbsent(key, k -> {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        for (int i = 0; i < groupBy.size(); i++) {
+                            m.put(groupBy.get(i), k.get(i));
+                        }
+                        keys.put(k, m);
+                        return new Tally[e.length - 1];
+                    });
+                    if (buckets[b] == null) {
+                        buckets[b] = new Tally();
+                    }
+                    Tally t = buckets[b];
+                    if (grouped) {
+                        addGroup(t, rs, histograms, series, seenSets);
+                    } else {
+                        addRawRow(t, rs, histograms);
+                        if (!series) {
+                            t.seen(rs.getString(5), rs.getString(4));
+                        }
+                    }
+                };
+                if (!f.jobIds().isEmpty()) {
+                    raw(h, userId, f, f.fromMs(), f.toMs(), sink);
                 } else {
-                    addRawRow(t, rs, histograms);
-                    if (!series) {
-                        t.seen(rs.getString(5), rs.getString(4));
+                    UsageStore.MinuteCells kept = UsageStore.minuteCells(h.getConnection(), userId);
+                    Set<Long> missing = mayMake ? hoursToMake(e, kept) : Set.of();
+                    if (!missing.isEmpty()) {
+                        return missing;
                     }
-                }
-            };
-            if (!f.jobIds().isEmpty()) {
-                raw(h, userId, f, f.fromMs(), f.toMs(), sink);
-            } else {
-                UsageStore.MinuteCells kept = UsageStore.minuteCells(h.getConnection(), userId);
-                for (Segment s : segments(e)) {
-                    for (Segment p : s.level == 0 ? withMinuteCells(s, kept) : List.of(s)) {
-                        if (p.level < 0) {
-                            raw(h, userId, f, p.from, p.to, sink);
-                        } else {
-                            cells(h, userId, f, groupBy, p, cut, histograms, series, sink);
-                            if (whole) {
-                                seenIn(h, userId, f, p, "model", modelsSeen);
-                                seenIn(h, userId, f, p, "device", devicesSeen);
+                    for (Segment s : segments(e)) {
+                        for (Segment p : s.level == 0 ? withMinuteCells(s, kept) : List.of(s)) {
+                            if (p.level < 0) {
+                                raw(h, userId, f, p.from, p.to, sink);
+                            } else {
+                                cells(h, userId, f, groupBy, p, cut, histograms, series, sink);
+                                if (whole) {
+                                    seenIn(h, userId, f, p, "model", modelsSeen);
+                                    seenIn(h, userId, f, p, "device", devicesSeen);
+                                }
                             }
                         }
                     }
                 }
+                return Set.<Long>of();
+            });
+            if (toMake.isEmpty()) {
+                break;
             }
-            return null;
-        });
+            // the range has minutes in old hours without minute cells (schema/018): made, then read again
+            UsageStore.makeMinuteHours(db, userId, toMake);
+        }
         Tally[] all = groups.get(List.of());
         if (whole && all != null) {
             all[0].seen(null, null);
@@ -446,28 +455,20 @@ public final class UsageQueries {
     }
 
     /**
-     * Makes the minute cells of the old hours (older than the minute-cell horizon) that the range's minute pieces
-     * fall in, when they have none and are few (schema/018): a range's edges, read row by row otherwise. A minute
-     * series over old days is left to the raw rows.
+     * The old hours (older than the minute-cell horizon) without minute cells that the range's minute pieces fall
+     * in, when they are few (schema/018): a range's edges, read row by row otherwise. None for more: a minute series
+     * over old days is left to the raw rows.
      */
-    private void makeMinuteHours(long userId, long[] edges) {
-        List<Segment> minutes = segments(edges).stream().filter(s -> s.level == 0).toList();
-        if (minutes.isEmpty()) {
-            return;
-        }
-        UsageStore.MinuteCells kept = read(h -> UsageStore.minuteCells(h.getConnection(), userId));
+    private static Set<Long> hoursToMake(long[] edges, UsageStore.MinuteCells kept) {
         Set<Long> hours = new TreeSet<>();
-        for (Segment s : minutes) {
-            for (long m = s.from; m < s.to && m < kept.horizon() && hours.size() <= HOURS_MADE_PER_ANSWER;
-                 m = hourOf(m) + 60) {
+        for (Segment s : segments(edges)) {
+            for (long m = s.from; s.level == 0 && m < s.to && m < kept.horizon(); m = hourOf(m) + 60) {
                 if (!kept.has(m)) {
                     hours.add(hourOf(m));
                 }
             }
         }
-        if (!hours.isEmpty() && hours.size() <= HOURS_MADE_PER_ANSWER) {
-            UsageStore.makeMinuteHours(db, userId, hours);
-        }
+        return hours.size() <= HOURS_MADE_PER_ANSWER ? hours : Set.of();
     }
 
     private static long hourOf(long minute) {
