@@ -5,6 +5,7 @@ import java.util.Set;
 import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.JsonBytes;
 
 /**
  * Reads an append body's rows in one pass over its bytes ({@link JsonBytes}), without building them as trees: where

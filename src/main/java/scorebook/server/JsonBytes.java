@@ -1,4 +1,4 @@
-package scorebook.datasets;
+package scorebook.server;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
  * {@link Slow} at anything else, so that a reader built on it can leave such input to Jackson's tree reading. The
  * plain values it reads are made as Jackson's trees make them.
  */
-abstract class JsonBytes {
+public abstract class JsonBytes {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     /** As Jackson's limits, past which the tree reading refuses a body. */
     private static final int MAX_DEPTH = 1000;
@@ -20,26 +20,26 @@ abstract class JsonBytes {
         1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
     /** Thrown for input the reader does not take (or that is not JSON). */
-    static final class Slow extends Exception {
-        Slow() {
+    public static final class Slow extends Exception {
+        public Slow() {
             super(null, null, false, false);
         }
     }
 
-    final byte[] b;
-    final int end;
-    int i;
+    protected final byte[] b;
+    protected final int end;
+    protected int i;
     /** Whether the last string read had an escape. */
     private boolean escaped;
 
-    JsonBytes(byte[] b, int from, int end) {
+    protected JsonBytes(byte[] b, int from, int end) {
         this.b = b;
         this.i = from;
         this.end = end;
     }
 
     /** A plain value as the tree reading makes it; a list, an object or an escaped text is refused. */
-    JsonNode scalar() throws Slow {
+    protected JsonNode scalar() throws Slow {
         if (i == end) {
             throw new Slow();
         }
@@ -62,7 +62,7 @@ abstract class JsonBytes {
     }
 
     /** Checks one JSON value (on its first byte) and moves past it. */
-    void value(int depth) throws Slow {
+    protected void value(int depth) throws Slow {
         if (i == end || depth > MAX_DEPTH) {
             throw new Slow();
         }
@@ -227,7 +227,7 @@ abstract class JsonBytes {
      * starts; afterwards {@code i} is past the closing quote. One with escapes is valid but answered with Slow when
      * its text is wanted ({@link #text}).
      */
-    int string() throws Slow {
+    protected int string() throws Slow {
         if (i == end || b[i] != '"') {
             throw new Slow();
         }
@@ -304,7 +304,7 @@ abstract class JsonBytes {
     }
 
     /** The text of the string just read, at [from, to) (between its quotes); one with escapes goes the tree way. */
-    String text(int from, int to) throws Slow {
+    protected String text(int from, int to) throws Slow {
         if (escaped) {
             throw new Slow();
         }
@@ -312,7 +312,7 @@ abstract class JsonBytes {
     }
 
     /** A name (on its '"'); answers where it starts. One with escapes goes the tree way (it is compared as bytes). */
-    int name() throws Slow {
+    protected int name() throws Slow {
         int from = string();
         if (escaped) {
             throw new Slow();
@@ -321,7 +321,7 @@ abstract class JsonBytes {
     }
 
     /** Whether the bytes at [from, to) are {@code name}'s (names are short: a plain loop). */
-    boolean same(int from, int to, byte[] name) {
+    protected boolean same(int from, int to, byte[] name) {
         if (to - from != name.length) {
             return false;
         }
@@ -334,7 +334,7 @@ abstract class JsonBytes {
     }
 
     /** On a '{' or '[': moves past it; true when {@code close} follows at once (and moves past it too). */
-    boolean opens(char close) {
+    protected boolean opens(char close) {
         i++;
         ws();
         if (i < end && b[i] == close) {
@@ -345,7 +345,7 @@ abstract class JsonBytes {
     }
 
     /** After a member or an element: true past a ',' (another follows), false past {@code close}, else Slow. */
-    boolean more(char close) throws Slow {
+    protected boolean more(char close) throws Slow {
         ws();
         if (i < end && b[i] == ',') {
             i++;
@@ -359,7 +359,7 @@ abstract class JsonBytes {
         throw new Slow();
     }
 
-    void colon() throws Slow {
+    protected void colon() throws Slow {
         ws();
         if (i == end || b[i] != ':') {
             throw new Slow();
@@ -368,14 +368,14 @@ abstract class JsonBytes {
         ws();
     }
 
-    void ws() {
+    protected void ws() {
         while (i < end && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) {
             i++;
         }
     }
 
     /** As String.isBlank, without making the string of a large body. */
-    static boolean isBlank(byte[] b) {
+    protected static boolean isBlank(byte[] b) {
         for (byte c : b) {
             if (c < 0) {
                 return new String(b, StandardCharsets.UTF_8).isBlank();
@@ -387,7 +387,7 @@ abstract class JsonBytes {
         return new String(b, StandardCharsets.UTF_8).isBlank();
     }
 
-    static byte[] bytes(String s) {
+    protected static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 }
