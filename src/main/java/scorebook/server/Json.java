@@ -90,7 +90,7 @@ public final class Json {
      * because none of them can be stored as given.
      */
     public static JsonNode parse(byte[] bytes) {
-        utf8Check(bytes);
+        requireUtf8(bytes);
         JsonNode node;
         try {
             node = BODY.readTree(bytes);
@@ -109,11 +109,12 @@ public final class Json {
 
     /** Bytes as text, strictly: a body that is not UTF-8 (overlong forms, encoded surrogates) is 400. */
     public static String utf8(byte[] bytes) {
-        utf8Check(bytes);
+        requireUtf8(bytes);
         return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    private static void utf8Check(byte[] bytes) {
+    /** A body that is not UTF-8 is 400, as {@link #utf8} answers, for readers of the bytes themselves. */
+    public static void requireUtf8(byte[] bytes) {
         int bad = Utf8.firstInvalid(bytes);
         if (bad >= 0) {
             throw ApiException.badRequest("the body is not valid UTF-8: invalid byte sequence at byte " + bad);

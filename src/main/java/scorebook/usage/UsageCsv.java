@@ -289,8 +289,14 @@ public final class UsageCsv {
         }
     }
 
-    /** One imported record: its 0-based index, its line in the body, and the row (or why it could not be read). */
-    public record Parsed(int index, long line, ObjectNode row, String error) {
+    /**
+     * One imported record: its 0-based index, its line in the body, and the row (or why it could not be read), or the
+     * usage row the import's byte reader already checked it into ({@code checked}; then row and error are null).
+     */
+    public record Parsed(int index, long line, ObjectNode row, String error, UsageStore.Row checked) {
+        public Parsed(int index, long line, ObjectNode row, String error) {
+            this(index, line, row, error, null);
+        }
     }
 
     /**

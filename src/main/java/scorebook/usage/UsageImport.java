@@ -1,6 +1,7 @@
 package scorebook.usage;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
+import scorebook.server.JsonBytes;
 import scorebook.server.JsonErrors;
 
 /**
@@ -65,6 +67,44 @@ final class UsageImport {
         return UsageCsv.read(body, maxRows);
     }
 
+    /**
+     * As {@link #parse(String, String, int)} for a body of bytes (valid UTF-8): JSON arrays and NDJSON are read by
+     * {@link ImportScan}, which checks ordinary rows with {@code check} as it reads them; the rest as text.
+     */
+    static List<UsageCsv.Parsed> read(byte[] body, String contentType, int maxRows, ImportScan.Check check) {
+        Boolean lines = lines(body, contentType);
+        if (lines != null) {
+            List<UsageCsv.Parsed> out = new ArrayList<>();
+            try {
+                ImportScan scan = new ImportScan(body, lines, maxRows, check);
+                while (scan.next(out, 1_000)) {
+                    // reads on
+                }
+                return out;
+            } catch (JsonBytes.Slow slow) {
+                // not JSON, or not as the scan reads it: the tree reading answers
+            }
+        }
+        return parse(new String(body, StandardCharsets.UTF_8), contentType, maxRows);
+    }
+
+    /** Whether {@link #parse} reads the body as NDJSON (true), one JSON array (false), or otherwise (null). */
+    private static Boolean lines(byte[] body, String contentType) {
+        if (contentType.contains("csv")) {
+            return null;
+        }
+        if (contentType.contains("ndjson") || contentType.contains("jsonl")) {
+            return true;
+        }
+        int k = 0;
+        while (k < body.length && (body[k] == ' ' || body[k] == '\n' || body[k] == '\r' || body[k] == '\t')) {
+            k++;
+        }
+        // other white space goes the text way, whose stripLeading knows it
+        return k == body.length ? null : body[k] == '[' ? Boolean.FALSE
+                : body[k] == '{' && !contentType.contains("json") ? Boolean.TRUE : null;
+    }
+
     private static List<UsageCsv.Parsed> array(String body, int maxRows) {
         List<UsageCsv.Parsed> out = new ArrayList<>();
         try (JsonParser p = ELEMENT.createParser(body)) {
@@ -89,7 +129,7 @@ final class UsageImport {
     }
 
     /** A row read from JSON: an object holding only valid text, else the row's error. */
-    private static UsageCsv.Parsed row(int index, long line, JsonNode n) {
+    static UsageCsv.Parsed row(int index, long line, JsonNode n) {
         if (!(n instanceof ObjectNode o)) {
             return new UsageCsv.Parsed(index, line, null, "row must be a JSON object");
         }
@@ -116,28 +156,45 @@ final class UsageImport {
                 continue;
             }
             tooMany(out.size(), maxRows);
-            try {
-                out.add(row(out.size(), i + 1, ELEMENT.readTree(line)));
-            } catch (JsonProcessingException e) {
-                out.add(new UsageCsv.Parsed(out.size(), i + 1, null, JsonErrors.describe("the line", e)));
-            }
+            out.add(line(out.size(), i + 1, line));
         }
         return out;
     }
 
-    private static void tooMany(int n, int maxRows) {
+    /** One NDJSON line (stripped, not blank) as a row. */
+    static UsageCsv.Parsed line(int index, long number, String line) {
+        try {
+            return row(index, number, ELEMENT.readTree(line));
+        } catch (JsonProcessingException e) {
+            return new UsageCsv.Parsed(index, number, null, JsonErrors.describe("the line", e));
+        }
+    }
+
+    static void tooMany(int n, int maxRows) {
         if (n >= maxRows) {
             throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
                     "at most " + maxRows + " rows per import; split the rows into several requests");
         }
     }
 
-    /** Checks the rows and stores the valid ones (none under strict when any is invalid; none at all on a dry run). */
-    static Result run(UsageStore store, long userId, List<UsageCsv.Parsed> parsed, String source, long nowMs,
-                      boolean strict, boolean dryRun) {
+    /**
+     * The rows checked: the valid ones as usage rows, and one error per invalid one, in the body's order.
+     *
+     * @param rows   valid rows
+     * @param errors one per invalid row: index, line, event_id, field, message
+     */
+    record Checked(List<UsageStore.Row> rows, List<Map<String, Object>> errors) {
+    }
+
+    /** Checks every row (those the byte reader checked are taken as they are). */
+    static Checked check(long userId, List<UsageCsv.Parsed> parsed, String source, long nowMs) {
         List<UsageStore.Row> rows = new ArrayList<>(parsed.size());
         List<Map<String, Object>> errors = new ArrayList<>();
         for (UsageCsv.Parsed p : parsed) {
+            if (p.checked() != null) {
+                rows.add(p.checked());
+                continue;
+            }
             if (p.error() != null) {
                 errors.add(error(p, null, p.error()));
                 continue;
@@ -148,11 +205,18 @@ final class UsageImport {
                 errors.add(error(p, b.field(), "'" + b.field() + "' " + b.getMessage()));
             }
         }
-        if (strict && !errors.isEmpty()) {
-            return new Result(0, 0, errors.size(), errors);
+        return new Checked(rows, errors);
+    }
+
+    /** Checks the rows and stores the valid ones (none under strict when any is invalid; none at all on a dry run). */
+    static Result run(UsageStore store, long userId, List<UsageCsv.Parsed> parsed, String source, long nowMs,
+                      boolean strict, boolean dryRun) {
+        Checked c = check(userId, parsed, source, nowMs);
+        if (strict && !c.errors().isEmpty()) {
+            return new Result(0, 0, c.errors().size(), c.errors());
         }
-        int imported = rows.isEmpty() ? 0 : store.insertAll(rows, dryRun);
-        return new Result(imported, rows.size() - imported, errors.size(), errors);
+        int imported = c.rows().isEmpty() ? 0 : store.insertAll(c.rows(), dryRun);
+        return new Result(imported, c.rows().size() - imported, c.errors().size(), c.errors());
     }
 
     private static Map<String, Object> error(UsageCsv.Parsed p, String field, String message) {

@@ -3,6 +3,8 @@ package scorebook.usage;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -44,9 +46,19 @@ public final class UsageRows {
      * bounds ts (at most an hour ahead).
      */
     public static UsageStore.Row parse(long userId, ObjectNode o, String defaultSource, long nowMs) throws Bad {
-        JsonNode tsNode = o.get("ts");
+        return parse(userId, o::get, o, defaultSource, nowMs);
+    }
+
+    /**
+     * As {@link #parse(long, ObjectNode, String, long)} with the row's fields given by {@code o} (a value or null), so
+     * that a reader that made no tree (the import's byte reader) is held to the same rules; {@code dotted} holds the
+     * row's {@code extra.LABEL} members (CSV columns), or is null when it has none.
+     */
+    static UsageStore.Row parse(long userId, Function<String, JsonNode> o, ObjectNode dotted, String defaultSource,
+                                long nowMs) throws Bad {
+        JsonNode tsNode = o.apply("ts");
         if (absent(tsNode)) {
-            tsNode = o.get("ts_iso");
+            tsNode = o.apply("ts_iso");
         }
         if (absent(tsNode)) {
             throw new Bad("ts", "is required (epoch seconds/ms or ISO-8601)");
@@ -81,13 +93,13 @@ public final class UsageRows {
         return new UsageStore.Row(userId, null, ts, source == null ? defaultSource : source, eventId,
                 text(o, "device", MAX_NAME), text(o, "model", MAX_NAME), text(o, "tag", MAX_NAME), pt, ct, latency, ttft,
                 tokS, ok == null ? errorType == null : ok, errorType, message, text(o, "job_id", MAX_NAME), preview,
-                extra(o), text(o, "tenant", MAX_NAME), text(o, "dataset", MAX_NAME), anyHw ? hw : null);
+                extra(o, dotted), text(o, "tenant", MAX_NAME), text(o, "dataset", MAX_NAME), anyHw ? hw : null);
     }
 
     /** The extra object (JSON) plus any {@code extra.LABEL} members (CSV), as JSON text; null when none. */
-    private static String extra(ObjectNode o) throws Bad {
+    private static String extra(Function<String, JsonNode> o, ObjectNode dotted) throws Bad {
         Map<String, Double> out = new LinkedHashMap<>();
-        JsonNode e = o.get("extra");
+        JsonNode e = o.apply("extra");
         if (!absent(e) && !(e.isTextual() && e.asText().isEmpty())) {
             if (!e.isObject()) {
                 throw new Bad("extra", "must be an object {label: number}");
@@ -99,7 +111,7 @@ public final class UsageRows {
                 }
             }
         }
-        for (Map.Entry<String, JsonNode> m : o.properties()) {
+        for (Map.Entry<String, JsonNode> m : dotted == null ? Set.<Map.Entry<String, JsonNode>>of() : dotted.properties()) {
             if (m.getKey().startsWith("extra.") && m.getKey().length() > 6) {
                 Double v = number(m.getKey(), m.getValue());
                 if (v != null) {
@@ -149,8 +161,8 @@ public final class UsageRows {
         return v;
     }
 
-    private static Double finite(ObjectNode o, String field) throws Bad {
-        return number(field, o.get(field));
+    private static Double finite(Function<String, JsonNode> o, String field) throws Bad {
+        return number(field, o.apply(field));
     }
 
     public static Double nonNegative(String field, JsonNode n) throws Bad {
@@ -161,8 +173,8 @@ public final class UsageRows {
         return v;
     }
 
-    private static Double nonNegative(ObjectNode o, String field) throws Bad {
-        return nonNegative(field, o.get(field));
+    private static Double nonNegative(Function<String, JsonNode> o, String field) throws Bad {
+        return nonNegative(field, o.apply(field));
     }
 
     /** A token count: a whole number from 0 to 2^31-1. */
@@ -177,12 +189,12 @@ public final class UsageRows {
         return v.intValue();
     }
 
-    private static Integer tokens(ObjectNode o, String field) throws Bad {
-        return tokens(field, o.get(field));
+    private static Integer tokens(Function<String, JsonNode> o, String field) throws Bad {
+        return tokens(field, o.apply(field));
     }
 
-    private static Boolean bool(ObjectNode o, String field) throws Bad {
-        JsonNode n = o.get(field);
+    private static Boolean bool(Function<String, JsonNode> o, String field) throws Bad {
+        JsonNode n = o.apply(field);
         if (absent(n)) {
             return null;
         }
@@ -209,8 +221,8 @@ public final class UsageRows {
     }
 
     /** A text field of at most {@code max} characters (numbers are not text), null when absent. */
-    static String text(ObjectNode o, String field, int max) throws Bad {
-        JsonNode n = o.get(field);
+    static String text(Function<String, JsonNode> o, String field, int max) throws Bad {
+        JsonNode n = o.apply(field);
         if (absent(n)) {
             return null;
         }

@@ -231,10 +231,12 @@ public final class UsageService implements HttpService {
         boolean strict = UsageFilter.bool("strict", first(q, "strict", "0"));
         boolean dryRun = UsageFilter.bool("dry_run", first(q, "dry_run", "0"));
         String source = first(q, "source_kind", "import");
-        String body = body(req);
+        byte[] body = body(req);
         String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
-        List<UsageCsv.Parsed> parsed = UsageImport.parse(body, type, MAX_IMPORT_ROWS);
-        UsageImport.Result r = UsageImport.run(store, p.userId(), parsed, source, clock.millis(), strict, dryRun);
+        long now = clock.millis();
+        List<UsageCsv.Parsed> parsed = UsageImport.read(body, type, MAX_IMPORT_ROWS,
+                fields -> UsageRows.parse(p.userId(), fields, null, source, now));
+        UsageImport.Result r = UsageImport.run(store, p.userId(), parsed, source, now, strict, dryRun);
         Map<String, Object> answer = Json.fields("ok", r.failed() == 0 || !strict, "received", parsed.size(),
                 "imported", r.imported(), "duplicates", r.duplicates(), "failed", r.failed(), "dry_run", dryRun,
                 "errors", r.errors());
@@ -253,10 +255,10 @@ public final class UsageService implements HttpService {
         Json.send(res, answer);
     }
 
-    /** The body as UTF-8 text, at most 10 MB (413 above). */
-    private static String body(ServerRequest req) {
+    /** The body's bytes, valid UTF-8 (else 400), at most 10 MB (413 above). */
+    private static byte[] body(ServerRequest req) {
         if (!req.content().hasEntity()) {
-            return "";
+            return new byte[0];
         }
         try (InputStream in = req.content().inputStream()) {
             byte[] bytes = in.readNBytes(MAX_IMPORT_BYTES + 1);
@@ -264,7 +266,8 @@ public final class UsageService implements HttpService {
                 throw new ApiException(Status.REQUEST_ENTITY_TOO_LARGE_413, "too_large",
                         "an import is at most 10 MB; split the rows into several requests");
             }
-            return Json.utf8(bytes);
+            Json.requireUtf8(bytes);
+            return bytes;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
