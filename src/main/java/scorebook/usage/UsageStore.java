@@ -532,8 +532,10 @@ public final class UsageStore implements AutoCloseable {
                 }
             }
         }
+        int[] order = timeOrder(rows);
         try (PreparedStatement ps = c.prepareStatement(INSERTS.computeIfAbsent(columns, UsageStore::insertSql))) {
-            for (Row r : rows) {
+            for (int k : order) {
+                Row r = rows.get(k);
                 ps.setLong(1, r.userId());
                 ps.setLong(2, r.tsMs());
                 ps.setInt(3, eventKey(r));
@@ -549,8 +551,8 @@ public final class UsageStore implements AutoCloseable {
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
-            for (int i = 0; i < counts.length; i++) {
-                inserted[i] = counts[i] > 0;
+            for (int k = 0; k < counts.length; k++) {
+                inserted[order[k]] = counts[k] > 0;
             }
         }
         long lastUser = Long.MIN_VALUE;
@@ -562,6 +564,48 @@ public final class UsageStore implements AutoCloseable {
             }
         }
         return inserted;
+    }
+
+    /**
+     * The rows' indexes in time order, rows of the same millisecond in the order given (so the first of two copies of
+     * an event is the one stored, as before). Inserted in this order the (user, time, key) index is written in runs
+     * of neighbouring entries: an import's rows spread over days each landed on another index page, which cost twice
+     * the CPU of the insert itself. Ids are given in this order too, so the table grows at its end.
+     */
+    static int[] timeOrder(List<Row> rows) {
+        int n = rows.size();
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        boolean sorted = true;
+        for (int i = 0; i < n; i++) {
+            long ts = rows.get(i).tsMs();
+            sorted &= ts >= max;
+            min = Math.min(min, ts);
+            max = Math.max(max, ts);
+        }
+        int[] order = new int[n];
+        long span = max - min;
+        if (sorted || span < 0 || span >= Long.MAX_VALUE / n) {
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            if (!sorted) {
+                Integer[] boxed = java.util.Arrays.stream(order).boxed().toArray(Integer[]::new);
+                java.util.Arrays.sort(boxed, java.util.Comparator.comparingLong(i -> rows.get(i).tsMs()));
+                order = java.util.Arrays.stream(boxed).mapToInt(Integer::intValue).toArray();
+            }
+            return order;
+        }
+        // one primitive sort: time, then the index (which keeps the sort stable)
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) {
+            keys[i] = (rows.get(i).tsMs() - min) * n + i;
+        }
+        java.util.Arrays.sort(keys);
+        for (int k = 0; k < n; k++) {
+            order[k] = (int) (keys[k] % n);
+        }
+        return order;
     }
 
     /** The id the next usage row takes: above every stored row and above the fold watermark. */
