@@ -3,7 +3,6 @@ package scorebook.usage;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -93,16 +92,16 @@ public final class UsageCommands {
                     if (words.size() != 2) {
                         throw new IllegalArgumentException("usage: scorebook usage import FILE [--strict] [--dry-run]");
                     }
-                    String body = Files.readString(Path.of(words.get(1)), StandardCharsets.UTF_8);
+                    byte[] body = Files.readAllBytes(Path.of(words.get(1)));
+                    Json.requireUtf8(body);
                     String name = words.get(1).toLowerCase();
                     String type = name.endsWith(".csv") ? "text/csv" : name.endsWith(".jsonl") || name.endsWith(".ndjson")
                             ? "application/x-ndjson" : "";
-                    List<UsageCsv.Parsed> parsed = UsageImport.parse(body, type, Integer.MAX_VALUE);
                     UsageStore store = new UsageStore(db);
-                    UsageImport.Result r = UsageImport.run(store, userId, parsed, o.get("source-kind", "import"),
-                            clock.millis(), strict, dryRun);
+                    UsageImport.Result r = UsageImport.run(store, userId, body, type, Integer.MAX_VALUE,
+                            o.get("source-kind", "import"), clock.millis(), strict, dryRun);
                     System.out.println(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(Json.fields(
-                            "received", parsed.size(), "imported", r.imported(), "duplicates", r.duplicates(),
+                            "received", r.received(), "imported", r.imported(), "duplicates", r.duplicates(),
                             "failed", r.failed(), "dry_run", dryRun, "errors", r.errors())));
                     return strict && r.failed() > 0 ? 1 : 0;
                 }

@@ -37,12 +37,24 @@ final class UsageImport {
     /**
      * What an import did.
      *
+     * @param received   rows in the body
      * @param imported   rows stored
      * @param duplicates valid rows already stored (skipped)
      * @param failed     invalid rows
      * @param errors     one per invalid row: index, line, event_id, field, message
      */
-    record Result(int imported, int duplicates, int failed, List<Map<String, Object>> errors) {
+    record Result(int received, int imported, int duplicates, int failed, List<Map<String, Object>> errors) {
+    }
+
+    /**
+     * Reads, checks and stores a body (valid UTF-8). JSON arrays and NDJSON are read by {@link ImportScan}; a body it
+     * does not take goes the text way ({@link #parse}), whose answers and errors are the same.
+     */
+    static Result run(UsageStore store, long userId, byte[] body, String contentType, int maxRows, String source,
+                      long nowMs, boolean strict, boolean dryRun) {
+        List<UsageCsv.Parsed> parsed = read(body, contentType, maxRows,
+                fields -> UsageRows.parse(userId, fields, null, source, nowMs));
+        return run(store, userId, parsed, source, nowMs, strict, dryRun);
     }
 
     /** The body's rows; the format from the content type, else from the first character. */
@@ -213,10 +225,10 @@ final class UsageImport {
                       boolean strict, boolean dryRun) {
         Checked c = check(userId, parsed, source, nowMs);
         if (strict && !c.errors().isEmpty()) {
-            return new Result(0, 0, c.errors().size(), c.errors());
+            return new Result(parsed.size(), 0, 0, c.errors().size(), c.errors());
         }
         int imported = c.rows().isEmpty() ? 0 : store.insertAll(c.rows(), dryRun);
-        return new Result(imported, c.rows().size() - imported, c.errors().size(), c.errors());
+        return new Result(parsed.size(), imported, c.rows().size() - imported, c.errors().size(), c.errors());
     }
 
     private static Map<String, Object> error(UsageCsv.Parsed p, String field, String message) {

@@ -233,19 +233,17 @@ public final class UsageService implements HttpService {
         String source = first(q, "source_kind", "import");
         byte[] body = body(req);
         String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
-        long now = clock.millis();
-        List<UsageCsv.Parsed> parsed = UsageImport.read(body, type, MAX_IMPORT_ROWS,
-                fields -> UsageRows.parse(p.userId(), fields, null, source, now));
-        UsageImport.Result r = UsageImport.run(store, p.userId(), parsed, source, now, strict, dryRun);
-        Map<String, Object> answer = Json.fields("ok", r.failed() == 0 || !strict, "received", parsed.size(),
+        UsageImport.Result r = UsageImport.run(store, p.userId(), body, type, MAX_IMPORT_ROWS, source, clock.millis(),
+                strict, dryRun);
+        Map<String, Object> answer = Json.fields("ok", r.failed() == 0 || !strict, "received", r.received(),
                 "imported", r.imported(), "duplicates", r.duplicates(), "failed", r.failed(), "dry_run", dryRun,
                 "errors", r.errors());
         // with strict=0 valid rows are kept and the answer is 200; a body none of whose rows could be read is a 422
-        boolean nothingReadable = !parsed.isEmpty() && r.failed() == parsed.size();
+        boolean nothingReadable = r.received() > 0 && r.failed() == r.received();
         if ((strict || nothingReadable) && r.failed() > 0) {
             String message = nothingReadable
-                    ? "none of the " + parsed.size() + " rows is a valid usage row; nothing was imported"
-                    : r.failed() + " of " + parsed.size() + " rows are invalid; nothing was imported (strict=1)";
+                    ? "none of the " + r.received() + " rows is a valid usage row; nothing was imported"
+                    : r.failed() + " of " + r.received() + " rows are invalid; nothing was imported (strict=1)";
             answer.put("ok", false);
             answer.put("detail", message);
             answer.put("error", Json.fields("code", "invalid", "message", message));
