@@ -305,10 +305,22 @@ public final class UsageCsv {
      */
     public static List<Parsed> read(String body, int maxRows) {
         List<Parsed> out = new ArrayList<>();
-        try (Reader r = new StringReader(body);
-             CSVParser p = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).setIgnoreEmptyLines(true)
-                     .get().parse(r)) {
+        CSVParser opened;
+        try {
+            opened = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).setIgnoreEmptyLines(true)
+                    .get().parse(new StringReader(body));
+        } catch (IOException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
+            // commons-csv refuses a header with a blank or a repeated name by an IllegalArgumentException
+            throw ApiException.badRequest("malformed CSV header: " + e.getMessage());
+        }
+        try (CSVParser p = opened) {
             List<String> header = p.getHeaderNames();
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (String name : header) {
+                if (!names.add(name)) {
+                    throw ApiException.badRequest("malformed CSV header: the column '" + name + "' appears twice");
+                }
+            }
             if (!header.contains("ts") && !header.contains("ts_iso")) {
                 throw ApiException.invalid("the CSV header must have a 'ts' column (the export's header: "
                         + String.join(",", COLUMNS) + ")");

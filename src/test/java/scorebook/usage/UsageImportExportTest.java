@@ -143,6 +143,12 @@ class UsageImportExportTest {
         assertEquals(0, t.user().get("/usage/summary").json().path("requests").asInt());
         assertEquals(400, t.user().post("/usage/import", "[{\"ts\": 1,]").status());
         assertEquals(422, t.user().post("/usage/import", "").status());
+        // a CSV header with a blank or a repeated name is malformed CSV, not a server error
+        for (String header : new String[] {"ts,,model", "ts,model,model"}) {
+            Client.Response csv = t.user().post("/usage/import", header + "\n" + TS + ",a,b\n", "Content-Type", "text/csv");
+            assertEquals(400, csv.status(), csv.text());
+            assertTrue(csv.text().contains("malformed CSV"), csv.text());
+        }
         StringBuilder many = new StringBuilder("[");
         for (int i = 0; i <= UsageService.MAX_IMPORT_ROWS; i++) {
             many.append(i == 0 ? "" : ",").append("{\"ts\":").append(TS).append('}');
