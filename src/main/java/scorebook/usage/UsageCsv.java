@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.DuplicateHeaderMode;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 
@@ -308,19 +309,13 @@ public final class UsageCsv {
         CSVParser opened;
         try {
             opened = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).setIgnoreEmptyLines(true)
-                    .get().parse(new StringReader(body));
+                    .setDuplicateHeaderMode(DuplicateHeaderMode.DISALLOW).get().parse(new StringReader(body));
         } catch (IOException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
             // commons-csv refuses a header with a blank or a repeated name by an IllegalArgumentException
             throw ApiException.badRequest("malformed CSV header: " + e.getMessage());
         }
         try (CSVParser p = opened) {
             List<String> header = p.getHeaderNames();
-            java.util.Set<String> names = new java.util.HashSet<>();
-            for (String name : header) {
-                if (!names.add(name)) {
-                    throw ApiException.badRequest("malformed CSV header: the column '" + name + "' appears twice");
-                }
-            }
             if (!header.contains("ts") && !header.contains("ts_iso")) {
                 throw ApiException.invalid("the CSV header must have a 'ts' column (the export's header: "
                         + String.join(",", COLUMNS) + ")");

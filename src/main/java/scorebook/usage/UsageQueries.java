@@ -18,6 +18,8 @@ import org.jdbi.v3.core.Handle;
 
 import scorebook.store.Database;
 
+import static scorebook.usage.UsageStore.MinuteCells.hourOf;
+
 /**
  * Reads usage answers from the rollups: a range is cut into whole days, hours and minutes (the coarsest cells
  * that fit, aligned to the answer's buckets) plus the sub-minute edges, which are read from raw rows; a job_id
@@ -149,12 +151,15 @@ public final class UsageQueries {
                 if (!f.jobIds().isEmpty()) {
                     raw(h, userId, f, f.fromMs(), f.toMs(), sink);
                 } else {
-                    UsageStore.MinuteCells kept = UsageStore.minuteCells(h.getConnection(), userId);
-                    Set<Long> missing = mayMake ? hoursToMake(e, kept) : Set.of();
+                    List<Segment> segments = segments(e);
+                    long firstMinute = segments.stream().filter(s -> s.level == 0).mapToLong(Segment::from).min()
+                            .orElse(Long.MAX_VALUE);
+                    UsageStore.MinuteCells kept = UsageStore.minuteCells(h.getConnection(), userId, firstMinute);
+                    Set<Long> missing = mayMake ? hoursToMake(segments, kept) : Set.of();
                     if (!missing.isEmpty()) {
                         return missing;
                     }
-                    for (Segment s : segments(e)) {
+                    for (Segment s : segments) {
                         for (Segment p : s.level == 0 ? withMinuteCells(s, kept) : List.of(s)) {
                             if (p.level < 0) {
                                 raw(h, userId, f, p.from, p.to, sink);
@@ -459,20 +464,19 @@ public final class UsageQueries {
      * in, when they are few (schema/018): a range's edges, read row by row otherwise. None for more: a minute series
      * over old days is left to the raw rows.
      */
-    private static Set<Long> hoursToMake(long[] edges, UsageStore.MinuteCells kept) {
+    private static Set<Long> hoursToMake(List<Segment> segments, UsageStore.MinuteCells kept) {
         Set<Long> hours = new TreeSet<>();
-        for (Segment s : segments(edges)) {
-            for (long m = s.from; s.level == 0 && m < s.to && m < kept.horizon(); m = hourOf(m) + 60) {
+        for (Segment s : segments) {
+            if (s.level != 0) {
+                continue;
+            }
+            for (long m = s.from; m < s.to && m < kept.horizon(); m = hourOf(m) + 60) {
                 if (!kept.has(m)) {
                     hours.add(hourOf(m));
                 }
             }
         }
         return hours.size() <= HOURS_MADE_PER_ANSWER ? hours : Set.of();
-    }
-
-    private static long hourOf(long minute) {
-        return minute - Math.floorMod(minute, 60);
     }
 
     /**

@@ -709,12 +709,11 @@ public final class UsageStore implements AutoCloseable {
                     Row r = foldedRow(rs);
                     MinuteCells kept = minuteCells.get(r.userId());
                     if (kept == null) {
-                        kept = minuteCells(c, r.userId());
+                        kept = minuteCells(c, r.userId(), Long.MIN_VALUE);
                         minuteCells.put(r.userId(), kept);
                     }
                     // into its finest cell only (a minute, or an hour where no minute cells are kept); rolled up below
-                    long minute = Math.floorDiv(r.tsMs(), 60_000L);
-                    cells.add(r, kept.has(minute) ? 0 : 1, minute);
+                    cells.add(r, kept.has(Math.floorDiv(r.tsMs(), 60_000L)) ? 0 : 1);
                 }
             }
         }
@@ -809,15 +808,25 @@ public final class UsageStore implements AutoCloseable {
         return hours;
     }
 
-    /** Where the user's minute cells exist. */
-    static MinuteCells minuteCells(java.sql.Connection c, long userId) throws SQLException {
-        return new MinuteCells(storedHorizon(c, userId), madeHours(c, userId));
+    /**
+     * Where the user's minute cells exist, for minutes from {@code fromMinute} on: the old hours made on demand are
+     * read only when that reaches below the horizon (an answer's read asks with its first minute piece, which is
+     * recent almost always).
+     */
+    static MinuteCells minuteCells(java.sql.Connection c, long userId, long fromMinute) throws SQLException {
+        long horizon = storedHorizon(c, userId);
+        return new MinuteCells(horizon, fromMinute < horizon ? madeHours(c, userId) : Set.of());
     }
 
     /** Where a user's minute cells exist: from the horizon on, and in the old hours made on demand. */
     record MinuteCells(long horizon, Set<Long> oldHours) {
         boolean has(long minute) {
-            return minute >= horizon || oldHours.contains(minute - Math.floorMod(minute, 60));
+            return minute >= horizon || oldHours.contains(hourOf(minute));
+        }
+
+        /** The epoch minute the hour holding {@code minute} starts at. */
+        static long hourOf(long minute) {
+            return minute - Math.floorMod(minute, 60);
         }
     }
 
@@ -830,7 +839,7 @@ public final class UsageStore implements AutoCloseable {
         try {
             db.write(h -> {
                 java.sql.Connection c = h.getConnection();
-                MinuteCells kept = minuteCells(c, userId);
+                MinuteCells kept = minuteCells(c, userId, Long.MIN_VALUE);
                 Cells cells = new Cells();
                 int made = 0;
                 try (PreparedStatement read = c.prepareStatement(HOUR_READ);
@@ -846,7 +855,7 @@ public final class UsageStore implements AutoCloseable {
                         read.setLong(3, (hour + 60) * 60_000L);
                         try (ResultSet rs = read.executeQuery()) {
                             while (rs.next()) {
-                                cells.add(foldedRow(rs), 0, Math.floorDiv(rs.getLong(3), 60_000L));
+                                cells.add(foldedRow(rs), 0);
                             }
                         }
                         list.setLong(1, userId);
@@ -905,10 +914,11 @@ public final class UsageStore implements AutoCloseable {
         final Map<Cell, Tally> byKey = new HashMap<>();
         private final Map<String, Map<String, Double>> parsedExtras = new HashMap<>();
 
-        /** Adds a row to its cell of {@code level} holding {@code minute}. */
-        void add(Row r, int level, long minute) {
+        /** Adds a row to its cell of {@code level}. */
+        void add(Row r, int level) {
             Map<String, Double> extras = r.extra() == null ? null
                     : parsedExtras.computeIfAbsent(r.extra(), UsageStore::extras);
+            long minute = Math.floorDiv(r.tsMs(), 60_000L);
             long t = minute - Math.floorMod(minute, LEVEL_MINUTES[level]);
             byKey.computeIfAbsent(Cell.of(r, level, t), k -> new Tally()).add(r, extras);
         }
