@@ -151,6 +151,27 @@ class UsageMinuteHoursTest {
     }
 
     @Test
+    void aMinuteSeriesOverManyOldHoursMakesNoneAndCountsEveryRow() {
+        Tenant t = Tenant.create(server);
+        long start = oldHour() - 50 * HOUR;
+        int n = 1_800; // 6.5 hours at 13 s
+        importRows(t, start, 0, n);
+        long from = start + 5 * MINUTE;
+        long to = start + 6 * HOUR + 20 * MINUTE;
+        JsonNode points = t.user().get("/usage?bucket=1m&from=" + from + "&to=" + to).json().path("series").get(0)
+                .path("points");
+        long total = 0;
+        for (JsonNode p : points) {
+            long a = Instant.parse(p.path("t").asText()).toEpochMilli();
+            long want = IntStream.range(0, n).filter(i -> start + i * 13_000L >= a && start + i * 13_000L < a + MINUTE).count();
+            assertEquals(want, p.path("requests").asLong(), "requests in the minute at " + p.path("t").asText());
+            total += p.path("requests").asLong();
+        }
+        assertEquals(IntStream.range(0, n).filter(i -> start + i * 13_000L >= from && start + i * 13_000L < to).count(), total);
+        assertEquals(0, madeHours(t.userId()), "seven old hours of minutes are read from the rows, not made");
+    }
+
+    @Test
     void theHorizonMovingOnLeavesTheMadeHoursMinuteCells() {
         Tenant t = Tenant.create(server);
         long old = oldHour() - 30 * HOUR;
