@@ -362,8 +362,15 @@ public final class EvalRunner {
         private void runAll() {
             Thread writer = Thread.ofVirtual().name("run-writer-" + ctx.runId()).start(this::writeChanges);
             try {
-                synchronized (threads) {
-                    for (var item : work.entrySet()) {
+                for (var item : work.entrySet()) {
+                    // a case takes its slot before its thread starts, so cases start in file order (with concurrency 1
+                    // one after another, as the original); their threads racing for the slots started any of them
+                    slots.acquire();
+                    if (cancelled) {
+                        slots.release();
+                        break;
+                    }
+                    synchronized (threads) {
                         threads.add(Thread.ofVirtual().start(() -> runOne(item.getKey(), item.getValue())));
                     }
                 }
@@ -383,12 +390,8 @@ public final class EvalRunner {
             }
         }
 
+        /** Runs one case in the slot the coordinator took for it. */
         private void runOne(int index, Case c) {
-            try {
-                slots.acquire();
-            } catch (InterruptedException e) {
-                return;
-            }
             try {
                 if (cancelled) {
                     return;

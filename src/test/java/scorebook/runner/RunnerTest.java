@@ -88,6 +88,23 @@ class RunnerTest extends RunnerServerTest {
     }
 
     @Test
+    void withConcurrencyOneCasesRunOneAfterAnotherInFileOrder() throws Exception {
+        Path order = evals.resolve("order.txt");
+        StringBuilder cases = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            cases.append(i == 0 ? "" : ", ").append("{name: c").append(i).append(", input: ").append(i).append('}');
+        }
+        suite("ordered.yaml", "target: {command: 'read c; echo $c >> " + order + "; echo ok'}\ncases: [" + cases + "]\n");
+        start();
+        server.owner().post("/api/runs/new", "{}");
+        settled();
+        // each line is the case a process read on its stdin
+        assertEquals(java.util.stream.IntStream.range(0, 16).mapToObj(i -> "c" + i).toList(),
+                Files.readAllLines(order).stream().map(l -> l.replaceFirst(".*\"function\":\"(c[0-9]+)\".*", "$1")).toList(),
+                "the default concurrency is 1: the cases' threads once raced for the slot and ran in any order");
+    }
+
+    @Test
     void rerunOfSelectedRowsWorksInPlaceAndKeepsAnnotations() throws Exception {
         suite("count.yaml", """
                 target: {command: 'read c; echo x >> ran-$SCOREBOOK_FUNCTION; wc -l < ran-$SCOREBOOK_FUNCTION'}
