@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.function.Function;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -467,14 +468,14 @@ public final class JobService {
     /** An agent's result: done; a repeat with the same lease answers the stored outcome. */
     public Job complete(Device agent, String jobId, String leaseId, JsonNode output, JsonNode metrics, JsonNode raw) {
         JobStore.Move m = mine(agent, jobId, store.complete(new JobStore.Done(jobId, leaseId, agent.userId(),
-                Json.text(output), JobText.text(metrics), JobText.text(raw), now())));
+                Json.text(output), JobText.text(metrics), JobText.text(raw), now(), usage(true, null, null, metrics))));
         if (!m.moved()) {
             if (leaseId.equals(m.job().leaseId()) && Job.DONE.equals(m.job().state())) {
                 return m.job();
             }
             throw stale(m.job());
         }
-        attemptEnded(m.job(), true, null, null, metrics);
+        attemptEnded(m.job(), true, metrics);
         return m.job();
     }
 
@@ -483,7 +484,7 @@ public final class JobService {
                     JsonNode metrics) {
         boolean retry = retryable != null ? retryable : RETRYABLE.contains(type);
         JobStore.Move m = mine(agent, jobId, store.finish(jobId, leaseId, now(), j -> failure(j, type, message, retry,
-                metrics)));
+                metrics), usage(false, type, message, metrics)));
         if (!m.moved()) {
             if (leaseId.equals(m.job().leaseId()) && !Job.RUNNING.equals(m.job().state())
                     && !Job.DONE.equals(m.job().state()) && m.job().attempt() > 0) {
@@ -491,7 +492,7 @@ public final class JobService {
             }
             throw stale(m.job());
         }
-        attemptEnded(m.job(), false, type, message, metrics);
+        attemptEnded(m.job(), false, metrics);
         return m.job();
     }
 
@@ -539,24 +540,26 @@ public final class JobService {
         metrics.values().removeIf(java.util.Objects::isNull);
         String output = Json.text(Json.fields("text", r.content(), "done_reason", r.doneReason()));
         String metricsJson = Json.text(metrics);
-        store.complete(new JobStore.Done(j.jobId(), j.leaseId(), j.userId(), output, metricsJson, JobText.text(r.raw()), now()))
+        store.complete(new JobStore.Done(j.jobId(), j.leaseId(), j.userId(), output, metricsJson, JobText.text(r.raw()), now(),
+                        null))
                 .filter(JobStore.Move::moved)
-                .ifPresent(m -> attemptEnded(m.job(), true, null, null, Json.MAPPER.valueToTree(metrics)));
+                .ifPresent(m -> attemptEnded(m.job(), true, Json.MAPPER.valueToTree(metrics)));
     }
 
     /** A push attempt failed (or was interrupted by a cancel). */
     void pushFailed(Job j, String type, String message) {
-        store.finish(j.jobId(), j.leaseId(), now(), x -> failure(x, type, message, RETRYABLE.contains(type), null))
+        store.finish(j.jobId(), j.leaseId(), now(), x -> failure(x, type, message, RETRYABLE.contains(type), null), null)
                 .filter(JobStore.Move::moved)
-                .ifPresent(m -> attemptEnded(m.job(), false, type, message, null));
+                .ifPresent(m -> attemptEnded(m.job(), false, null));
     }
 
     /** Ends running attempts whose lease ran out: a failed, retryable attempt ({@code lease_expired}). */
     public int expireLeases() {
         List<Job> expired = store.expireLeases(now(), 500, j -> failure(j, "lease_expired",
-                "no heartbeat or result before the lease ended", true, null));
+                "no heartbeat or result before the lease ended", true, null),
+                usage(false, "lease_expired", "the lease ended", null));
         for (Job j : expired) {
-            attemptEnded(j, false, "lease_expired", "the lease ended", null);
+            attemptEnded(j, false, null);
         }
         if (!expired.isEmpty()) {
             work.signal();
@@ -573,10 +576,16 @@ public final class JobService {
     }
 
     /**
-     * Records an ended attempt of an agent: its usage row, and on success the dataset row. Push attempts
-     * get their usage row from the model call itself.
+     * What makes an ended attempt's usage row, which the store writes in the transaction that ends it (so a crash
+     * cannot keep the end and lose the row, and the row costs no transaction of its own). Push attempts get their
+     * usage row from the model call itself.
      */
-    void attemptEnded(Job j, boolean ok, String errorType, String message, JsonNode metrics) {
+    private Function<Job, UsageStore.Row> usage(boolean ok, String errorType, String message, JsonNode metrics) {
+        return j -> j.pushed() ? null : usageRow(j, ok, errorType, message, metrics);
+    }
+
+    /** After an attempt ended: wakes who waits for it, makes a retried job claimable, appends the dataset row. */
+    void attemptEnded(Job j, boolean ok, JsonNode metrics) {
         if (j.ended()) {
             ended.signal();
             if (j.callbackUrl() != null) {
@@ -585,9 +594,6 @@ public final class JobService {
         }
         if (Job.RETRYING.equals(j.state())) {
             claimable(j);
-        }
-        if (!j.pushed()) {
-            devices.usage().record(usageRow(j, ok, errorType, message, metrics));
         }
         if (ok && j.adapterId() != null) {
             sink.append(j.userId(), j.adapterId(), datasetRow(j, metrics));

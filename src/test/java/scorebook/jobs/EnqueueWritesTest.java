@@ -19,9 +19,10 @@ import scorebook.testing.Client;
 import scorebook.testing.Tenant;
 
 /**
- * Enqueues and completes write in shared batches (group commits), and enqueues answer records made without reading
+ * Enqueues and completes write in shared batches (one group commit), and enqueues answer records made without reading
  * the rows back: the answer must be the stored job, concurrent enqueues must each be stored once, and concurrent
- * completes must each end their job once, repeats answering the stored outcome and stale leases refused.
+ * completes must each end their job once, repeats answering the stored outcome and stale leases refused. An agent's
+ * ended attempt stores its usage row in the transaction that ends it.
  */
 class EnqueueWritesTest {
     @AutoClose
@@ -101,5 +102,72 @@ class EnqueueWritesTest {
         }
         List<java.util.Map<String, Object>> usage = t.usage(n);
         assertEquals(n, usage.size(), "one usage row per completed attempt, none for repeats");
+    }
+
+    @Test
+    void enqueuesAndCompletesAtOnceAreEachAnsweredAsStored() throws Exception {
+        Tenant t = F.tenant();
+        Client a = JobsFixture.agent(t, "mixed", "[\"m\"]", null);
+        for (int i = 0; i < 12; i++) {
+            JobsFixture.enqueue(t, "{\"prompt\":\"first" + i + "\",\"model\":\"m\"}");
+        }
+        JsonNode claimed = a.post("/worker/claim", "{\"max_jobs\":12}").json().path("jobs");
+        assertEquals(12, claimed.size());
+        List<Future<Client.Response>> completes = new ArrayList<>();
+        List<Future<JsonNode>> enqueues = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            for (int i = 0; i < 12; i++) {
+                JsonNode c = claimed.get(i);
+                String body = "{\"prompt\":\"second" + i + "\",\"model\":\"m\"}";
+                enqueues.add(pool.submit(() -> JobsFixture.enqueue(t, body)));
+                completes.add(pool.submit(() -> a.post("/worker/jobs/" + c.path("job_id").asText() + "/complete",
+                        "{\"lease_id\":\"" + c.path("lease_id").asText() + "\",\"output\":{\"text\":\""
+                        + c.path("job_id").asText() + "\"}}")));
+            }
+        }
+        for (int i = 0; i < 12; i++) {
+            Client.Response r = completes.get(i).get();
+            assertEquals(200, r.status(), r.text());
+            assertEquals(claimed.get(i).path("job_id").asText(), r.json().path("job_id").asText());
+            assertEquals("done", r.json().path("state").asText());
+            JsonNode enqueued = enqueues.get(i).get();
+            assertEquals("queued", enqueued.path("state").asText());
+            assertEquals(JobsFixture.job(t, enqueued.path("job_id").asText()), enqueued, "answered as stored");
+        }
+        assertEquals(12, t.user().get("/api/jobs?state=queued&limit=100").json().path("jobs").size());
+        assertEquals(12, t.user().get("/api/jobs?state=done&limit=100").json().path("jobs").size());
+    }
+
+    @Test
+    void anAgentsEndedAttemptIsInTheUsageTableWhenItsAnswerComes() {
+        Tenant t = F.tenant();
+        Client a = JobsFixture.agent(t, "rows", "[\"m\"]", null);
+        String done = JobsFixture.enqueue(t, "{\"prompt\":\"d\",\"model\":\"m\"}").path("job_id").asText();
+        String failed = JobsFixture.enqueue(t, "{\"prompt\":\"f\",\"model\":\"m\"}").path("job_id").asText();
+        JsonNode claimed = a.post("/worker/claim", "{\"max_jobs\":2}").json().path("jobs");
+        assertEquals(2, claimed.size());
+        for (JsonNode c : claimed) {
+            String id = c.path("job_id").asText();
+            String lease = "\"lease_id\":\"" + c.path("lease_id").asText() + "\"";
+            Client.Response r = id.equals(done)
+                    ? a.post("/worker/jobs/" + id + "/complete", "{" + lease + ",\"output\":{\"text\":\"ok\"},"
+                            + "\"metrics\":{\"latency_ms\":70,\"completion_tokens\":7}}")
+                    : a.post("/worker/jobs/" + id + "/fail", "{" + lease + ",\"error\":{\"type\":\"oom\","
+                            + "\"message\":\"out of memory\",\"retryable\":false}}");
+            assertEquals(200, r.status(), r.text());
+            // read at once, without waiting for the background usage writer: the row came with the move
+            List<java.util.Map<String, Object>> rows = t.server().running().db().read(h -> h.createQuery(
+                    "SELECT job_id, ok, error_type, latency_ms FROM usage_events WHERE user_id = ? AND job_id = ?")
+                    .bind(0, t.userId()).bind(1, id).mapToMap().list());
+            assertEquals(1, rows.size(), id + ": " + rows);
+            if (id.equals(done)) {
+                assertEquals(1, ((Number) rows.getFirst().get("ok")).intValue());
+                assertEquals(70.0, ((Number) rows.getFirst().get("latency_ms")).doubleValue());
+            } else {
+                assertEquals(0, ((Number) rows.getFirst().get("ok")).intValue());
+                assertEquals("oom", rows.getFirst().get("error_type"));
+            }
+        }
+        assertEquals(2, t.usage(2).size(), "one row per attempt, no second one from the background writer");
     }
 }
