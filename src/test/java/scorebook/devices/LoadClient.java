@@ -52,10 +52,10 @@ public final class LoadClient {
         return status[0];
     }
 
-    /** POSTs JSON and returns the status and the whole answer. */
+    /** POSTs JSON (GETs when {@code json} is null) and returns the status and the whole answer. */
     public static Answer exchange(URI uri, byte[] json, String bearer) throws IOException {
         Answer[] answer = new Answer[1];
-        exchange("POST", uri, json, bearer, CALL_NS, (s, in) ->
+        exchange(json == null ? "GET" : "POST", uri, json, bearer, CALL_NS, (s, in) ->
                 answer[0] = new Answer(s, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
         return answer[0];
     }
