@@ -26,6 +26,8 @@ public final class Database implements AutoCloseable {
     // reads its API key, so at 32 concurrent calls a pool of 8 opened and closed a connection per call.
     private static final int READERS = 32;
     private static final int BUSY_TIMEOUT_MS = 10_000;
+    /** The writer connection's page cache, at most (SQLite allocates it as pages are used). */
+    private static final int WRITER_CACHE_KIB = 64 * 1024;
 
     private final Path file;
     private final Connection writerConnection;
@@ -45,6 +47,9 @@ public final class Database implements AutoCloseable {
         this.writerConnection = connect(false);
         try (var st = writerConnection.createStatement()) {
             st.execute("PRAGMA wal_autocheckpoint = 0"); // the Checkpointer's thread does it, not a commit
+            // a bulk write's pages stay in the writer's cache until its commit: at the default 2 MB, a 10,000-row
+            // import spilled dirty pages to the WAL mid-transaction, and its insert took 120-137 ms instead of 69-90
+            st.execute("PRAGMA cache_size = -" + WRITER_CACHE_KIB);
         }
         this.checkpointer = new Checkpointer(connect(false), file);
         this.watch = connect(true);
