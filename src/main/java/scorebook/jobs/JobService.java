@@ -577,11 +577,17 @@ public final class JobService {
 
     /**
      * What makes an ended attempt's usage row, which the store writes in the transaction that ends it (so a crash
-     * cannot keep the end and lose the row, and the row costs no transaction of its own). Push attempts get their
-     * usage row from the model call itself.
+     * cannot keep the end and lose the row, and the row costs no transaction of its own). The metrics are read here,
+     * before the writer is taken; inside it only the job's own fields are added. Push attempts get their usage row
+     * from the model call itself.
      */
     private Function<Job, UsageStore.Row> usage(boolean ok, String errorType, String message, JsonNode metrics) {
-        return j -> j.pushed() ? null : usageRow(j, ok, errorType, message, metrics);
+        AttemptMetrics m = AttemptMetrics.of(metrics);
+        // the dataset a job names carries its usage row, so the row it appends there makes no second one
+        return j -> j.pushed() ? null : new UsageStore.Row(j.userId(), null,
+                j.startedAt() == null ? now() : IsoTime.epochMs(j.startedAt()), "job", j.leaseId(), j.device(),
+                j.model(), j.queueTag(), m.promptTokens(), m.completionTokens(), m.latencyMs(), m.ttftMs(), m.tokS(),
+                ok, errorType, message, j.jobId(), null, m.extra(), null, j.adapterId(), null);
     }
 
     /** After an attempt ended: wakes who waits for it, makes a retried job claimable, appends the dataset row. */
@@ -603,35 +609,35 @@ public final class JobService {
     private static final Set<String> STANDARD = Set.of("prompt_tokens", "completion_tokens", "latency_ms", "ttft_ms",
             "tok_s", "extra");
 
-    private UsageStore.Row usageRow(Job j, boolean ok, String errorType, String message, JsonNode metrics) {
-        JsonNode m = metrics == null ? Json.MAPPER.createObjectNode() : metrics;
-        Double latency = number(m, "latency_ms");
-        Integer completion = m.path("completion_tokens").canConvertToInt() && m.path("completion_tokens").isNumber()
-                ? m.path("completion_tokens").asInt() : null;
-        Double tokS = number(m, "tok_s");
-        if (tokS == null) {
-            tokS = number(m, "decode_tok_s");
-        }
-        if (tokS == null && completion != null && latency != null && latency > 0) {
-            tokS = Math.round(completion * 1000.0 / latency * 1000) / 1000.0;
-        }
-        Map<String, Object> extra = new LinkedHashMap<>();
-        m.fields().forEachRemaining(e -> {
-            if (!STANDARD.contains(e.getKey()) && e.getValue().isNumber()) {
-                extra.put(e.getKey(), e.getValue().asDouble());
+    /** The usage row's fields an agent reports: standard metrics, and the other numbers as extra (JSON text). */
+    private record AttemptMetrics(Integer promptTokens, Integer completionTokens, Double latencyMs, Double ttftMs,
+                                  Double tokS, String extra) {
+        static AttemptMetrics of(JsonNode metrics) {
+            JsonNode m = metrics == null ? Json.MAPPER.createObjectNode() : metrics;
+            Double latency = number(m, "latency_ms");
+            Integer completion = m.path("completion_tokens").canConvertToInt() && m.path("completion_tokens").isNumber()
+                    ? m.path("completion_tokens").asInt() : null;
+            Double tokS = number(m, "tok_s");
+            if (tokS == null) {
+                tokS = number(m, "decode_tok_s");
             }
-        });
-        m.path("extra").fields().forEachRemaining(e -> {
-            if (e.getValue().isNumber()) {
-                extra.put(e.getKey(), e.getValue().asDouble());
+            if (tokS == null && completion != null && latency != null && latency > 0) {
+                tokS = Math.round(completion * 1000.0 / latency * 1000) / 1000.0;
             }
-        });
-        long start = j.startedAt() == null ? now() : IsoTime.epochMs(j.startedAt());
-        // the dataset a job names carries its usage row, so the row it appends there makes no second one
-        return new UsageStore.Row(j.userId(), null, start, "job", j.leaseId(), j.device(), j.model(), j.queueTag(),
-                m.path("prompt_tokens").isNumber() ? m.path("prompt_tokens").asInt() : null, completion, latency,
-                number(m, "ttft_ms"), tokS, ok, errorType, message, j.jobId(), null,
-                extra.isEmpty() ? null : Json.text(extra), null, j.adapterId(), null);
+            Map<String, Object> extra = new LinkedHashMap<>();
+            m.fields().forEachRemaining(e -> {
+                if (!STANDARD.contains(e.getKey()) && e.getValue().isNumber()) {
+                    extra.put(e.getKey(), e.getValue().asDouble());
+                }
+            });
+            m.path("extra").fields().forEachRemaining(e -> {
+                if (e.getValue().isNumber()) {
+                    extra.put(e.getKey(), e.getValue().asDouble());
+                }
+            });
+            return new AttemptMetrics(m.path("prompt_tokens").isNumber() ? m.path("prompt_tokens").asInt() : null,
+                    completion, latency, number(m, "ttft_ms"), tokS, extra.isEmpty() ? null : Json.text(extra));
+        }
     }
 
     private static Double number(JsonNode m, String field) {

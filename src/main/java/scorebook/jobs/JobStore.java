@@ -105,19 +105,16 @@ public final class JobStore {
 
     /** Writes a batch of enqueues and completes: the enqueues in one insert, then the completes; answers in order. */
     private List<Object> writeShared(Handle h, List<Shared> batch) {
-        List<NewJob> jobs = new ArrayList<>();
-        List<Long> nows = new ArrayList<>();
+        List<Enqueue> enqueues = new ArrayList<>();
         List<Done> dones = new ArrayList<>();
         for (Shared s : batch) {
             switch (s) {
-                case Enqueue e -> {
-                    jobs.add(e.job());
-                    nows.add(e.nowMs());
-                }
+                case Enqueue e -> enqueues.add(e);
                 case Done d -> dones.add(d);
             }
         }
-        Iterator<Job> enqueued = insert(h, jobs, nows.stream().mapToLong(Long::longValue).toArray()).iterator();
+        Iterator<Job> enqueued = insert(h, enqueues.stream().map(Enqueue::job).toList(),
+                enqueues.stream().mapToLong(Enqueue::nowMs).toArray()).iterator();
         Iterator<Optional<Move>> completed = completeAll(h, dones).iterator();
         List<Object> out = new ArrayList<>(batch.size());
         for (Shared s : batch) {
@@ -457,6 +454,9 @@ public final class JobStore {
     }
 
     private List<Optional<Move>> completeAll(Handle h, List<Done> batch) {
+        if (batch.isEmpty()) {
+            return List.of();
+        }
         List<Optional<Move>> out = new ArrayList<>(batch.size());
         List<UsageStore.Row> usage = new ArrayList<>();
         try {
@@ -494,9 +494,7 @@ public final class JobStore {
                 addUsage(usage, d.usage(), after);
                 out.add(Optional.of(new Move(after, true)));
             }
-            if (!usage.isEmpty()) {
-                UsageStore.insert(h, usage, batch.getLast().nowMs());
-            }
+            insertUsage(h, usage, batch.getLast().nowMs());
             return out;
         } catch (SQLException e) {
             throw new UnableToExecuteStatementException(e, null);
@@ -574,14 +572,20 @@ public final class JobStore {
         }
         List<UsageStore.Row> rows = new ArrayList<>(1);
         addUsage(rows, usage, after.get());
-        if (!rows.isEmpty()) {
-            try {
-                UsageStore.insert(h, rows, nowMs);
-            } catch (SQLException x) {
-                throw new UnableToExecuteStatementException(x, null);
-            }
-        }
+        insertUsage(h, rows, nowMs);
         return new Move(after.get(), true);
+    }
+
+    /** Stores the ended attempts' usage rows in the transaction that ended them (none: nothing). */
+    private static void insertUsage(Handle h, List<UsageStore.Row> rows, long nowMs) {
+        if (rows.isEmpty()) {
+            return;
+        }
+        try {
+            UsageStore.insert(h, rows, nowMs);
+        } catch (SQLException e) {
+            throw new UnableToExecuteStatementException(e, null);
+        }
     }
 
     /** Adds the usage row {@code usage} makes of an ended attempt, if it makes one. */

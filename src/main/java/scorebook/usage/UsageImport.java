@@ -57,26 +57,41 @@ final class UsageImport {
         return run(store, userId, parsed, source, nowMs, strict, dryRun);
     }
 
+    /** How a body is read. */
+    private enum Format { CSV, NDJSON, ARRAY, SINGLE, EMPTY }
+
+    /**
+     * The format from the content type, else from {@code first}, the body's first character after leading white
+     * space (-1: none).
+     */
+    private static Format format(String contentType, int first) {
+        if (contentType.contains("csv")) {
+            return Format.CSV;
+        }
+        if (contentType.contains("ndjson") || contentType.contains("jsonl")) {
+            return Format.NDJSON;
+        }
+        if (first == '[') {
+            return Format.ARRAY;
+        }
+        if (first == '{') {
+            // declared JSON is one document (a row); NDJSON says so, or comes without a JSON content type
+            return contentType.contains("json") ? Format.SINGLE : Format.NDJSON;
+        }
+        return first < 0 ? Format.EMPTY : Format.CSV;
+    }
+
     /** The body's rows; the format from the content type, else from the first character. */
     static List<UsageCsv.Parsed> parse(String body, String contentType, int maxRows) {
         String t = body.stripLeading();
-        if (contentType.contains("csv")) {
-            return UsageCsv.read(body, maxRows);
-        }
-        if (contentType.contains("ndjson") || contentType.contains("jsonl")) {
-            return ndjson(body, maxRows);
-        }
-        if (t.startsWith("[")) {
-            return array(body, maxRows);
-        }
-        if (t.startsWith("{")) {
-            // declared JSON is one document (a row); NDJSON says so, or comes without a JSON content type
-            return contentType.contains("json") ? single(body) : ndjson(body, maxRows);
-        }
-        if (t.isEmpty()) {
-            throw ApiException.invalid("the body is empty: send a JSON array of usage rows, NDJSON, or the export's CSV");
-        }
-        return UsageCsv.read(body, maxRows);
+        return switch (format(contentType, t.isEmpty() ? -1 : t.charAt(0))) {
+            case CSV -> UsageCsv.read(body, maxRows);
+            case NDJSON -> ndjson(body, maxRows);
+            case ARRAY -> array(body, maxRows);
+            case SINGLE -> single(body);
+            case EMPTY -> throw ApiException.invalid(
+                    "the body is empty: send a JSON array of usage rows, NDJSON, or the export's CSV");
+        };
     }
 
     /**
@@ -102,19 +117,16 @@ final class UsageImport {
 
     /** Whether {@link #parse} reads the body as NDJSON (true), one JSON array (false), or otherwise (null). */
     private static Boolean lines(byte[] body, String contentType) {
-        if (contentType.contains("csv")) {
-            return null;
-        }
-        if (contentType.contains("ndjson") || contentType.contains("jsonl")) {
-            return true;
-        }
         int k = 0;
         while (k < body.length && (body[k] == ' ' || body[k] == '\n' || body[k] == '\r' || body[k] == '\t')) {
             k++;
         }
-        // other white space goes the text way, whose stripLeading knows it
-        return k == body.length ? null : body[k] == '[' ? Boolean.FALSE
-                : body[k] == '{' && !contentType.contains("json") ? Boolean.TRUE : null;
+        // other white space (CSV here) goes the text way, whose stripLeading knows it
+        return switch (format(contentType, k == body.length ? -1 : body[k] & 0xff)) {
+            case NDJSON -> Boolean.TRUE;
+            case ARRAY -> Boolean.FALSE;
+            default -> null;
+        };
     }
 
     private static List<UsageCsv.Parsed> array(String body, int maxRows) {

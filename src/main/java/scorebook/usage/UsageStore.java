@@ -583,20 +583,18 @@ public final class UsageStore implements AutoCloseable {
             min = Math.min(min, ts);
             max = Math.max(max, ts);
         }
-        int[] order = new int[n];
+        if (sorted) {
+            return java.util.stream.IntStream.range(0, n).toArray();
+        }
         long span = max - min;
-        if (sorted || span < 0 || span >= Long.MAX_VALUE / n) {
-            for (int i = 0; i < n; i++) {
-                order[i] = i;
-            }
-            if (!sorted) {
-                Integer[] boxed = java.util.Arrays.stream(order).boxed().toArray(Integer[]::new);
-                java.util.Arrays.sort(boxed, java.util.Comparator.comparingLong(i -> rows.get(i).tsMs()));
-                order = java.util.Arrays.stream(boxed).mapToInt(Integer::intValue).toArray();
-            }
-            return order;
+        if (span < 0 || span >= Long.MAX_VALUE / n) {
+            // times too far apart to pack with the index into one long: a (stable) sort of boxed indexes
+            return java.util.stream.IntStream.range(0, n).boxed()
+                    .sorted(java.util.Comparator.comparingLong(i -> rows.get(i).tsMs())).mapToInt(Integer::intValue)
+                    .toArray();
         }
         // one primitive sort: time, then the index (which keeps the sort stable)
+        int[] order = new int[n];
         long[] keys = new long[n];
         for (int i = 0; i < n; i++) {
             keys[i] = (rows.get(i).tsMs() - min) * n + i;

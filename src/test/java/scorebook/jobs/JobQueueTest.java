@@ -198,6 +198,10 @@ class JobQueueTest {
         F.clock.advance(Duration.ofSeconds(31));
         JsonNode retrying = untilState(t, id, "retrying");
         assertEquals("lease_expired", retrying.at("/error/type").asText());
+        // the expired attempt's usage row came with the move (read without waiting for any background writer)
+        List<java.util.Map<String, Object>> expiredRow = F.server.running().db().read(h -> h.createQuery(
+                "SELECT ok, error_type, job_id FROM usage_events WHERE user_id = ?").bind(0, t.userId()).mapToMap().list());
+        assertEquals(List.of(java.util.Map.of("ok", 0, "error_type", "lease_expired", "job_id", id)), expiredRow);
         Instant next = Instant.parse(retrying.path("next_run_at").asText());
         long wait = next.toEpochMilli() - F.clock.millis();
         assertTrue(wait >= 5_000 && wait <= 10_000, "backoff 10 s × 2^0 with jitter 0.5–1: " + wait);
