@@ -188,11 +188,13 @@ public final class JobStore {
         }
     }
 
-    /** A new public job id: {@code job_} and 80 random bits in hex. */
-    private static String newJobId() {
-        byte[] b = new byte[10];
-        RANDOM.nextBytes(b);
-        return "job_" + HexFormat.of().formatHex(b);
+    /**
+     * A new public job id: {@code job_}, the enqueue time (ms, 12 hex digits), then 64 random bits in hex. Ids in
+     * time order (as ULIDs and UUIDv7 are) land at the right edge of the job_id index and of usage_events_job, so a
+     * group commit of many jobs dirties one leaf page of each instead of one random page per job.
+     */
+    static String newJobId(long nowMs) {
+        return "job_" + HexFormat.of().toHexDigits(nowMs).substring(4) + HexFormat.of().toHexDigits(RANDOM.nextLong());
     }
 
     private static final String INSERT = """
@@ -221,7 +223,7 @@ public final class JobStore {
             for (int i = 0; i < jobs.size(); i++) {
                 NewJob n = jobs.get(i);
                 String nowIso = IsoTime.format(nowMs[i]);
-                Job j = new Job(first + i, newJobId(), n.userId(), Job.QUEUED, n.priority(), n.queueTag(), n.model(),
+                Job j = new Job(first + i, newJobId(nowMs[i]), n.userId(), Job.QUEUED, n.priority(), n.queueTag(), n.model(),
                         n.deviceSerial(), null, n.prompt(), n.system(), n.options(), n.adapterId(), n.callbackUrl(), 0,
                         n.maxAttempts(), n.backoffS(), false, nowMs[i], null, null, null, false, null, null, null, null,
                         nowIso, null, null);

@@ -29,6 +29,19 @@ class EnqueueWritesTest {
     static final JobsFixture F = new JobsFixture();
 
     @Test
+    void jobIdsSortInEnqueueTimeOrderAndDifferWithinOneMillisecond() {
+        long t = 1_764_000_000_000L;
+        String first = JobStore.newJobId(t);
+        assertTrue(first.startsWith("job_" + String.format("%012x", t)), first);
+        assertTrue(first.compareTo(JobStore.newJobId(t + 1)) < 0, "a later enqueue sorts after");
+        assertTrue(JobStore.newJobId(t + 1).compareTo(JobStore.newJobId(t + 256)) < 0, "by time, not by hex length");
+        Set<String> sameMs = new HashSet<>();
+        for (int i = 0; i < 1_000; i++) {
+            assertTrue(sameMs.add(JobStore.newJobId(t)), "random bits tell jobs of one millisecond apart");
+        }
+    }
+
+    @Test
     void concurrentEnqueuesAreEachStoredOnceAndAnsweredAsStored() throws Exception {
         Tenant t = F.tenant();
         List<Future<JsonNode>> answers = new ArrayList<>();
@@ -45,7 +58,7 @@ class EnqueueWritesTest {
         for (Future<JsonNode> f : answers) {
             JsonNode answered = f.get();
             String id = answered.path("job_id").asText();
-            assertTrue(id.matches("job_[0-9a-f]{20}"), id);
+            assertTrue(id.matches("job_[0-9a-f]{28}"), id);
             assertTrue(ids.add(id), "one job per enqueue: " + id);
             JsonNode stored = JobsFixture.job(t, id);
             assertEquals(stored, answered, "the enqueue's answer is the stored job");
