@@ -11,9 +11,6 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializable;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 
@@ -98,30 +95,10 @@ final class UsageAnswers {
     }
 
     /**
-     * A series' points, written straight into the answer's JSON when it is sent: a month of hourly points by model
-     * is thousands of objects, and building a map for each, then serialising the maps, was half of such an answer.
+     * One point of a series, written straight to the generator (a month of hourly points by model is thousands of
+     * objects: building a map for each, then serialising the maps, was half of such an answer).
      */
-    static JsonSerializable points(List<Long> starts, Tally[] buckets) {
-        return new JsonSerializable.Base() {
-            @Override
-            public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
-                g.writeStartArray();
-                for (int i = 0; i < buckets.length; i++) {
-                    point(g, provider, starts.get(i), buckets[i]);
-                }
-                g.writeEndArray();
-            }
-
-            @Override
-            public void serializeWithType(JsonGenerator g, SerializerProvider provider, TypeSerializer type)
-                    throws IOException {
-                serialize(g, provider);
-            }
-        };
-    }
-
-    /** One point of a series. */
-    private static void point(JsonGenerator g, SerializerProvider provider, long t, Tally x) throws IOException {
+    static void point(JsonGenerator g, long t, Tally x) throws IOException {
         g.writeStartObject();
         g.writeStringField("t", UsageStore.iso(t));
         g.writeNumberField("requests", x.requests);
@@ -140,7 +117,7 @@ final class UsageAnswers {
         number(g, "tok_s_avg", avg(x.tokSSum, x.tokSN));
         if (!x.extra.isEmpty()) {
             g.writeFieldName("extra");
-            provider.defaultSerializeValue(extra(x, false), g);
+            g.writeObject(extra(x, false));
         }
         g.writeEndObject();
     }

@@ -60,11 +60,13 @@ public final class UsageService implements HttpService {
             Thread.ofVirtual().name("usage-compare-", 0).factory());
 
     private final UsageQueries queries;
+    private final UsageSeries usageSeries;
     private final UsageStore store;
     private final Clock clock;
 
     public UsageService(UsageQueries queries, UsageStore store, Clock clock) {
         this.queries = queries;
+        this.usageSeries = new UsageSeries(queries, UsageSeries.KEPT_CHARS);
         this.store = store;
         this.clock = clock;
     }
@@ -102,16 +104,9 @@ public final class UsageService implements HttpService {
         String bucket = UsageAnswers.bucket(asked, f.toMs() - f.fromMs());
         List<Long> starts = new ArrayList<>();
         long[] edges = UsageAnswers.edges(f.fromMs(), f.toMs(), bucket, zone(q), starts);
-        // a series shows no devices or models seen and no tokens/s percentiles, so it reads less (a cut of the rollups)
-        List<UsageQueries.Group> groups = queries.tally(userId, f, groupBy, edges, top(q), true, true);
-        if (groups.isEmpty() && groupBy.isEmpty()) {
-            UsageQueries.Group empty = new UsageQueries.Group(Map.of(), new Tally[edges.length - 1], new Tally());
-            java.util.Arrays.setAll(empty.buckets(), i -> new Tally());
-            groups = List.of(empty);
-        }
         List<Object> series = new ArrayList<>();
-        for (UsageQueries.Group g : groups) {
-            series.add(Json.fields("key", g.key(), "points", UsageAnswers.points(starts, g.buckets())));
+        for (UsageSeries.Group g : usageSeries.series(userId, f, groupBy, edges, starts, top(q), clock.millis())) {
+            series.add(Json.fields("key", g.key(), "points", g.json()));
         }
         return Json.fields("from", UsageStore.iso(f.fromMs()), "to", UsageStore.iso(f.toMs()), "bucket", bucket,
                 "group_by", groupBy, "filters", f.describe(), "series", series);

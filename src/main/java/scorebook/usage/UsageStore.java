@@ -733,11 +733,37 @@ public final class UsageStore implements AutoCloseable {
         }
         cells.addCuts();
         writeCells(h, cells.byKey);
+        markHours(c, cells.byKey.keySet(), lastId);
         try (PreparedStatement ps = c.prepareStatement("UPDATE usage_fold SET folded_id = ? WHERE id = 1")) {
             ps.setLong(1, lastId);
             ps.executeUpdate();
         }
         return read;
+    }
+
+    /**
+     * Marks each hour whose cells a fold changed with the fold's watermark (schema/019), so series points kept for
+     * that hour ({@link UsageSeries}) are made again. Every folded row changes its hour's full cell (level 1).
+     */
+    private static void markHours(java.sql.Connection c, java.util.Set<Cell> changed, long foldId) throws SQLException {
+        java.util.SortedSet<Cell> hours = new java.util.TreeSet<>(java.util.Comparator.comparingLong(Cell::userId)
+                .thenComparingLong(Cell::t));
+        for (Cell cell : changed) {
+            if (cell.level() == 1) {
+                hours.add(cell);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO usage_hour_marks (user_id, hour, fold_id) VALUES (?, ?, ?)
+                ON CONFLICT (user_id, hour) DO UPDATE SET fold_id = excluded.fold_id""")) {
+            for (Cell hour : hours) {
+                ps.setLong(1, hour.userId());
+                ps.setLong(2, hour.t());
+                ps.setLong(3, foldId);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
     }
 
     /** The level of cut {@code cut} of {@code level}'s cells (cut 0: the full cells themselves). */
