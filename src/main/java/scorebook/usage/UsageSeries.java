@@ -89,39 +89,22 @@ final class UsageSeries {
         // next time, never older cells under newer marks
         Map<Long, Long> marks = marks(userId, edges[0], edges[n]);
         String shape = f.dims() + "|" + f.ok() + "|" + groupBy;
-        Map<Map<String, Object>, String[]> points = new LinkedHashMap<>();
-        Map<Map<String, Object>, Long> requests = new HashMap<>();
         long closedBefore = Math.floorDiv(nowMs, HOUR_MS) * HOUR_MS;
+        Answer answer = new Answer(n);
         for (int i = 0; i < n; ) {
             Kept k = keepable(edges, i, closedBefore) ? get(new Key(userId, shape, edges[i], edges[i + 1])) : null;
             if (k != null && Arrays.equals(k.marks, marksOf(marks, edges[i], edges[i + 1]))) {
                 int b = i++;
-                k.points.forEach((key, p) -> add(points, requests, key, b, n, p));
+                k.points.forEach((key, p) -> answer.add(key, b, p));
                 continue;
             }
+            // a run of buckets to read: up to the next one kept (its marks are checked in its turn)
             int j = i + 1;
             while (j < n && !(keepable(edges, j, closedBefore)
                     && get(new Key(userId, shape, edges[j], edges[j + 1])) != null)) {
                 j++;
             }
-            List<UsageQueries.Group> read = queries.tally(userId, f, groupBy, Arrays.copyOfRange(edges, i, j + 1),
-                    Integer.MAX_VALUE, true, true);
-            List<Map<Map<String, Object>, Point>> made = new ArrayList<>();
-            for (int b = i; b < j; b++) {
-                made.add(new LinkedHashMap<>());
-            }
-            try (Points render = new Points()) {
-                for (UsageQueries.Group g : read) {
-                    for (int b = i; b < j; b++) {
-                        Tally t = g.buckets()[b - i];
-                        if (t.requests > 0) {
-                            Point p = new Point(t.requests, render.point(starts.get(b), t));
-                            made.get(b - i).put(g.key(), p);
-                            add(points, requests, g.key(), b, n, p);
-                        }
-                    }
-                }
-            }
+            List<Map<Map<String, Object>, Point>> made = read(userId, f, groupBy, edges, starts, i, j, answer);
             for (int b = i; b < j; b++) {
                 if (keepable(edges, b, closedBefore)) {
                     put(new Key(userId, shape, edges[b], edges[b + 1]), marksOf(marks, edges[b], edges[b + 1]),
@@ -130,35 +113,74 @@ final class UsageSeries {
             }
             i = j;
         }
-        if (points.size() > top) {
+        if (answer.points.size() > top) {
             // "other" adds the histograms of several groups up: only the tallies can
             return rendered(queries.tally(userId, f, groupBy, edges, top, true, true), groupBy, starts);
         }
-        List<Group> out = new ArrayList<>();
-        try (Points render = new Points()) {
-            String[] empty = new String[n];
-            points.forEach((key, ps) -> {
-                for (int b = 0; b < n; b++) {
-                    if (ps[b] == null) {
-                        if (empty[b] == null) {
-                            empty[b] = render.point(starts.get(b), new Tally());
-                        }
-                        ps[b] = empty[b];
-                    }
-                }
-                out.add(new Group(key, ps));
-            });
-            noneWithoutGroups(out, groupBy, n, starts, render);
-        }
-        out.sort(Comparator.comparingLong((Group g) -> -requests.getOrDefault(g.key(), 0L))
-                .thenComparing(g -> String.valueOf(g.key().values())));
-        return out;
+        return answer.groups(groupBy, starts);
     }
 
-    private static void add(Map<Map<String, Object>, String[]> points, Map<Map<String, Object>, Long> requests,
-                            Map<String, Object> key, int bucket, int n, Point p) {
-        points.computeIfAbsent(key, k -> new String[n])[bucket] = p.json;
-        requests.merge(key, p.requests, Long::sum);
+    /** Reads buckets {@code [i, j)} from the rollups into the answer; their points by group, per bucket. */
+    private List<Map<Map<String, Object>, Point>> read(long userId, UsageFilter f, List<String> groupBy, long[] edges,
+                                                       List<Long> starts, int i, int j, Answer answer) {
+        List<UsageQueries.Group> read = queries.tally(userId, f, groupBy, Arrays.copyOfRange(edges, i, j + 1),
+                Integer.MAX_VALUE, true, true);
+        List<Map<Map<String, Object>, Point>> made = new ArrayList<>();
+        for (int b = i; b < j; b++) {
+            made.add(new LinkedHashMap<>());
+        }
+        try (Points render = new Points()) {
+            for (UsageQueries.Group g : read) {
+                for (int b = i; b < j; b++) {
+                    Tally t = g.buckets()[b - i];
+                    if (t.requests > 0) {
+                        Point p = new Point(t.requests, render.point(starts.get(b), t));
+                        made.get(b - i).put(g.key(), p);
+                        answer.add(g.key(), b, p);
+                    }
+                }
+            }
+        }
+        return made;
+    }
+
+    /** The points of one answer as they are found, by group and bucket, and each group's requests. */
+    private static final class Answer {
+        final Map<Map<String, Object>, String[]> points = new LinkedHashMap<>();
+        final Map<Map<String, Object>, Long> requests = new HashMap<>();
+        final int n;
+
+        Answer(int n) {
+            this.n = n;
+        }
+
+        void add(Map<String, Object> key, int bucket, Point p) {
+            points.computeIfAbsent(key, k -> new String[n])[bucket] = p.json;
+            requests.merge(key, p.requests, Long::sum);
+        }
+
+        /** The groups, empty buckets as empty points, ordered by requests (then key) as the tallies order them. */
+        List<Group> groups(List<String> groupBy, List<Long> starts) {
+            List<Group> out = new ArrayList<>();
+            try (Points render = new Points()) {
+                String[] empty = new String[n];
+                points.forEach((key, ps) -> {
+                    for (int b = 0; b < n; b++) {
+                        if (ps[b] == null) {
+                            if (empty[b] == null) {
+                                empty[b] = render.point(starts.get(b), new Tally());
+                            }
+                            ps[b] = empty[b];
+                        }
+                    }
+                    out.add(new Group(key, ps));
+                });
+                noneWithoutGroups(out, groupBy, n, starts, render);
+            }
+            out.sort(Comparator.comparingLong((Group g) -> -requests.getOrDefault(g.key(), 0L))
+                    .thenComparing(g -> String.valueOf(g.key().values())));
+            return out;
+        }
     }
 
     /** Bucket {@code i} is whole hours (both edges on the hour) and closed (ended before the current hour). */
