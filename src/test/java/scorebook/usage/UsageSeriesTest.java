@@ -58,7 +58,11 @@ class UsageSeriesTest {
     }
 
     private static void importRows(String body, int n) {
-        JsonNode answer = tenant.user().post("/usage/import", body).json();
+        importRows(tenant, body, n);
+    }
+
+    private static void importRows(Tenant t, String body, int n) {
+        JsonNode answer = t.user().post("/usage/import", body).json();
         assertEquals(n, answer.path("imported").asInt(), answer.toString());
     }
 
@@ -114,6 +118,24 @@ class UsageSeriesTest {
         assertEquals(point(hourly, "m-a", hour), point(after, "m-a", hour), "another group's point stays");
         assertEquals(requests(daily) + 1, requests(assertKeptAsMadeAfresh("bucket=1d")));
         assertEquals(requests(plain) + 1, requests(assertKeptAsMadeAfresh("bucket=1h")));
+    }
+
+    @Test
+    void anotherUserAskingTheSameSeriesSeesOnlyTheirOwnPoints() {
+        Tenant one = Tenant.create(server);
+        Tenant other = Tenant.create(server);
+        long hour = FROM + 40 * HOUR;
+        // one fold takes both users' rows (the first answer folds what is pending), so their marks on that hour are
+        // the same: only the user in what is kept tells the two apart
+        importRows(one, "[" + row(hour + 5, "m-a", 123) + "," + row(hour + 6, "m-a", 124) + "]", 2);
+        importRows(other, "[" + row(hour + 7, "m-a", 456) + "]", 1);
+        String hourly = "/usage?from=" + FROM + "&to=" + TO + "&bucket=1h";
+        JsonNode mine = one.user().get(hourly).json().path("series");
+        assertEquals(mine, one.user().get(hourly).json().path("series"), "kept");
+        assertEquals(2, requests(mine));
+        JsonNode theirs = other.user().get(hourly).json().path("series");
+        assertEquals(1, requests(theirs), "their one row");
+        assertEquals(456.0, point(theirs, null, hour).path("latency_avg_ms").asDouble());
     }
 
     @Test
