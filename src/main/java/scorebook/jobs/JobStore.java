@@ -422,7 +422,10 @@ public final class JobStore {
             if (!Job.RUNNING.equals(j.state()) || !j.leaseId().equals(leaseId)) {
                 return Optional.of(new Move(j, false));
             }
-            return Optional.of(end(h, j, decide.apply(j), nowMs, usage));
+            List<UsageStore.Row> rows = new ArrayList<>(1);
+            Move m = end(h, j, decide.apply(j), nowMs, usage, rows);
+            insertUsage(h, rows, nowMs);
+            return Optional.of(m);
         });
     }
 
@@ -534,18 +537,24 @@ public final class JobStore {
             }
             List<Job> due = query.map(JOB).list();
             List<Job> out = new ArrayList<>();
+            List<UsageStore.Row> rows = new ArrayList<>();
             for (Job j : due) {
-                Move m = end(h, j, decide.apply(j), nowMs, usage);
+                Move m = end(h, j, decide.apply(j), nowMs, usage, rows);
                 if (m.moved()) {
                     out.add(m.job());
                 }
             }
+            insertUsage(h, rows, nowMs);
             return out;
         });
     }
 
-    /** Ends an attempt; {@code usage} makes its usage row (null: none), stored in the same transaction. */
-    private Move end(Handle h, Job j, Ending e, long nowMs, Function<Job, UsageStore.Row> usage) {
+    /**
+     * Ends an attempt; {@code usage} makes its usage row (null: none), added to {@code rows} for the caller to store in
+     * the same transaction (once for all the attempts it ends).
+     */
+    private Move end(Handle h, Job j, Ending e, long nowMs, Function<Job, UsageStore.Row> usage,
+                     List<UsageStore.Row> rows) {
         String nowIso = IsoTime.format(nowMs);
         boolean terminal = !Job.RETRYING.equals(e.state());
         Optional<Job> after = h.createQuery("""
@@ -572,9 +581,7 @@ public final class JobStore {
         if (terminal) {
             webhooks.queue(h, after.get(), nowMs);
         }
-        List<UsageStore.Row> rows = new ArrayList<>(1);
         addUsage(rows, usage, after.get());
-        insertUsage(h, rows, nowMs);
         return new Move(after.get(), true);
     }
 

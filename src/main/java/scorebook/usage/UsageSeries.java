@@ -12,9 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializable;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
+import com.fasterxml.jackson.databind.util.RawValue;
 import scorebook.server.Json;
 
 /**
@@ -32,23 +30,8 @@ final class UsageSeries {
     /** A group of a series: its key and one point (a JSON object's text) per bucket. */
     record Group(Map<String, Object> key, String[] points) {
         /** The points as a JSON array, written as they are. */
-        JsonSerializable json() {
-            return new JsonSerializable.Base() {
-                @Override
-                public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
-                    g.writeStartArray();
-                    for (String p : points) {
-                        g.writeRawValue(p);
-                    }
-                    g.writeEndArray();
-                }
-
-                @Override
-                public void serializeWithType(JsonGenerator g, SerializerProvider provider, TypeSerializer type)
-                        throws IOException {
-                    serialize(g, provider);
-                }
-            };
+        List<RawValue> json() {
+            return Arrays.stream(points).map(RawValue::new).toList();
         }
     }
 
@@ -129,15 +112,13 @@ final class UsageSeries {
         for (int b = i; b < j; b++) {
             made.add(new LinkedHashMap<>());
         }
-        try (Points render = new Points()) {
-            for (UsageQueries.Group g : read) {
-                for (int b = i; b < j; b++) {
-                    Tally t = g.buckets()[b - i];
-                    if (t.requests > 0) {
-                        Point p = new Point(t.requests, render.point(starts.get(b), t));
-                        made.get(b - i).put(g.key(), p);
-                        answer.add(g.key(), b, p);
-                    }
+        for (UsageQueries.Group g : read) {
+            for (int b = i; b < j; b++) {
+                Tally t = g.buckets()[b - i];
+                if (t.requests > 0) {
+                    Point p = new Point(t.requests, point(starts.get(b), t));
+                    made.get(b - i).put(g.key(), p);
+                    answer.add(g.key(), b, p);
                 }
             }
         }
@@ -162,21 +143,19 @@ final class UsageSeries {
         /** The groups, empty buckets as empty points, ordered by requests (then key) as the tallies order them. */
         List<Group> groups(List<String> groupBy, List<Long> starts) {
             List<Group> out = new ArrayList<>();
-            try (Points render = new Points()) {
-                String[] empty = new String[n];
-                points.forEach((key, ps) -> {
-                    for (int b = 0; b < n; b++) {
-                        if (ps[b] == null) {
-                            if (empty[b] == null) {
-                                empty[b] = render.point(starts.get(b), new Tally());
-                            }
-                            ps[b] = empty[b];
+            String[] empty = new String[n];
+            points.forEach((key, ps) -> {
+                for (int b = 0; b < n; b++) {
+                    if (ps[b] == null) {
+                        if (empty[b] == null) {
+                            empty[b] = point(starts.get(b), new Tally());
                         }
+                        ps[b] = empty[b];
                     }
-                    out.add(new Group(key, ps));
-                });
-                noneWithoutGroups(out, groupBy, n, starts, render);
-            }
+                }
+                out.add(new Group(key, ps));
+            });
+            noneWithoutGroups(out, groupBy, starts);
             out.sort(Comparator.comparingLong((Group g) -> -requests.getOrDefault(g.key(), 0L))
                     .thenComparing(g -> String.valueOf(g.key().values())));
             return out;
@@ -207,6 +186,11 @@ final class UsageSeries {
         return out;
     }
 
+    /** The characters kept now (bounded by the constructor's {@code keptChars}). */
+    synchronized long keptChars() {
+        return chars;
+    }
+
     private synchronized Kept get(Key k) {
         return kept.get(k);
     }
@@ -228,71 +212,36 @@ final class UsageSeries {
     /** Groups with every point made from their tallies (nothing kept). */
     private static List<Group> rendered(List<UsageQueries.Group> groups, List<String> groupBy, List<Long> starts) {
         List<Group> out = new ArrayList<>();
-        try (Points render = new Points()) {
-            for (UsageQueries.Group g : groups) {
-                String[] ps = new String[g.buckets().length];
-                for (int b = 0; b < ps.length; b++) {
-                    ps[b] = render.point(starts.get(b), g.buckets()[b]);
-                }
-                out.add(new Group(g.key(), ps));
+        for (UsageQueries.Group g : groups) {
+            String[] ps = new String[g.buckets().length];
+            for (int b = 0; b < ps.length; b++) {
+                ps[b] = point(starts.get(b), g.buckets()[b]);
             }
-            noneWithoutGroups(out, groupBy, starts.size(), starts, render);
+            out.add(new Group(g.key(), ps));
         }
+        noneWithoutGroups(out, groupBy, starts);
         return out;
     }
 
     /** A series not grouped shows one group even without rows: its points all empty. */
-    private static void noneWithoutGroups(List<Group> out, List<String> groupBy, int n, List<Long> starts,
-                                          Points render) {
+    private static void noneWithoutGroups(List<Group> out, List<String> groupBy, List<Long> starts) {
         if (out.isEmpty() && groupBy.isEmpty()) {
-            String[] none = new String[n];
-            for (int b = 0; b < n; b++) {
-                none[b] = render.point(starts.get(b), new Tally());
+            String[] none = new String[starts.size()];
+            for (int b = 0; b < none.length; b++) {
+                none[b] = point(starts.get(b), new Tally());
             }
             out.add(new Group(Map.of(), none));
         }
     }
 
-    /** Writes points to texts with one generator: each point is a root value, cut out of the writer's buffer. */
-    private static final class Points implements AutoCloseable {
-        private final StringWriter out = new StringWriter(4096);
-        private final JsonGenerator g;
-        private int mark;
-
-        Points() {
-            try {
-                g = Json.MAPPER.createGenerator(out);
-                g.setRootValueSeparator(null);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+    /** One point's JSON text ({@link UsageAnswers#point}). */
+    private static String point(long t, Tally x) {
+        StringWriter w = new StringWriter(320);
+        try (JsonGenerator g = Json.MAPPER.createGenerator(w)) {
+            UsageAnswers.point(g, t, x);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-
-        String point(long t, Tally x) {
-            try {
-                UsageAnswers.point(g, t, x);
-                g.flush();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            StringBuffer b = out.getBuffer();
-            String s = b.substring(mark);
-            if (b.length() > 1 << 20) {
-                b.setLength(0);
-                mark = 0;
-            } else {
-                mark = b.length();
-            }
-            return s;
-        }
-
-        @Override
-        public void close() {
-            try {
-                g.close();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        return w.toString();
     }
 }

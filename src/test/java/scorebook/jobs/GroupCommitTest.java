@@ -93,10 +93,8 @@ class GroupCommitTest {
         AtomicReference<Object> taken = new AtomicReference<>();
         Thread t1 = caller("first", c, first);
         await(inFirst);
-        Thread t2 = caller("fine", c, fine);
-        Wait.until("fine waits", () -> t2.getState() == Thread.State.WAITING);
-        Thread t3 = caller("taken", c, taken);
-        Wait.until("taken waits", () -> t3.getState() == Thread.State.WAITING);
+        Thread t2 = waitingCaller("fine", c, fine);
+        Thread t3 = waitingCaller("taken", c, taken);
         release.countDown();
         t1.join();
         t2.join();
@@ -120,6 +118,13 @@ class GroupCommitTest {
         });
     }
 
+    /** A {@link #caller} that is waiting for its answer (behind a leader that is writing) when this returns. */
+    private static Thread waitingCaller(String item, GroupCommit<String, Long> c, AtomicReference<Object> out) {
+        Thread t = caller(item, c, out);
+        Wait.until(item + " waits", () -> t.getState() == Thread.State.WAITING);
+        return t;
+    }
+
     @Test
     void theLeaderReturnsOnceItsOwnItemIsWrittenAndTheNextCallerWritesTheRest() throws Exception {
         CountDownLatch inFirst = new CountDownLatch(1);
@@ -128,10 +133,8 @@ class GroupCommitTest {
         AtomicReference<Object> leaderAnswer = new AtomicReference<>();
         Thread leader = caller("a", c, leaderAnswer);
         await(inFirst);
-        Thread second = caller("b", c, new AtomicReference<>());
-        Wait.until("b waits", () -> second.getState() == Thread.State.WAITING);
-        Thread third = caller("c", c, new AtomicReference<>());
-        Wait.until("c waits", () -> third.getState() == Thread.State.WAITING);
+        Thread second = waitingCaller("b", c, new AtomicReference<>());
+        Thread third = waitingCaller("c", c, new AtomicReference<>());
         release.countDown();
         leader.join();
         second.join();

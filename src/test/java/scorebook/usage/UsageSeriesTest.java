@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import scorebook.server.Json;
 import scorebook.server.ServerConfig;
 import scorebook.testing.Tenant;
 import scorebook.testing.TestServer;
@@ -136,6 +137,25 @@ class UsageSeriesTest {
         JsonNode theirs = other.user().get(hourly).json().path("series");
         assertEquals(1, requests(theirs), "their one row");
         assertEquals(456.0, point(theirs, null, hour).path("latency_avg_ms").asDouble());
+    }
+
+    @Test
+    void whatIsKeptStaysWithinItsBoundAndAnswersAsBefore() {
+        UsageQueries queries = new UsageQueries(server.running().db());
+        UsageFilter f = new UsageFilter(FROM, TO, java.util.Map.of(), null, java.util.List.of());
+        java.util.List<Long> starts = new java.util.ArrayList<>();
+        long[] edges = UsageAnswers.edges(FROM, TO, "1h", ZoneOffset.UTC, starts);
+        java.util.function.Function<UsageSeries, String> answer = s -> Json.text(s.series(tenant.userId(), f,
+                java.util.List.of("model"), edges, starts, 20, NOW.toEpochMilli()).stream()
+                .map(g -> Json.fields("key", g.key(), "points", g.json())).toList());
+        UsageSeries unbounded = new UsageSeries(queries, UsageSeries.KEPT_CHARS);
+        String expected = answer.apply(unbounded);
+        assertTrue(unbounded.keptChars() > 20_000, "about 70 hours by three models kept: " + unbounded.keptChars());
+        UsageSeries small = new UsageSeries(queries, 20_000);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(expected, answer.apply(small), "answer " + i);
+            assertTrue(small.keptChars() > 0 && small.keptChars() <= 20_000, "kept " + small.keptChars());
+        }
     }
 
     @Test
