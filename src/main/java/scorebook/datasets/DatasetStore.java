@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -13,7 +14,7 @@ import java.util.function.Consumer;
 import scorebook.store.Database;
 import scorebook.usage.UsageStore;
 
-/** The datasets and their rows ({@code datasets}, {@code dataset_rows}). */
+/** The datasets and their rows ({@code datasets}, {@code dataset_segments}). */
 public final class DatasetStore {
     private final Database db;
 
@@ -38,15 +39,12 @@ public final class DatasetStore {
      * A stored row.
      *
      * @param id         its id (cursors)
-     * @param data       the row's JSON object text as stored
-     * @param receivedMs when it was received; null for a row stored with its {@code _meta_*} fields in {@code data}
+     * @param data       the row's JSON object text as sent
+     * @param receivedMs when its append was received
      */
-    public record StoredRow(long id, String data, Long receivedMs) {
+    public record StoredRow(long id, String data, long receivedMs) {
         /** The row as it is read back: with {@code _meta_user_id}, {@code _meta_dataset} and {@code _meta_ts}. */
         public String json(long userId, String dataset) {
-            if (receivedMs == null) {
-                return data;
-            }
             int end = data.lastIndexOf('}');
             StringBuilder out = new StringBuilder(data.length() + dataset.length() + 80).append(data, 0, end);
             for (int k = 1; k < end; k++) { // a member before the '}': the fields follow a comma
@@ -99,16 +97,24 @@ public final class DatasetStore {
                 .bind("user", userId).bind("name", name).bind("adapter", adapterJson).bind("now", nowIso).execute());
     }
 
+    /** Rows a segment holds at most. */
+    static final int SEGMENT_ROWS = 1000;
+    /** About the most bytes a segment holds (a page read splits one or two segments: their size is its cost). */
+    static final int SEGMENT_BYTES = 512 * 1024;
+
     /**
-     * Appends rows to a dataset, creating it when new: {@code rows.json()} holds them as one JSON array, which SQLite
-     * splits into rows stored as sent (one statement for the whole batch). With a {@code mapping} (an adapter's JSON),
-     * the rows' usage rows are owed: one line in {@code usage_from_datasets}, in the same transaction, has the fold
-     * make them by it ({@link scorebook.usage.UsageMapping}).
+     * Appends rows to a dataset, creating it when new: {@code rows.json()} holds them as one JSON array, stored as
+     * sent in one segment (SQLite splits a larger append into segments), under ids taken from
+     * {@code dataset_row_ids}. With a {@code mapping} (an adapter's JSON), the rows' usage rows are owed: one line in
+     * {@code usage_from_datasets}, in the same transaction, has the fold make them by it
+     * ({@link scorebook.usage.UsageMapping}).
      */
     public void append(long userId, String name, long nowMs, RowScan.Rows rows, String mapping) {
         String nowIso = UsageStore.iso(nowMs);
         byte[] array = rows.from() == 0 && rows.to() == rows.json().length ? rows.json()
                 : Arrays.copyOfRange(rows.json(), rows.from(), rows.to());
+        int count = rows.count();
+        int perSegment = Math.clamp(SEGMENT_BYTES / Math.max(1, array.length / Math.max(1, count)), 1, SEGMENT_ROWS);
         try {
             // plain JDBC: this is the measured append path (JDBI's mapping setup cost more than these statements)
             db.write(h -> {
@@ -126,33 +132,60 @@ public final class DatasetStore {
                         datasetId = rs.getLong(1);
                     }
                 }
-                int stored;
+                if (count == 0) {
+                    return null;
+                }
+                long first;
                 try (PreparedStatement ps = c.prepareStatement("""
-                        INSERT INTO dataset_rows (dataset_id, data, received_ms)
-                        SELECT ?, value, ? FROM json_each(CAST(? AS TEXT)) ORDER BY key""")) {
-                    ps.setLong(1, datasetId);
-                    ps.setLong(2, nowMs);
-                    ps.setBytes(3, array);
-                    stored = ps.executeUpdate();
+                        UPDATE dataset_row_ids SET next_row_id = next_row_id + ? RETURNING next_row_id - ?""")) {
+                    ps.setLong(1, count);
+                    ps.setLong(2, count);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        first = rs.getLong(1);
+                    }
                 }
-                if (stored != rows.count()) {
-                    throw new IllegalStateException("SQLite read " + stored + " rows where the append read " + rows.count());
+                if (count <= perSegment) {
+                    // the scan read every byte of the rows as JSON: stored as they came
+                    try (PreparedStatement ps = c.prepareStatement("""
+                            INSERT INTO dataset_segments (first_row_id, dataset_id, row_count, received_ms, json)
+                            VALUES (?, ?, ?, ?, CAST(? AS TEXT))""")) {
+                        ps.setLong(1, first);
+                        ps.setLong(2, datasetId);
+                        ps.setInt(3, count);
+                        ps.setLong(4, nowMs);
+                        ps.setBytes(5, array);
+                        ps.executeUpdate();
+                    }
+                } else {
+                    try (PreparedStatement ps = c.prepareStatement("""
+                            INSERT INTO dataset_segments (first_row_id, dataset_id, row_count, received_ms, json)
+                            SELECT ? + min(key), ?, count(*), ?, json_group_array(json(value) ORDER BY key)
+                            FROM json_each(CAST(? AS TEXT)) GROUP BY key / ?""")) {
+                        ps.setLong(1, first);
+                        ps.setLong(2, datasetId);
+                        ps.setLong(3, nowMs);
+                        ps.setBytes(4, array);
+                        ps.setInt(5, perSegment);
+                        ps.executeUpdate();
+                    }
                 }
-                if (mapping != null && stored > 0) {
+                if (mapping != null) {
                     try (PreparedStatement ps = c.prepareStatement("""
                             INSERT INTO usage_from_datasets (user_id, dataset, first_row_id, last_row_id, received_ms, mapping)
-                            SELECT ?, ?, last_insert_rowid() - ? + 1, last_insert_rowid(), ?, ?""")) {
+                            VALUES (?, ?, ?, ?, ?, ?)""")) {
                         ps.setLong(1, userId);
                         ps.setString(2, name);
-                        ps.setLong(3, stored);
-                        ps.setLong(4, nowMs);
-                        ps.setString(5, mapping);
+                        ps.setLong(3, first);
+                        ps.setLong(4, first + count - 1);
+                        ps.setLong(5, nowMs);
+                        ps.setString(6, mapping);
                         ps.executeUpdate();
                     }
                 }
                 try (PreparedStatement ps = c.prepareStatement("""
                         UPDATE datasets SET rows = rows + ?, first_ts = coalesce(first_ts, ?), last_ts = ? WHERE id = ?""")) {
-                    ps.setLong(1, stored);
+                    ps.setLong(1, count);
                     ps.setString(2, nowIso);
                     ps.setString(3, nowIso);
                     ps.setLong(4, datasetId);
@@ -166,61 +199,113 @@ public final class DatasetStore {
         db.bulkWritten();
     }
 
-    /** Up to {@code limit} rows after the row {@code after} (0: from the start), in id order or reversed. */
+    /** A segment's rows from key {@code from} on (or before it, reversed), as json_each splits them. */
+    private static final String SEGMENT_ROWS_SQL = """
+            SELECT s.first_row_id + e.key, e.value, s.received_ms
+            FROM dataset_segments s, json_each(s.json) e WHERE s.first_row_id = ? AND e.key %s ? ORDER BY e.key %s LIMIT ?""";
+
+    /** Up to {@code limit} rows after the row {@code after} (null: from the start), in id order or reversed. */
     public List<StoredRow> page(long datasetId, int limit, boolean descending, Long after) {
-        String sql = "SELECT id, data, received_ms FROM dataset_rows WHERE dataset_id = :ds"
-                + (after == null ? "" : descending ? " AND id < :after" : " AND id > :after")
-                + " ORDER BY id " + (descending ? "DESC" : "ASC") + " LIMIT :limit";
-        return db.read(h -> {
-            var q = h.createQuery(sql).bind("ds", datasetId).bind("limit", limit);
-            if (after != null) {
-                q.bind("after", after);
-            }
-            return q.mapTo(StoredRow.class).list();
-        });
+        // the segments from the one that holds the cursor's row on, in order; each split until the page is full
+        String segments = "SELECT first_row_id FROM dataset_segments WHERE dataset_id = :ds"
+                + (after == null ? "" : descending ? " AND first_row_id < :after"
+                        : " AND first_row_id > :after - " + SEGMENT_ROWS + " AND first_row_id + row_count > :after + 1")
+                + " ORDER BY first_row_id" + (descending ? " DESC" : "");
+        try {
+            return db.read(h -> {
+                List<StoredRow> out = new ArrayList<>();
+                var q = h.createQuery(segments).bind("ds", datasetId);
+                if (after != null) {
+                    q.bind("after", after);
+                }
+                try (var ids = q.setFetchSize(16).mapTo(long.class).iterator();
+                     PreparedStatement split = h.getConnection().prepareStatement(SEGMENT_ROWS_SQL.formatted(
+                             descending ? "<" : ">=", descending ? "DESC" : ""))) {
+                    while (out.size() < limit && ids.hasNext()) {
+                        long first = ids.next();
+                        long key = after == null ? (descending ? Long.MAX_VALUE : 0)
+                                : descending ? after - first : Math.max(0, after + 1 - first);
+                        split.setLong(1, first);
+                        split.setLong(2, key);
+                        split.setInt(3, limit - out.size());
+                        readRows(split, out::add);
+                    }
+                }
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("dataset rows not read: " + e.getMessage(), e);
+        }
     }
 
-    /** Every row in id order, one at a time, as read back (downloads). */
+    private static void readRows(PreparedStatement split, Consumer<StoredRow> row) throws SQLException {
+        try (ResultSet rs = split.executeQuery()) {
+            while (rs.next()) {
+                row.accept(new StoredRow(rs.getLong(1), rs.getString(2), rs.getLong(3)));
+            }
+        }
+    }
+
+    /** Every row in id order, one segment at a time, as read back (downloads). */
     public void forEach(long userId, Dataset d, Consumer<String> row) {
-        db.read(h -> {
-            h.createQuery("SELECT id, data, received_ms FROM dataset_rows WHERE dataset_id = :ds ORDER BY id")
-                    .bind("ds", d.id()).setFetchSize(1000).mapTo(StoredRow.class)
-                    .useStream(s -> s.forEach(r -> row.accept(r.json(userId, d.name()))));
-            return null;
-        });
+        try {
+            db.read(h -> {
+                try (var ids = h.createQuery("SELECT first_row_id FROM dataset_segments WHERE dataset_id = :ds ORDER BY first_row_id")
+                        .bind("ds", d.id()).setFetchSize(256).mapTo(long.class).iterator();
+                     PreparedStatement split = h.getConnection().prepareStatement(SEGMENT_ROWS_SQL.formatted(">=", ""))) {
+                    while (ids.hasNext()) {
+                        split.setLong(1, ids.next());
+                        split.setLong(2, 0);
+                        split.setInt(3, Integer.MAX_VALUE);
+                        readRows(split, r -> row.accept(r.json(userId, d.name())));
+                    }
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("dataset rows not read: " + e.getMessage(), e);
+        }
     }
 
     /**
-     * Retention: deletes the user's dataset rows received before {@code cutoffMs} (their {@code _meta_ts}), looking
-     * at up to {@code limit} of each dataset's oldest rows in one short transaction, and keeps each dataset's count
-     * and first time in step; returns how many went. Rows are appended in time order, so the old ones are in front.
+     * Retention: deletes the user's dataset rows received before {@code cutoffMs} (their {@code _meta_ts}), whole
+     * segments at a time, the oldest first, until about {@code limit} rows of each dataset went in one short
+     * transaction; keeps each dataset's count and first time in step and returns how many rows went.
      */
     public int deleteRowsBefore(long userId, long cutoffMs, int limit) {
-        String cutoffIso = UsageStore.iso(cutoffMs);
         UsageStore.derivePending(db); // the usage rows a row owes are made before it goes
         return db.write(h -> {
             int deleted = 0;
             for (long dataset : h.createQuery("SELECT id FROM datasets WHERE user_id = :user").bind("user", userId)
                     .mapTo(long.class).list()) {
-                int n = h.createUpdate("""
-                                DELETE FROM dataset_rows WHERE id IN (
-                                    SELECT id FROM (SELECT id, data, received_ms FROM dataset_rows
-                                                    WHERE dataset_id = :dataset ORDER BY id LIMIT :limit)
-                                    WHERE coalesce(received_ms < :cutoffMs, json_extract(data, '$._meta_ts') < :cutoff))""")
-                        .bind("dataset", dataset).bind("limit", limit).bind("cutoff", cutoffIso)
-                        .bind("cutoffMs", cutoffMs).execute();
-                if (n > 0) {
-                    // the first row left: its receive time, or the _meta_ts of a row stored before received_ms
-                    String firstTs = h.createQuery("""
-                                    SELECT received_ms, json_extract(data, '$._meta_ts') FROM dataset_rows
-                                    WHERE dataset_id = :dataset ORDER BY id LIMIT 1""")
-                            .bind("dataset", dataset)
-                            .map((rs, ctx) -> rs.getObject(1) != null ? UsageStore.iso(rs.getLong(1)) : rs.getString(2))
-                            .findOne().orElse(null);
-                    h.createUpdate("UPDATE datasets SET rows = max(rows - :n, 0), first_ts = :first WHERE id = :dataset")
-                            .bind("n", n).bind("first", firstTs).bind("dataset", dataset).execute();
-                    deleted += n;
+                int n = 0;
+                long upTo = Long.MIN_VALUE;
+                for (long[] segment : h.createQuery("""
+                                SELECT first_row_id, row_count FROM dataset_segments
+                                WHERE dataset_id = :dataset AND received_ms < :cutoff ORDER BY first_row_id LIMIT :limit""")
+                        .bind("dataset", dataset).bind("cutoff", cutoffMs).bind("limit", limit)
+                        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).list()) {
+                    if (n >= limit) {
+                        break;
+                    }
+                    n += (int) segment[1];
+                    upTo = segment[0];
                 }
+                if (n == 0) {
+                    continue;
+                }
+                h.createUpdate("""
+                                DELETE FROM dataset_segments
+                                WHERE dataset_id = :dataset AND first_row_id <= :upTo AND received_ms < :cutoff""")
+                        .bind("dataset", dataset).bind("upTo", upTo).bind("cutoff", cutoffMs).execute();
+                Long first = h.createQuery("""
+                                SELECT received_ms FROM dataset_segments WHERE dataset_id = :dataset
+                                ORDER BY first_row_id LIMIT 1""")
+                        .bind("dataset", dataset).mapTo(Long.class).findOne().orElse(null);
+                h.createUpdate("UPDATE datasets SET rows = max(rows - :n, 0), first_ts = :first WHERE id = :dataset")
+                        .bind("n", n).bind("first", first == null ? null : UsageStore.iso(first))
+                        .bind("dataset", dataset).execute();
+                deleted += n;
             }
             return deleted;
         });

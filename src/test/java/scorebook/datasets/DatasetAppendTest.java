@@ -117,6 +117,153 @@ class DatasetAppendTest {
         assertEquals(t.userId(), page.get(1).path("_meta_user_id").asLong());
     }
 
+    /** The values of field {@code a} in the dataset's rows, paged {@code limit} at a time in {@code order}. */
+    private static List<Integer> paged(Tenant t, String dataset, int limit, String order) {
+        List<Integer> out = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = t.user().get("/user/data/get?dataset=" + dataset + "&limit=" + limit + "&order=" + order
+                    + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("rows").forEach(r -> out.add(r.path("a").asInt()));
+            cursor = page.path("next_cursor").isNull() ? null : page.path("next_cursor").asText();
+        } while (cursor != null);
+        return out;
+    }
+
+    @Test
+    void interleavedAppendsOfTwoDatasetsPageAndDownloadEachInItsOwnOrder() {
+        Tenant t = Tenant.create(server);
+        Tenant other = Tenant.create(server);
+        int a = 0;
+        int b = 100;
+        for (int round = 0; round < 4; round++) {
+            for (int n = 0; n < round + 1; n++, a++) {
+                append(t, "left", "/user/data/append_jsonl?dataset=left", "{\"a\": " + a + "}");
+            }
+            StringBuilder rows = new StringBuilder();
+            for (int n = 0; n < 3; n++, b++) {
+                rows.append("{\"a\": ").append(b).append("}\n");
+            }
+            append(t, "right", "/user/data/append_jsonl?dataset=right", rows.toString());
+            append(other, "left", "/user/data/append_jsonl?dataset=left", "{\"a\": -1}\n{\"a\": -2}");
+        }
+        List<Integer> left = java.util.stream.IntStream.range(0, 10).boxed().toList();
+        List<Integer> right = java.util.stream.IntStream.range(100, 112).boxed().toList();
+        for (int limit : new int[] {1, 2, 3, 7, 100}) {
+            assertEquals(left, paged(t, "left", limit, "asc"), "limit " + limit);
+            assertEquals(right, paged(t, "right", limit, "asc"), "limit " + limit);
+            assertEquals(left.reversed(), paged(t, "left", limit, "desc"), "limit " + limit);
+            assertEquals(right.reversed(), paged(t, "right", limit, "desc"), "limit " + limit);
+        }
+        assertEquals(List.of(-1, -2, -1, -2, -1, -2, -1, -2), paged(other, "left", 3, "asc"));
+        String[] nd = t.user().get("/user/data/get?dataset=left&format=ndjson").text().split("\n");
+        assertEquals(10, nd.length);
+        for (int i = 0; i < nd.length; i++) {
+            JsonNode row = Json.parse(nd[i].getBytes(StandardCharsets.UTF_8));
+            assertEquals(i, row.path("a").asInt());
+            assertEquals("left", row.path("_meta_dataset").asText());
+            assertEquals(t.userId(), row.path("_meta_user_id").asLong());
+        }
+        JsonNode list = t.user().get("/user/data/list").json().path("datasets");
+        assertEquals(10, list.get(0).path("rows").asInt(), list.toString());
+        assertEquals(12, list.get(1).path("rows").asInt(), list.toString());
+    }
+
+    @Test
+    void aLargeAppendIsStoredInSegmentsAndReadBackAsOne() {
+        Tenant t = Tenant.create(server);
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 2500; i++) {
+            rows.append("{\"a\": ").append(i).append(", \"pad\": \"").append(i < 2000 ? "" : "x".repeat(4000)).append("\"}\n");
+        }
+        JsonNode answer = append(t, "big", "/user/data/append_jsonl?dataset=big", rows.toString());
+        assertEquals(2500, answer.path("appended").asInt());
+        append(t, "big", "/user/data/append_jsonl?dataset=big", "{\"a\": 2500}");
+        List<Integer> all = java.util.stream.IntStream.rangeClosed(0, 2500).boxed().toList();
+        assertEquals(all, paged(t, "big", 999, "asc"));
+        assertEquals(all.reversed(), paged(t, "big", 1001, "desc"));
+        Database db = server.running().db();
+        List<long[]> segments = db.read(h -> h.createQuery("""
+                        SELECT s.row_count, length(s.json) FROM dataset_segments s JOIN datasets d ON d.id = s.dataset_id
+                        WHERE d.user_id = :user ORDER BY first_row_id""").bind("user", t.userId())
+                .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).list());
+        // 2,500 rows of about 1 KB on average: 1,000 rows would be over 512 KB, so segments of about 500
+        assertTrue(segments.size() > 4, segments.size() + " segments");
+        assertEquals(2501, segments.stream().mapToLong(x -> x[0]).sum());
+        assertTrue(segments.stream().allMatch(x -> x[0] <= 1000), "at most 1,000 rows a segment");
+        String[] nd = t.user().get("/user/data/get?dataset=big&format=ndjson").text().split("\n");
+        assertEquals(2501, nd.length);
+        assertEquals(2499, Json.parse(nd[2499].getBytes(StandardCharsets.UTF_8)).path("a").asInt());
+    }
+
+    @Test
+    void aDeletedUsersRowsGoWithThemAndOthersStay() {
+        Tenant gone = Tenant.create(server);
+        Tenant stays = Tenant.create(server);
+        append(gone, "d", "/user/data/append_jsonl?dataset=d", "{\"a\": 1}\n{\"a\": 2}");
+        append(stays, "d", "/user/data/append_jsonl?dataset=d", "{\"a\": 3}");
+        append(gone, "e", "/user/data/append_jsonl?dataset=e", "{\"a\": 4}");
+        Database db = server.running().db();
+        String stored = "SELECT coalesce(sum(row_count), 0) FROM dataset_segments";
+        long before = db.read(h -> h.createQuery(stored).mapTo(long.class).one());
+        assertEquals(200, server.owner().delete("/api/users/" + gone.userId()).status());
+        assertEquals(before - 3, (long) db.read(h -> h.createQuery(stored).mapTo(long.class).one()));
+        assertEquals(List.of(3), paged(stays, "d", 10, "asc"));
+    }
+
+    @Test
+    void rowsStoredOnePerRecordReadBackAsBeforeFromSegments() {
+        Path dir = TestServer.tempDir();
+        String token = "sbu_rows-before-segments";
+        try {
+            long user;
+            // a database as migration 019 left it: rows from before 017 (their _meta_* fields inside) and after it,
+            // of two datasets in turn
+            try (Database db = scorebook.store.OlderSchema.openBefore(dir, 20)) {
+                user = db.write(h -> h.createQuery("""
+                                INSERT INTO users (name, token_hash, created_at) VALUES ('u', :hash, '2026-01-01T00:00:00.000Z')
+                                RETURNING id""").bind("hash", Tokens.hash(token)).mapTo(long.class).one());
+                db.write(h -> {
+                    h.execute("INSERT INTO datasets (id, user_id, name, rows, created_at) VALUES (1, ?, 'old', 4, "
+                            + "'2026-01-01T00:00:00.000Z'), (2, ?, 'mix', 2, '2026-01-01T00:00:00.000Z')", user, user);
+                    String meta = ",\"_meta_user_id\":" + user + ",\"_meta_dataset\":\"%s\",\"_meta_ts\":\"%s\"}";
+                    h.execute("INSERT INTO dataset_rows (id, dataset_id, data) VALUES (1, 1, ?), (2, 1, ?), (3, 2, ?)",
+                            "{\"a\":1" + meta.formatted("old", "2026-02-01T10:00:00.123Z"),
+                            "{\"a\":2" + meta.formatted("old", "2026-02-01T10:00:00.123Z"),
+                            "{\"a\":3" + meta.formatted("mix", "2026-02-02T10:00:00.000Z"));
+                    h.execute("INSERT INTO dataset_rows (id, dataset_id, data, received_ms) VALUES (4, 1, '{\"a\":4}', ?),"
+                            + " (5, 2, '{\"a\":5}', ?), (6, 1, '{\"a\":6}', ?)", 1_780_000_000_000L, 1_780_000_000_000L,
+                            1_780_000_000_000L);
+                    return null;
+                });
+            }
+            try (TestServer restarted = TestServer.startOn(dir)) {
+                Client c = restarted.client(token);
+                String nd = c.get("/user/data/get?dataset=old&format=ndjson").text();
+                String meta = ",\"_meta_user_id\":" + user + ",\"_meta_dataset\":\"%s\",\"_meta_ts\":\"%s\"}";
+                String later = scorebook.store.IsoTime.format(1_780_000_000_000L);
+                assertEquals(String.join("\n", "{\"a\":1" + meta.formatted("old", "2026-02-01T10:00:00.123Z"),
+                        "{\"a\":2" + meta.formatted("old", "2026-02-01T10:00:00.123Z"), "{\"a\":4" + meta.formatted("old", later),
+                        "{\"a\":6" + meta.formatted("old", later)) + "\n", nd);
+                JsonNode mix = c.get("/user/data/get?dataset=mix&order=desc").json().path("rows");
+                assertEquals(2, mix.size(), mix.toString());
+                assertEquals(5, mix.get(0).path("a").asInt());
+                assertEquals("2026-02-02T10:00:00.000Z", mix.get(1).path("_meta_ts").asText());
+                // runs of one dataset and time: old 1-2, mix 3, old 4, mix 5, old 6; and the new append
+                c.post("/user/data/append_jsonl?dataset=mix", "{\"a\": 7}");
+                JsonNode after = c.get("/user/data/get?dataset=mix&order=desc&limit=1").json().path("rows").get(0);
+                assertEquals(7, after.path("a").asInt());
+                String cursor = c.get("/user/data/get?dataset=mix&limit=1&order=desc").json().path("next_cursor").asText();
+                assertEquals("7", new String(java.util.Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8),
+                        "ids go on from the old rows'");
+                assertEquals(6, (long) restarted.running().db().read(h -> h.createQuery(
+                        "SELECT count(*) FROM dataset_segments").mapTo(long.class).one()));
+            }
+        } finally {
+            TestServer.deleteTree(dir);
+        }
+    }
+
     @Test
     void theUsageRowsOfAnAppendFollowTheAdapterItWasAnsweredWith() {
         Tenant t = Tenant.create(server);

@@ -134,8 +134,8 @@ class RetentionTest {
         JsonNode list = t.user().get("/user/data/list").json().path("datasets").get(0);
         assertEquals(1, list.path("rows").asInt(), list.toString());
         assertEquals(recentTs, list.path("first_ts").asText(), "the first row left was received then");
-        assertEquals(1, count("SELECT count(*) FROM dataset_rows r JOIN datasets d ON d.id = r.dataset_id WHERE d.user_id = "
-                + t.userId()));
+        assertEquals(1, count("SELECT sum(s.row_count) FROM dataset_segments s JOIN datasets d ON d.id = s.dataset_id"
+                + " WHERE d.user_id = " + t.userId()));
         assertEquals(404, t.user().get("/api/jobs/" + oldDone).status());
         assertEquals(200, t.user().get("/api/jobs/" + queued).status(), "an unfinished job stays however old");
         assertEquals(200, t.user().get("/api/jobs/" + recentDone).status());
