@@ -199,14 +199,15 @@ public final class DatasetStore {
         db.bulkWritten();
     }
 
-    /** A segment's rows from key {@code from} on (or before it, reversed), as json_each splits them. */
+    /** A segment's rows from a key on (or before it, reversed) with their ids and time, as json_each splits them. */
     private static final String SEGMENT_ROWS_SQL = """
             SELECT s.first_row_id + e.key, e.value, s.received_ms
             FROM dataset_segments s, json_each(s.json) e WHERE s.first_row_id = ? AND e.key %s ? ORDER BY e.key %s LIMIT ?""";
 
     /** Up to {@code limit} rows after the row {@code after} (null: from the start), in id order or reversed. */
     public List<StoredRow> page(long datasetId, int limit, boolean descending, Long after) {
-        // the segments from the one that holds the cursor's row on, in order; each split until the page is full
+        // the segments from the one that holds the cursor's row on (it starts less than SEGMENT_ROWS before it), in
+        // order; each split until the page is full
         String segments = "SELECT first_row_id FROM dataset_segments WHERE dataset_id = :ds"
                 + (after == null ? "" : descending ? " AND first_row_id < :after"
                         : " AND first_row_id > :after - " + SEGMENT_ROWS + " AND first_row_id + row_count > :after + 1")
