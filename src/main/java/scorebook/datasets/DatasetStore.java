@@ -169,6 +169,17 @@ public final class DatasetStore {
                         ps.setInt(5, perSegment);
                         ps.executeUpdate();
                     }
+                    try (PreparedStatement ps = c.prepareStatement("""
+                            SELECT sum(row_count) FROM dataset_segments WHERE first_row_id BETWEEN ? AND ?""")) {
+                        ps.setLong(1, first);
+                        ps.setLong(2, first + count - 1);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            if (!rs.next() || rs.getLong(1) != count) {
+                                throw new IllegalStateException("SQLite split " + rs.getLong(1) + " rows where the append read "
+                                        + count);
+                            }
+                        }
+                    }
                 }
                 if (mapping != null) {
                     try (PreparedStatement ps = c.prepareStatement("""
