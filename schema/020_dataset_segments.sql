@@ -1,7 +1,7 @@
 -- Dataset rows are kept in segments: an append's rows as the one JSON array it sent, up to about 1,000 rows a segment
 -- (issue 10's append figure: one record and one index entry per row cost about five times one record per segment).
--- A segment's rows have consecutive ids from first_row_id; readers split it with json_each (key k is row
--- first_row_id + k) and add the _meta_* fields (received_ms is _meta_ts).
+-- A segment's rows have consecutive ids from first_row_id; readers read them through the view dataset_rows (below)
+-- and add the _meta_* fields (received_ms is _meta_ts).
 CREATE TABLE dataset_segments (
     first_row_id INTEGER PRIMARY KEY,
     dataset_id   INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
@@ -39,3 +39,10 @@ FROM (SELECT id, dataset_id, t, data, legacy, run, row_number() OVER (PARTITION 
 GROUP BY run, n / 1000;
 
 DROP TABLE dataset_rows;
+
+-- A dataset's rows, split out of their segments: row `place` (0, 1, ...) of segment `segment` has id segment + place.
+-- Ask by segment (and place): the split is a json_each of the whole segment.
+CREATE VIEW dataset_rows AS
+SELECT s.dataset_id, s.first_row_id AS segment, e.key AS place, s.first_row_id + e.key AS id, e.value AS data,
+       s.received_ms
+FROM dataset_segments s, json_each(s.json) e;

@@ -145,40 +145,27 @@ public final class DatasetStore {
                         first = rs.getLong(1);
                     }
                 }
-                if (count <= perSegment) {
-                    // the scan read every byte of the rows as JSON: stored as they came
-                    try (PreparedStatement ps = c.prepareStatement("""
-                            INSERT INTO dataset_segments (first_row_id, dataset_id, row_count, received_ms, json)
-                            VALUES (?, ?, ?, ?, CAST(? AS TEXT))""")) {
-                        ps.setLong(1, first);
-                        ps.setLong(2, datasetId);
-                        ps.setInt(3, count);
-                        ps.setLong(4, nowMs);
-                        ps.setBytes(5, array);
-                        ps.executeUpdate();
-                    }
-                } else {
-                    try (PreparedStatement ps = c.prepareStatement("""
-                            INSERT INTO dataset_segments (first_row_id, dataset_id, row_count, received_ms, json)
-                            SELECT ? + min(key), ?, count(*), ?, json_group_array(json(value) ORDER BY key)
-                            FROM json_each(CAST(? AS TEXT)) GROUP BY key / ?""")) {
-                        ps.setLong(1, first);
-                        ps.setLong(2, datasetId);
-                        ps.setLong(3, nowMs);
-                        ps.setBytes(4, array);
-                        ps.setInt(5, perSegment);
-                        ps.executeUpdate();
-                    }
-                    try (PreparedStatement ps = c.prepareStatement("""
-                            SELECT sum(row_count) FROM dataset_segments WHERE first_row_id BETWEEN ? AND ?""")) {
-                        ps.setLong(1, first);
-                        ps.setLong(2, first + count - 1);
-                        try (ResultSet rs = ps.executeQuery()) {
-                            if (!rs.next() || rs.getLong(1) != count) {
-                                throw new IllegalStateException("SQLite split " + rs.getLong(1) + " rows where the append read "
-                                        + count);
-                            }
+                // the scan read every byte of the rows as JSON: an append of one segment is stored as it came
+                boolean whole = count <= perSegment;
+                try (PreparedStatement ps = c.prepareStatement(whole ? """
+                        INSERT INTO dataset_segments (first_row_id, dataset_id, received_ms, json, row_count)
+                        VALUES (?, ?, ?, CAST(? AS TEXT), ?) RETURNING row_count""" : """
+                        INSERT INTO dataset_segments (first_row_id, dataset_id, received_ms, json, row_count)
+                        SELECT ? + min(key), ?, ?, json_group_array(json(value) ORDER BY key), count(*)
+                        FROM json_each(CAST(? AS TEXT)) GROUP BY key / ? RETURNING row_count""")) {
+                    ps.setLong(1, first);
+                    ps.setLong(2, datasetId);
+                    ps.setLong(3, nowMs);
+                    ps.setBytes(4, array);
+                    ps.setInt(5, whole ? count : perSegment);
+                    long stored = 0;
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            stored += rs.getLong(1);
                         }
+                    }
+                    if (stored != count) { // SQLite's split of a larger append against the scan's count
+                        throw new IllegalStateException("SQLite split " + stored + " rows where the append read " + count);
                     }
                 }
                 if (mapping != null) {
@@ -210,10 +197,9 @@ public final class DatasetStore {
         db.bulkWritten();
     }
 
-    /** A segment's rows from a key on (or before it, reversed) with their ids and time, as json_each splits them. */
+    /** A segment's rows from a place on (or before it, reversed), with their ids and time. */
     private static final String SEGMENT_ROWS_SQL = """
-            SELECT s.first_row_id + e.key, e.value, s.received_ms
-            FROM dataset_segments s, json_each(s.json) e WHERE s.first_row_id = ? AND e.key %s ? ORDER BY e.key %s LIMIT ?""";
+            SELECT id, data, received_ms FROM dataset_rows WHERE segment = ? AND place %s ? ORDER BY place %s LIMIT ?""";
 
     /** Up to {@code limit} rows after the row {@code after} (null: from the start), in id order or reversed. */
     public List<StoredRow> page(long datasetId, int limit, boolean descending, Long after) {
@@ -290,26 +276,20 @@ public final class DatasetStore {
             int deleted = 0;
             for (long dataset : h.createQuery("SELECT id FROM datasets WHERE user_id = :user").bind("user", userId)
                     .mapTo(long.class).list()) {
-                int n = 0;
-                long upTo = Long.MIN_VALUE;
-                for (long[] segment : h.createQuery("""
-                                SELECT first_row_id, row_count FROM dataset_segments
-                                WHERE dataset_id = :dataset AND received_ms < :cutoff ORDER BY first_row_id LIMIT :limit""")
+                // the oldest expired segments, as long as fewer than `limit` rows come before them
+                int n = h.createQuery("""
+                                DELETE FROM dataset_segments WHERE first_row_id IN (
+                                    SELECT first_row_id FROM (
+                                        SELECT first_row_id, sum(row_count) OVER (ORDER BY first_row_id) - row_count AS before
+                                        FROM dataset_segments WHERE dataset_id = :dataset AND received_ms < :cutoff
+                                        ORDER BY first_row_id LIMIT :limit)
+                                    WHERE before < :limit)
+                                RETURNING row_count""")
                         .bind("dataset", dataset).bind("cutoff", cutoffMs).bind("limit", limit)
-                        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)}).list()) {
-                    if (n >= limit) {
-                        break;
-                    }
-                    n += (int) segment[1];
-                    upTo = segment[0];
-                }
+                        .mapTo(int.class).list().stream().mapToInt(Integer::intValue).sum();
                 if (n == 0) {
                     continue;
                 }
-                h.createUpdate("""
-                                DELETE FROM dataset_segments
-                                WHERE dataset_id = :dataset AND first_row_id <= :upTo AND received_ms < :cutoff""")
-                        .bind("dataset", dataset).bind("upTo", upTo).bind("cutoff", cutoffMs).execute();
                 Long first = h.createQuery("""
                                 SELECT received_ms FROM dataset_segments WHERE dataset_id = :dataset
                                 ORDER BY first_row_id LIMIT 1""")

@@ -54,9 +54,8 @@ final class DatasetUsage {
             }
         }
         Map<String, UsageMapping> mappings = new HashMap<>();
-        try (PreparedStatement read = c.prepareStatement("""
-                     SELECT s.first_row_id + e.key, e.value FROM dataset_segments s, json_each(s.json) e
-                     WHERE s.first_row_id BETWEEN ? AND ?""");
+        try (PreparedStatement read = c.prepareStatement(
+                     "SELECT id, data FROM dataset_rows WHERE segment BETWEEN ? AND ?");
              PreparedStatement done = c.prepareStatement("DELETE FROM usage_from_datasets WHERE id = ?")) {
             for (Batch b : batches) {
                 UsageMapping m = mappings.computeIfAbsent(b.mapping(), UsageMapping::fromJson);

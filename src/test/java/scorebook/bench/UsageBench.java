@@ -107,15 +107,15 @@ public final class UsageBench implements Benchmark {
         // took 150-400 ms of CPU in every 0.3 s round (C2 compiles a method after about 5,000 calls). A server in use
         // has long compiled it, so the warm-up first sends one-row appends, then rounds as measured (from a fresh JVM
         // the rate climbs for three or four, 90k, 130k, 170k rows/s, while the per-row code compiles).
-        String oneRow = "{\"dataset\": \"srv\", \"rows\": [" + bodies.getFirst().substring(
-                bodies.getFirst().indexOf('[') + 1, bodies.getFirst().indexOf('}') + 1) + "]}";
-        warmUp(clients, Integer.getInteger("bench.append.warm.calls", 8_000),
-                () -> post("/user/data/append_jsonl", oneRow));
+        String bodyRow = bodies.getFirst().substring(bodies.getFirst().indexOf('[') + 1, bodies.getFirst().indexOf('}') + 1);
+        String oneRow = "{\"dataset\": \"srv\", \"rows\": [" + bodyRow + "]}";
+        int warmCalls = Integer.getInteger("bench.append.warm.calls", 8_000);
+        clients(clients, warmCalls / clients, (client, i) -> post("/user/data/append_jsonl", oneRow));
         for (int round = 0; round < Integer.getInteger("bench.append.warm", 3); round++) {
             appendRound(bodies, clients, batchesPerClient, new double[clients * batchesPerClient]);
         }
         // drain what the warm-up left for the rollups (a summary answers only after they are up to date)
-        get("/usage/summary?minutes=" + 30 * 24 * 60);
+        drain();
         // measured rounds, each beside a plain insert of the same 160 batches taken just before it: the host's speed
         // moved by 1.5x between minutes (the plain insert alone ran at 477,000-770,000 rows/s in one session), so the
         // ratio is taken per pair and the figure is the median. Each round's rows are folded before the next pair, so
@@ -133,7 +133,9 @@ public final class UsageBench implements Benchmark {
         long appendAndFoldCpu = 0;
         try (PlainInsert plain = new PlainInsert(bodies, clients * batchesPerClient)) {
             // its warm-up: as many calls as the append's, then a round
-            warmUp(1, Integer.getInteger("bench.append.warm.calls", 8_000), plain::oneRow);
+            for (int i = 0; i < warmCalls; i++) {
+                plain.insert(List.of(bodyRow));
+            }
             plain.round();
             for (int round = 0; round < measured; round++) {
                 // the JIT compiles what the fold (the drain) ran for a while after it: each pair starts once it is idle
@@ -151,7 +153,7 @@ public final class UsageBench implements Benchmark {
                 System.arraycopy(roundMs, 0, batchMs, round * roundMs.length, roundMs.length);
                 ratios[round] = rates[round] / plainRates[round];
                 // the same rows made answerable: a summary over them waits for the rollups to be up to date
-                get("/usage/summary?minutes=" + 30 * 24 * 60);
+                drain();
                 appendAndFoldNs += System.nanoTime() - s;
                 appendAndFoldCpu += cpuNanos() - c;
             }
@@ -178,19 +180,20 @@ public final class UsageBench implements Benchmark {
                         String.format(Locale.ROOT, "%,.0f rows/s", total / (appendAndFoldNs / 1e9)), "", true));
     }
 
-    /** A call the warm-up repeats. */
+    /** One call of a client: its number and the call's number. */
     private interface Call {
-        void run() throws Exception;
+        void run(int client, int call) throws Exception;
     }
 
-    /** {@code calls} calls of {@code call}, from {@code threads} threads. */
-    private static void warmUp(int threads, int calls, Call call) throws Exception {
-        try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+    /** {@code calls} calls of {@code call} from each of {@code clients} threads. */
+    private static void clients(int clients, int calls, Call call) throws Exception {
+        try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
             List<Future<?>> fs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
+            for (int c = 0; c < clients; c++) {
+                int client = c;
                 fs.add(pool.submit(() -> {
-                    for (int i = 0; i < calls / threads; i++) {
-                        call.run();
+                    for (int i = 0; i < calls; i++) {
+                        call.run(client, i);
                     }
                     return null;
                 }));
@@ -212,6 +215,11 @@ public final class UsageBench implements Benchmark {
         }
     }
 
+    /** Waits for the rollups to take every row: a summary over the bench's 30 days answers only after they have. */
+    private void drain() throws Exception {
+        get("/usage/summary?minutes=" + 30 * 24 * 60);
+    }
+
     private static String list(double[] values, String format) {
         return java.util.Arrays.stream(values).mapToObj(x -> String.format(Locale.ROOT, format, x))
                 .collect(java.util.stream.Collectors.joining(" / "));
@@ -220,26 +228,14 @@ public final class UsageBench implements Benchmark {
     /** Each client appends {@code batches} bodies in turn; their times go to {@code batchMs}. */
     private void appendRound(List<String> bodies, int clients, int batches, double[] batchMs) throws Exception {
         AtomicLong k = new AtomicLong();
-        try (ExecutorService pool = Executors.newFixedThreadPool(clients)) {
-            List<Future<?>> fs = new ArrayList<>();
-            for (int c = 0; c < clients; c++) {
-                int client = c;
-                fs.add(pool.submit(() -> {
-                    for (int b = 0; b < batches; b++) {
-                        long s = System.nanoTime();
-                        String answer = post("/user/data/append_jsonl", bodies.get((client * 7 + b) % bodies.size()));
-                        if (!answer.contains("\"usage_recorded\":1000")) {
-                            throw new IllegalStateException("append did not record 1000 usage rows: " + answer.substring(0, 200));
-                        }
-                        batchMs[(int) k.getAndIncrement()] = ms(s);
-                    }
-                    return null;
-                }));
+        clients(clients, batches, (client, b) -> {
+            long s = System.nanoTime();
+            String answer = post("/user/data/append_jsonl", bodies.get((client * 7 + b) % bodies.size()));
+            if (!answer.contains("\"usage_recorded\":1000")) {
+                throw new IllegalStateException("append did not record 1000 usage rows: " + answer.substring(0, 200));
             }
-            for (Future<?> f : fs) {
-                f.get();
-            }
-        }
+            batchMs[(int) k.getAndIncrement()] = ms(s);
+        });
     }
 
     /**
@@ -264,13 +260,14 @@ public final class UsageBench implements Benchmark {
             }
         }
 
-        /** One batch of one row (the warm-up). */
-        void oneRow() throws java.sql.SQLException {
-            String text = batches.getFirst().getFirst();
+        /** One batch: the texts in one transaction. */
+        void insert(List<String> texts) throws java.sql.SQLException {
             db.write(h -> {
                 try (PreparedStatement ps = h.getConnection().prepareStatement("INSERT INTO plain (data) VALUES (?)")) {
-                    ps.setString(1, text);
-                    ps.addBatch();
+                    for (String s : texts) {
+                        ps.setString(1, s);
+                        ps.addBatch();
+                    }
                     return ps.executeBatch();
                 }
             });
@@ -283,15 +280,7 @@ public final class UsageBench implements Benchmark {
             long t0 = System.nanoTime();
             for (int b = 0; b < perRound; b++) {
                 List<String> texts = batches.get(b % batches.size());
-                db.write(h -> {
-                    try (PreparedStatement ps = h.getConnection().prepareStatement("INSERT INTO plain (data) VALUES (?)")) {
-                        for (String s : texts) {
-                            ps.setString(1, s);
-                            ps.addBatch();
-                        }
-                        return ps.executeBatch();
-                    }
-                });
+                insert(texts);
                 rows += texts.size();
             }
             double rate = rows / ((System.nanoTime() - t0) / 1e9);
@@ -334,7 +323,7 @@ public final class UsageBench implements Benchmark {
         }
         // their rows folded now, not by the background fold in the middle of a measured import (it folds 30,000
         // pending rows once writes pause for 500 ms, as they do while the JIT settles: one import took 1.97 s)
-        get("/usage/summary?minutes=" + 30 * 24 * 60);
+        drain();
         awaitIdleJit();
         double[] ms = new double[10];
         double load0 = loadAverage();
@@ -350,7 +339,7 @@ public final class UsageBench implements Benchmark {
         double cpuPer1k = (cpuNanos() - cpu0) / 1e6 / (ms.length * 10.0);
         double rate = 10_000 / (Stats.median(ms) / 1000);
         long d0 = System.nanoTime();
-        get("/usage/summary?minutes=" + 30 * 24 * 60);
+        drain();
         double drainMs = ms(d0);
         return List.of(new Row("POST /usage/import (JSON, 10,000 rows)", "10 requests", Stats.median(ms),
                         Stats.percentile(ms, 95), "ms", String.format(Locale.ROOT, "%,.0f rows/s", rate), "≥ 100,000 rows/s",

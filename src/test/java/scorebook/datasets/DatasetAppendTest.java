@@ -220,9 +220,7 @@ class DatasetAppendTest {
             // a database as migration 019 left it: rows from before 017 (their _meta_* fields inside) and after it,
             // of two datasets in turn
             try (Database db = scorebook.store.OlderSchema.openBefore(dir, 20)) {
-                user = db.write(h -> h.createQuery("""
-                                INSERT INTO users (name, token_hash, created_at) VALUES ('u', :hash, '2026-01-01T00:00:00.000Z')
-                                RETURNING id""").bind("hash", Tokens.hash(token)).mapTo(long.class).one());
+                user = userWithToken(db, token);
                 db.write(h -> {
                     h.execute("INSERT INTO datasets (id, user_id, name, rows, created_at) VALUES (1, ?, 'old', 4, "
                             + "'2026-01-01T00:00:00.000Z'), (2, ?, 'mix', 2, '2026-01-01T00:00:00.000Z')", user, user);
@@ -305,6 +303,13 @@ class DatasetAppendTest {
                 .bind("u", t.userId()).mapTo(long.class).one()));
     }
 
+    /** A user made straight in the database, who signs in with {@code token}. */
+    private static long userWithToken(Database db, String token) {
+        return db.write(h -> h.createQuery("""
+                        INSERT INTO users (name, token_hash, created_at) VALUES ('u', :hash, '2026-01-01T00:00:00.000Z')
+                        RETURNING id""").bind("hash", Tokens.hash(token)).mapTo(long.class).one());
+    }
+
     private static long owed(Database db) {
         return db.read(h -> h.createQuery("SELECT count(*) FROM usage_from_datasets").mapTo(long.class).one());
     }
@@ -316,9 +321,7 @@ class DatasetAppendTest {
         try {
             long user;
             try (Database db = Database.open(dir)) {
-                user = db.write(h -> h.createQuery("""
-                                INSERT INTO users (name, token_hash, created_at) VALUES ('u', :hash, '2026-01-01T00:00:00.000Z')
-                                RETURNING id""").bind("hash", Tokens.hash(token)).mapTo(long.class).one());
+                user = userWithToken(db, token);
                 byte[] json = ("[" + String.join(",", rows(0, 4).strip().split("\n")) + "]").getBytes(StandardCharsets.UTF_8);
                 String mapping = DatasetsTest.ADAPTER;
                 // what an append commits; the server that made it stops before its fold
@@ -358,6 +361,44 @@ class DatasetAppendTest {
             assertEquals(3L, (long) db.read(h -> h.createQuery(
                     "SELECT count(*) FROM usage_events WHERE user_id = :u AND source_kind = 'dataset'")
                     .bind("u", user).mapTo(long.class).one()), "the three rows that fit kept their usage rows");
+        } finally {
+            TestServer.deleteTree(dir);
+        }
+    }
+
+    /** Appends {@code n} rows {"a": 0..n-1} received at {@code atMs}. */
+    private static void appendAt(DatasetStore store, long user, String dataset, int n, long atMs) {
+        StringBuilder s = new StringBuilder("[");
+        for (int i = 0; i < n; i++) {
+            s.append(i == 0 ? "" : ",").append("{\"a\": ").append(i).append('}');
+        }
+        byte[] json = s.append(']').toString().getBytes(StandardCharsets.UTF_8);
+        store.append(user, dataset, atMs, new RowScan.Rows(dataset, json, 0, json.length, n), null);
+    }
+
+    @Test
+    void retentionTakesWholeExpiredSegmentsOldestFirstAboutLimitRowsAtATime() {
+        Path dir = TestServer.tempDir();
+        try (Database db = Database.open(dir)) {
+            long user = userWithToken(db, "sbu_retention-segments");
+            DatasetStore store = new DatasetStore(db);
+            appendAt(store, user, "d", 2, 1_000);
+            appendAt(store, user, "e", 3, 1_500);
+            appendAt(store, user, "d", 2, 2_000);
+            appendAt(store, user, "d", 2, 3_000);
+            appendAt(store, user, "d", 1, 10_000);
+            // d: segments of 2 rows with 0, 2 and 4 rows before them: two go (fewer than 3 rows came before each)
+            assertEquals(4 + 3, store.deleteRowsBefore(user, 5_000, 3));
+            assertEquals(2, store.deleteRowsBefore(user, 5_000, 3));
+            assertEquals(0, store.deleteRowsBefore(user, 5_000, 3));
+            DatasetStore.Dataset d = store.find(user, "d").orElseThrow();
+            assertEquals(1, d.rows());
+            assertEquals(scorebook.store.IsoTime.format(10_000), d.firstTs());
+            assertEquals(List.of(10_000L), store.page(d.id(), 10, false, null).stream()
+                    .map(DatasetStore.StoredRow::receivedMs).toList());
+            DatasetStore.Dataset e = store.find(user, "e").orElseThrow();
+            assertEquals(0, e.rows());
+            assertEquals(null, e.firstTs());
         } finally {
             TestServer.deleteTree(dir);
         }
