@@ -16,6 +16,7 @@ import org.jdbi.v3.core.mapper.RowMapperFactory;
 import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteOpenMode;
 
 /**
  * The SQLite file: one writer connection behind a lock (so no client ever sees SQLITE_BUSY) and
@@ -185,6 +186,11 @@ public final class Database implements AutoCloseable {
         config.enforceForeignKeys(true);
         config.setBusyTimeout(BUSY_TIMEOUT_MS);
         config.setTempStore(SQLiteConfig.TempStore.MEMORY);
+        // SQLite's own mutex around every call is redundant: sqlite-jdbc already serialises every call on a connection
+        // (its native methods are synchronized; sqlite3_interrupt, the one that is not, is safe from any thread),
+        // which is all SQLite's multi-thread mode asks. It cost 6 % of a 10,000-row import's insert (a probe: 6.3
+        // against 5.9 ms per 1,000 rows).
+        config.setOpenMode(SQLiteOpenMode.NOMUTEX);
         if (readOnly) {
             config.setReadOnly(true);
             // reads map the file instead of copying pages through read(): a filter or search over a large run

@@ -64,8 +64,11 @@ public final class UsageStore implements AutoCloseable {
         "error_type", "error_message", "job_id", "prompt_preview", "extra", "tenant", "dataset", "prefill_tok_s",
         "decode_tok_s", "load_ms", "battery_start_pct", "battery_end_pct", "temp_max_c", "thermal_status_max"};
     private static final int ALWAYS = 5;
-    /** The INSERT statement per set of optional columns bound (bit i = COLUMNS[i]). */
-    private static final Map<Integer, String> INSERTS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Rows one INSERT statement stores (the rest of a batch goes one a statement). */
+    static final int ROWS_A_STATEMENT = 64;
+    /** The INSERT statement per set of optional columns bound (bit i = COLUMNS[i]) and rows a statement. */
+    private static final Map<Long, String> INSERTS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final String STORED_IDS = "SELECT id FROM usage_events WHERE id BETWEEN ? AND ?";
     /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
     private static final String NEXT_ID = """
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
@@ -533,26 +536,31 @@ public final class UsageStore implements AutoCloseable {
             }
         }
         int[] order = timeOrder(rows);
-        try (PreparedStatement ps = c.prepareStatement(INSERTS.computeIfAbsent(columns, UsageStore::insertSql))) {
-            for (int k : order) {
-                Row r = rows.get(k);
-                ps.setLong(1, r.userId());
-                ps.setLong(2, r.tsMs());
-                ps.setInt(3, eventKey(r));
-                ps.setString(4, r.sourceKind());
-                ps.setInt(5, r.ok() ? 1 : 0);
-                int p = ALWAYS + 1;
-                for (int i = ALWAYS; i < COLUMNS.length; i++) {
-                    if ((columns & 1 << i) != 0) {
-                        bindValue(ps, p++, column(r, i));
+        int width = ALWAYS + Integer.bitCount(columns) + 1;
+        int k = 0;
+        // whole groups of ROWS_A_STATEMENT rows a statement: each sqlite3_step has a cost of its own, about a tenth
+        // of a row's insert when it is one row (a probe: 5.7 against 6.3 ms per 1,000 imported rows)
+        if (rows.size() >= ROWS_A_STATEMENT) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(columns, ROWS_A_STATEMENT))) {
+                for (; k + ROWS_A_STATEMENT <= order.length; k += ROWS_A_STATEMENT) {
+                    for (int j = 0; j < ROWS_A_STATEMENT; j++) {
+                        bindRow(ps, j * width, rows.get(order[k + j]), columns, id + k + j);
                     }
+                    int stored = ps.executeUpdate();
+                    markStored(c, order, k, ROWS_A_STATEMENT, id + k, stored, inserted);
                 }
-                ps.setLong(p, id++);
-                ps.addBatch();
             }
-            int[] counts = ps.executeBatch();
-            for (int k = 0; k < counts.length; k++) {
-                inserted[order[k]] = counts[k] > 0;
+        }
+        if (k < order.length) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(columns, 1))) {
+                for (int j = k; j < order.length; j++) {
+                    bindRow(ps, 0, rows.get(order[j]), columns, id + j);
+                    ps.addBatch();
+                }
+                int[] counts = ps.executeBatch();
+                for (int j = 0; j < counts.length; j++) {
+                    inserted[order[k + j]] = counts[j] > 0;
+                }
             }
         }
         long lastUser = Long.MIN_VALUE;
@@ -564,6 +572,46 @@ public final class UsageStore implements AutoCloseable {
             }
         }
         return inserted;
+    }
+
+    /** Binds one row's values from parameter {@code offset + 1} on: the always-bound columns, the optional ones, the id. */
+    private static void bindRow(PreparedStatement ps, int offset, Row r, int columns, long id) throws SQLException {
+        ps.setLong(offset + 1, r.userId());
+        ps.setLong(offset + 2, r.tsMs());
+        ps.setInt(offset + 3, eventKey(r));
+        ps.setString(offset + 4, r.sourceKind());
+        ps.setInt(offset + 5, r.ok() ? 1 : 0);
+        int p = offset + ALWAYS + 1;
+        for (int i = ALWAYS; i < COLUMNS.length; i++) {
+            if ((columns & 1 << i) != 0) {
+                bindValue(ps, p++, column(r, i));
+            }
+        }
+        ps.setLong(p, id);
+    }
+
+    /**
+     * Marks which of the {@code n} rows from {@code order[from]} one statement stored (their ids run from
+     * {@code firstId}): all of them when SQLite counted {@code n}; else those whose id is in the table (a row already
+     * stored was skipped, its id left unused).
+     */
+    private static void markStored(java.sql.Connection c, int[] order, int from, int n, long firstId, int stored,
+                                   boolean[] inserted) throws SQLException {
+        if (stored == n) {
+            for (int j = 0; j < n; j++) {
+                inserted[order[from + j]] = true;
+            }
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement(STORED_IDS)) {
+            ps.setLong(1, firstId);
+            ps.setLong(2, firstId + n - 1);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    inserted[order[from + (int) (rs.getLong(1) - firstId)]] = true;
+                }
+            }
+        }
     }
 
     /**
@@ -1158,16 +1206,20 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /** The INSERT for the always-bound columns, the optional ones in {@code columns}, and the id. */
-    private static String insertSql(int columns) {
-        StringBuilder names = new StringBuilder();
-        int n = 0;
-        for (int i = 0; i < COLUMNS.length; i++) {
-            if (i < ALWAYS || (columns & 1 << i) != 0) {
-                names.append(COLUMNS[i]).append(", ");
-                n++;
+    private static String insertSql(int columns, int rowsAStatement) {
+        return INSERTS.computeIfAbsent((long) rowsAStatement << 32 | columns, key -> {
+            StringBuilder names = new StringBuilder();
+            int n = 0;
+            for (int i = 0; i < COLUMNS.length; i++) {
+                if (i < ALWAYS || (columns & 1 << i) != 0) {
+                    names.append(COLUMNS[i]).append(", ");
+                    n++;
+                }
             }
-        }
-        return "INSERT INTO usage_events (" + names + "id) VALUES (" + "?, ".repeat(n) + "?) ON CONFLICT DO NOTHING";
+            String row = "(" + "?, ".repeat(n) + "?)";
+            return "INSERT INTO usage_events (" + names + "id) VALUES " + String.join(", ", java.util.Collections.nCopies(rowsAStatement, row))
+                    + " ON CONFLICT DO NOTHING";
+        });
     }
 
     /** The value of optional column {@code i} of {@link #COLUMNS} in a row, or null. */

@@ -60,19 +60,23 @@ public final class UsageBench implements Benchmark {
         List<Row> rows = new ArrayList<>();
         int n = Integer.parseInt(System.getenv().getOrDefault("USAGE_BENCH_ROWS", "1000000"));
         // USAGE_BENCH_PARTS=reads runs only the queries and the export over the generated database
-        if (!System.getenv().getOrDefault("USAGE_BENCH_PARTS", "all").equals("reads")) {
+        String parts = System.getenv().getOrDefault("USAGE_BENCH_PARTS", "all");
+        if (!parts.equals("reads")) {
             // each write figure on a server of its own, as a user runs one workload at a time: imports measured on
             // the server the append part had just filled and folded (1.3 M back-dated rows) took 12.8-21.1 ms of CPU
             // per 1,000 rows, against 10-12 ms on a server of their own (a probe)
-            try (TestServer server = TestServer.start()) {
-                rows.addAll(append(server));
+            if (!parts.equals("import")) {
+                try (TestServer server = TestServer.start()) {
+                    rows.addAll(append(server));
+                }
             }
             try (TestServer server = TestServer.start()) {
                 rows.addAll(importRate(server));
             }
         }
-        // USAGE_BENCH_PARTS=writes: the write figures only (append, import), without generating N rows
-        if (!"writes".equals(System.getenv("USAGE_BENCH_PARTS"))) {
+        // USAGE_BENCH_PARTS=writes: the write figures only (append, import), without generating N rows; =import: the
+        // import alone
+        if (!parts.equals("writes") && !parts.equals("import")) {
             rows.addAll(queries(n));
         }
         return rows;
@@ -302,7 +306,7 @@ public final class UsageBench implements Benchmark {
         Random r = new Random(3);
         long now = System.currentTimeMillis();
         List<String> bodies = new ArrayList<>();
-        int warm = 4;
+        int warm = 12;
         for (int b = 0; b < warm + 10; b++) {
             StringBuilder s = new StringBuilder(10_000 * 200).append('[');
             for (int i = 0; i < 10_000; i++) {
@@ -317,7 +321,8 @@ public final class UsageBench implements Benchmark {
             bodies.add(s.append(']').toString());
         }
         // warm-up: imports as measured, until the JIT is idle (after two dry runs, as before, it compiled the insert
-        // during the measured imports: 270-470 ms of JIT CPU every four imports until the sixteenth, a probe found)
+        // during the measured imports: 270-470 ms of JIT CPU every four imports until the sixteenth, a probe found;
+        // after four imports the ten measured ones still took 490-600 ms of JIT CPU, after twelve 130-210 ms)
         for (int b = 0; b < warm; b++) {
             post("/usage/import", bodies.get(b));
         }
