@@ -63,6 +63,7 @@ import scorebook.server.StaticFiles;
 import scorebook.server.Training;
 import scorebook.store.DataLock;
 import scorebook.store.Database;
+import scorebook.usage.ImportKeys;
 import scorebook.usage.UsageCommands;
 import scorebook.usage.UsageQueries;
 import scorebook.usage.UsageService;
@@ -289,7 +290,8 @@ public final class Main {
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
                 .register(new OpenApi())
-                .register(new UsageService(parts.usage(), parts.devices().usage(), parts.clock()))
+                .register(new UsageService(parts.usage(), parts.devices().usage(), new ImportKeys(db),
+                        parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new ShareService(new ShareStore(db), parts.evals(), parts.clock(), config.publicUrl()))
                 .register(new RetentionService(parts.retention().store(), parts.clock()))

@@ -26,6 +26,7 @@ import scorebook.devices.DeviceRegistry;
 import scorebook.devices.Devices;
 import scorebook.devices.ModelReply;
 import scorebook.server.ApiException;
+import scorebook.server.IdempotencyKey;
 import scorebook.server.Json;
 import scorebook.server.Names;
 import scorebook.store.IsoTime;
@@ -176,13 +177,7 @@ public final class JobService {
     /** Enqueues; with an Idempotency-Key the same key and body give the same job for 24 h. */
     public JobStore.Enqueued enqueue(long userId, ObjectNode body, String idempotencyKey) {
         JobStore.NewJob n = newJob(userId, body);
-        String key = null;
-        if (idempotencyKey != null) {
-            key = idempotencyKey.strip();
-            if (key.isEmpty() || key.length() > 255) {
-                throw ApiException.invalid("the Idempotency-Key header must hold 1 to 255 characters");
-            }
-        }
+        String key = IdempotencyKey.check(idempotencyKey);
         if (key == null) {
             JobStore.Enqueued e = new JobStore.Enqueued(store.enqueueGrouped(n, now()), false);
             claimable(e.job());

@@ -18,6 +18,7 @@ import scorebook.auth.Principal;
 import scorebook.devices.Device;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
+import scorebook.server.IdempotencyKey;
 import scorebook.server.Json;
 import scorebook.store.IsoTime;
 
@@ -94,10 +95,10 @@ public final class JobsHttp implements HttpService {
 
     private void enqueue(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
-        String key = req.headers().first(HeaderNames.create("Idempotency-Key")).orElse(null);
+        String key = req.headers().first(IdempotencyKey.HEADER).orElse(null);
         JobStore.Enqueued e = jobs.enqueue(p.userId(), Json.object(req), key);
         if (e.replayed()) {
-            res.header("Idempotent-Replayed", "true");
+            res.header(IdempotencyKey.REPLAYED, "true");
         }
         Json.send(res, Status.CREATED_201, record(e.job()));
     }

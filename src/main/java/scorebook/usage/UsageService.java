@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -29,6 +30,7 @@ import io.helidon.webserver.http.ServerResponse;
 import scorebook.auth.Principal;
 import scorebook.server.ApiException;
 import scorebook.server.Errors;
+import scorebook.server.IdempotencyKey;
 import scorebook.server.Json;
 
 /**
@@ -45,7 +47,8 @@ import scorebook.server.Json;
  *   curl -H "X-User-Token: $T" 'http://127.0.0.1:8080/usage/compare?a_model=x&amp;b_model=y&amp;group_by=device'
  * GET  /usage/export.csv      the rows as CSV, streamed
  *   curl -H "X-User-Token: $T" -o usage.csv 'http://127.0.0.1:8080/usage/export.csv?minutes=1440'
- * POST /usage/import          JSON array, NDJSON or our CSV; strict=1, dry_run=1, source_kind
+ * POST /usage/import          JSON array, NDJSON or our CSV; strict=1, dry_run=1, source_kind; an Idempotency-Key
+ *                             header replays the first answer for 24 h
  *   curl -H "X-User-Token: $T" -H 'Content-Type: text/csv' --data-binary @usage.csv http://127.0.0.1:8080/usage/import
  * </pre>
  */
@@ -62,10 +65,12 @@ public final class UsageService implements HttpService {
     private final UsageQueries queries;
     private final UsageSeries usageSeries;
     private final UsageStore store;
+    private final ImportKeys keys;
     private final Clock clock;
 
-    public UsageService(UsageQueries queries, UsageStore store, Clock clock) {
+    public UsageService(UsageQueries queries, UsageStore store, ImportKeys keys, Clock clock) {
         this.queries = queries;
+        this.keys = keys;
         this.usageSeries = new UsageSeries(queries, UsageSeries.KEPT_CHARS);
         this.store = store;
         this.clock = clock;
@@ -226,13 +231,21 @@ public final class UsageService implements HttpService {
         boolean strict = UsageFilter.bool("strict", first(q, "strict", "0"));
         boolean dryRun = UsageFilter.bool("dry_run", first(q, "dry_run", "0"));
         String source = first(q, "source_kind", "import");
+        String key = IdempotencyKey.of(req);
         byte[] body = body(req);
         String type = req.headers().contentType().map(t -> t.mediaType().text()).orElse("");
+        String hash = key == null ? null : ImportKeys.hash(body, type, strict, dryRun, source);
+        Optional<ImportKeys.Answer> kept = key == null ? Optional.empty() : keys.find(p.userId(), key, clock.millis());
+        if (kept.isPresent()) {
+            replay(res, key, hash, kept.get());
+            return;
+        }
         UsageImport.Result r = UsageImport.run(store, p.userId(), body, type, MAX_IMPORT_ROWS, source, clock.millis(),
                 strict, dryRun);
         Map<String, Object> answer = Json.fields("ok", r.failed() == 0 || !strict, "received", r.received(),
                 "imported", r.imported(), "duplicates", r.duplicates(), "failed", r.failed(), "dry_run", dryRun,
                 "errors", r.errors());
+        Status status = Status.OK_200;
         // with strict=0 valid rows are kept and the answer is 200; a body none of whose rows could be read is a 422
         boolean nothingReadable = r.received() > 0 && r.failed() == r.received();
         if ((strict || nothingReadable) && r.failed() > 0) {
@@ -242,10 +255,24 @@ public final class UsageService implements HttpService {
             answer.put("ok", false);
             answer.put("detail", message);
             answer.put("error", Json.fields("code", "invalid", "message", message));
-            Json.send(res, Status.UNPROCESSABLE_CONTENT_422, answer);
-            return;
+            status = Status.UNPROCESSABLE_CONTENT_422;
         }
-        Json.send(res, answer);
+        if (key != null) {
+            keys.remember(p.userId(), key, new ImportKeys.Answer(hash, status.code(), Json.text(answer)), clock.millis());
+        }
+        Json.send(res, status, answer);
+    }
+
+    /** The answer kept for the key, when the request is the same as the one it answered; else 409. */
+    private static void replay(ServerResponse res, String key, String hash, ImportKeys.Answer kept) {
+        if (!kept.bodyHash().equals(hash)) {
+            throw ApiException.conflict("the Idempotency-Key '" + key
+                    + "' was used in the last 24 hours for another import (body, content type or parameters)");
+        }
+        res.status(Status.create(kept.status()));
+        res.header(IdempotencyKey.REPLAYED, "true");
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(kept.answer().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The body's bytes, valid UTF-8 (else 400), at most 10 MB (413 above). */
