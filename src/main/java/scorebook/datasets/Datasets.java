@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
+import scorebook.usage.UsageBuckets;
 import scorebook.usage.UsageMapping;
 import scorebook.usage.UsageQueries;
 import scorebook.usage.UsageRows;
@@ -337,27 +338,8 @@ public final class Datasets {
         }
 
         static Buckets buckets(long from, long to, String asked) {
-            Map<String, Long> sizes = new LinkedHashMap<>();
-            sizes.put("1m", 60_000L);
-            sizes.put("5m", 300_000L);
-            sizes.put("15m", 900_000L);
-            sizes.put("1h", 3_600_000L);
-            sizes.put("6h", 21_600_000L);
-            sizes.put("1d", 86_400_000L);
-            String name = asked;
-            if (name == null || name.equals("auto")) {
-                name = "1d";
-                for (Map.Entry<String, Long> e : sizes.entrySet()) {
-                    if ((to - from) / e.getValue() < 200) {
-                        name = e.getKey();
-                        break;
-                    }
-                }
-            }
-            Long size = sizes.get(name);
-            if (size == null) {
-                throw ApiException.invalid("'bucket' must be one of auto, 1m, 5m, 15m, 1h, 6h, 1d, not '" + asked + "'");
-            }
+            String name = UsageBuckets.pick(asked, to - from);
+            long size = UsageBuckets.SIZES.get(name);
             long start = Math.floorDiv(from, size) * size;
             long count = Math.max(1, (to - start + size - 1) / size);
             if (count > 10_000) {

@@ -16,10 +16,6 @@ import scorebook.server.Json;
 
 /** The JSON shapes of usage answers, made from tallies: summary KPIs, series points, breakdown rows, deltas. */
 final class UsageAnswers {
-    static final Map<String, Long> BUCKETS = Map.of("1m", 60_000L, "5m", 300_000L, "15m", 900_000L, "1h", 3_600_000L,
-            "6h", 21_600_000L, "1d", 86_400_000L);
-    private static final List<String> BUCKET_ORDER = List.of("1m", "5m", "15m", "1h", "6h", "1d");
-    private static final int AUTO_MAX = 200;
     private static final int MAX_BUCKETS = 10_000;
     /** 10^digits for {@link #round} (Math.pow per number showed in an hourly series' profile). */
     private static final double[] POWERS_OF_TEN = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000};
@@ -197,7 +193,7 @@ final class UsageAnswers {
                 guard(edges.size());
             }
         } else {
-            long size = BUCKETS.get(bucket);
+            long size = UsageBuckets.SIZES.get(bucket);
             long start = Math.floorDiv(from, size) * size;
             starts.add(start);
             for (long e = start + size; e < to; e += size) {
@@ -214,22 +210,6 @@ final class UsageAnswers {
         if (n > MAX_BUCKETS) {
             throw ApiException.invalid("'bucket' is too small for the range: more than " + MAX_BUCKETS + " buckets");
         }
-    }
-
-    /** The bucket asked for; auto (or none) picks the smallest giving at most 200 buckets over the window. */
-    static String bucket(String asked, long windowMs) {
-        if (asked == null || asked.equals("auto")) {
-            for (String b : BUCKET_ORDER) {
-                if (Math.ceil(windowMs / (double) BUCKETS.get(b)) <= AUTO_MAX) {
-                    return b;
-                }
-            }
-            return "1d";
-        }
-        if (!BUCKETS.containsKey(asked)) {
-            throw ApiException.invalid("'bucket' must be one of auto, 1m, 5m, 15m, 1h, 6h, 1d, not '" + asked + "'");
-        }
-        return asked;
     }
 
     static Double avg(double sum, long n) {

@@ -338,7 +338,8 @@ public final class UsageCsv {
                     }
                     if (COLUMNS.contains(name)) {
                         o.put(name, CsvCells.unsafe(v));
-                    } else {
+                    } else if (name.startsWith("extra.") || isNumber(v)) {
+                        // §3.12: unknown numeric columns are extra metrics; text in another tool's column is not
                         if (extra == null) {
                             extra = o.putObject("extra");
                         }
@@ -351,5 +352,14 @@ public final class UsageCsv {
             throw ApiException.badRequest("malformed CSV: " + e.getMessage());
         }
         return out;
+    }
+
+    /** A finite number as a CSV cell holds one (what an extra metric's value may be). */
+    private static boolean isNumber(String v) {
+        try {
+            return Double.isFinite(Double.parseDouble(v.strip()));
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 }

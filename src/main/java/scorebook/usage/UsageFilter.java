@@ -86,7 +86,7 @@ public record UsageFilter(long fromMs, long toMs, Map<String, List<String>> dims
         if (align != null) {
             // the start moved back to a whole unit (UTC) by the server's clock: a dashboard's "last 7 days" then
             // starts on an hour, whose cells answer it, instead of a partial hour read row by row
-            Long unit = UsageAnswers.BUCKETS.get(align);
+            Long unit = UsageBuckets.SIZES.get(align);
             if (unit == null) {
                 throw ApiException.invalid("'" + prefix + "align' must be 1m, 5m, 15m, 1h, 6h or 1d, not '" + align + "'");
             }

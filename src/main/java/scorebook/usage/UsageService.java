@@ -106,7 +106,7 @@ public final class UsageService implements HttpService {
     private Map<String, Object> series(long userId, UsageFilter f, Function<String, List<String>> q) {
         List<String> groupBy = groupBy(q);
         String asked = first(q, "bucket", first(q, "interval", null));
-        String bucket = UsageAnswers.bucket(asked, f.toMs() - f.fromMs());
+        String bucket = UsageBuckets.pick(asked, f.toMs() - f.fromMs());
         List<Long> starts = new ArrayList<>();
         long[] edges = UsageAnswers.edges(f.fromMs(), f.toMs(), bucket, zone(q), starts);
         List<Object> series = new ArrayList<>();

@@ -109,6 +109,11 @@ class DatasetsTest {
         assertEquals(950.0, lat.path("avg").asDouble(), 1e-9);
         assertEquals(3, m.path("fields").path("GPU power (W)").path("count").asInt());
         assertFalse(m.path("fields").path("GPU power (W)").path("series").isEmpty());
+        // bucket=auto picks as /usage does: 200 one-minute buckets cover 200 minutes
+        String window = "from=2026-06-15T09:00:00Z&to=2026-06-15T12:20:00Z";
+        assertEquals("1m", t.user().get("/user/data/metrics?dataset=srv&bucket=auto&" + window).json().path("bucket")
+                .asText());
+        assertEquals("1m", t.user().get("/usage?bucket=auto&" + window).json().path("bucket").asText());
     }
 
     @Test

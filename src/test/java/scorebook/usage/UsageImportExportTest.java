@@ -128,6 +128,25 @@ class UsageImportExportTest {
     }
 
     @Test
+    void unknownCsvColumnsWithNumbersAreExtraMetricsAndTextInThemIsIgnored() {
+        Tenant t = Tenant.create(server);
+        String csv = "ts,model,latency_ms,gpu_w,note,extra.fan\r\n"
+                + TS + ",m,100,41.5,warm start,900\r\n"
+                + (TS + 1) + ",m,110,n/a,,910\r\n"
+                + (TS + 2) + ",m,120,43,ok,loud\r\n";
+        JsonNode r = t.user().post("/usage/import", csv, "Content-Type", "text/csv").json();
+        assertEquals(2, r.path("imported").asInt(), r.toString());
+        JsonNode error = r.path("errors").get(0);
+        assertEquals(2, error.path("index").asInt(), "an extra.* column must hold numbers: " + r);
+        assertEquals(4, error.path("line").asInt());
+        assertEquals("extra.fan", error.path("field").asText());
+        JsonNode gpu = t.user().get("/usage/summary").json().path("extra").path("gpu_w");
+        assertEquals(1, gpu.path("n").asInt(), "only the number: " + gpu);
+        assertEquals(41.5, gpu.path("avg").asDouble(), 1e-9);
+        assertTrue(t.user().get("/usage/summary").json().path("extra").path("note").isMissingNode(), "text is no metric");
+    }
+
+    @Test
     void strictIsAllOrNothingAndDryRunStoresNothing() {
         Tenant t = Tenant.create(server);
         String body = "[" + line(0, "") + ",{\"ts\": \"bad\"}]";
