@@ -103,13 +103,17 @@ final class UsageAnswers {
         g.writeNumberField("prompt_tokens", x.promptTokens);
         g.writeNumberField("completion_tokens", x.completionTokens);
         g.writeNumberField("total_tokens", x.promptTokens + x.completionTokens);
+        // §3.8: every aggregate carries its n (the calls that have the figure)
+        g.writeNumberField("latency_n", x.latencyN);
         number(g, "latency_avg_ms", avg(x.latencySum, x.latencyN));
         double[] latency = x.latency.percentiles(50, 95);
         number(g, "latency_p50_ms", pct(latency[0], x.latencyMax));
         number(g, "latency_p95_ms", pct(latency[1], x.latencyMax));
+        g.writeNumberField("ttft_n", x.ttftN);
         double[] ttft = x.ttft.percentiles(50, 95);
         number(g, "ttft_p50_ms", pct(ttft[0], null));
         number(g, "ttft_p95_ms", pct(ttft[1], null));
+        g.writeNumberField("tok_s_n", x.tokSN);
         number(g, "tok_s_avg", avg(x.tokSSum, x.tokSN));
         if (!x.extra.isEmpty()) {
             g.writeFieldName("extra");
@@ -131,12 +135,15 @@ final class UsageAnswers {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("key", key);
         counts(m, x);
+        m.put("latency_n", x.latencyN);
         m.put("latency_avg_ms", avg(x.latencySum, x.latencyN));
         m.put("latency_p50_ms", pct(x.latency, 50, x.latencyMax));
         m.put("latency_p95_ms", pct(x.latency, 95, x.latencyMax));
         m.put("latency_p99_ms", pct(x.latency, 99, x.latencyMax));
+        m.put("ttft_n", x.ttftN);
         m.put("ttft_p50_ms", pct(x.ttft, 50, null));
         m.put("ttft_p95_ms", pct(x.ttft, 95, null));
+        m.put("tok_s_n", x.tokSN);
         m.put("tok_s_avg", avg(x.tokSSum, x.tokSN));
         m.put("devices_active", x.devicesActive());
         m.put("models", x.modelsActive());

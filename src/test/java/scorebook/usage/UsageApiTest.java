@@ -126,9 +126,27 @@ class UsageApiTest {
         assertTrue(busy.path("requests").asInt() > 0 && busy.path("ttft_p50_ms").isNumber(), busy.toString());
         assertTrue(busy.path("ttft_p95_ms").asDouble() >= busy.path("ttft_p50_ms").asDouble(), busy.toString());
         // no group: one series; filters narrow it
+        // a call without latency and TTFT counts in requests, not in their n (§3.8: every aggregate carries n)
+        t.user().post("/usage/import", "[{\"ts\": " + (NOW.getEpochSecond() - 600) + ", \"model\": \"b\"}]");
         JsonNode one = t.user().get("/usage?bucket=15m&minutes=60&model=b").json();
         assertEquals(1, one.path("series").size());
         assertEquals(4, one.path("series").get(0).path("points").size());
+        int[] sums = new int[4];
+        for (JsonNode p : one.path("series").get(0).path("points")) {
+            sums[0] += p.path("requests").asInt();
+            sums[1] += p.path("latency_n").asInt();
+            sums[2] += p.path("ttft_n").asInt();
+            sums[3] += p.path("tok_s_n").asInt();
+        }
+        assertTrue(sums[0] > 1, one.toString());
+        assertEquals(sums[0] - 1, sums[1], "latency_n");
+        assertEquals(sums[0] - 1, sums[2], "ttft_n");
+        assertEquals(sums[0] - 1, sums[3], "tok_s_n");
+        JsonNode b = t.user().get("/usage?view=breakdown&group_by=model&minutes=360&model=b").json().path("rows").get(0);
+        assertEquals(101, b.path("requests").asInt(), b.toString());
+        assertEquals(100, b.path("latency_n").asInt());
+        assertEquals(100, b.path("ttft_n").asInt());
+        assertEquals(100, b.path("tok_s_n").asInt());
         // align moves the start back to a whole unit, by the server's clock; the rows of the hour before NOW are all in
         JsonNode aligned = t.user().get("/usage?bucket=1h&minutes=90&align=1h").json();
         assertEquals("2026-06-15T10:00:00.000Z", aligned.path("from").asText(), aligned.toString());
@@ -198,6 +216,13 @@ class UsageApiTest {
         assertEquals(100.0, p50.path("pct").asDouble(), 1.5);
         assertEquals("a", p50.path("better").asText());
         assertEquals("a", c.path("delta").path("tok_s.avg").path("better").asText());
+        // every KPI of the summary with a direction is compared (schema/022)
+        for (String lower : new String[] {"latency_ms.p90", "latency_ms.p99", "latency_ms.max"}) {
+            assertEquals("a", c.path("delta").path(lower).path("better").asText(), lower + ": " + c.path("delta"));
+        }
+        assertEquals("a", c.path("delta").path("tok_s.p05").path("better").asText());
+        assertEquals(-20.0, c.path("delta").path("requests").path("abs").asDouble());
+        assertTrue(c.path("delta").path("requests").path("better").isNull(), "no direction for a count");
         assertTrue(c.path("warnings").isEmpty(), c.path("warnings").toString());
         assertEquals(2, c.path("rows").size());
         assertTrue(c.path("rows").get(0).path("warnings").toString().contains("low_sample:b"));
