@@ -66,6 +66,7 @@ import scorebook.store.Database;
 import scorebook.usage.ImportKeys;
 import scorebook.usage.UsageCommands;
 import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageReports;
 import scorebook.usage.UsageService;
 
 /** The command line and the wiring: builds the store, the services and the web server. */
@@ -247,7 +248,7 @@ public final class Main {
      * one source of time new features take (leases, backoff, buckets), so tests move time instead of waiting.
      */
     public record Parts(Clock clock, ScheduledExecutorService scheduler, AuthStore auth, EvalStore evals,
-                        RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage,
+                        RunEvents events, Devices devices, EvalRunner runner, UsageQueries usage, UsageReports reports,
                         DatasetStore datasetStore, Datasets datasets, Jobs jobs, Retention retention,
                         Metrics metrics) {
         static Parts open(Database db, ServerConfig config) {
@@ -258,8 +259,9 @@ public final class Main {
             EvalRunner runner = new EvalRunner(evals, new ConfigStore(db), events, new GatewayModels(devices.models()),
                     config.evalPath());
             UsageQueries usage = new UsageQueries(db);
+            UsageReports reports = new UsageReports(usage, config.clock());
             DatasetStore datasetStore = new DatasetStore(db);
-            Datasets datasets = new Datasets(datasetStore, usage, config.clock());
+            Datasets datasets = new Datasets(datasetStore, reports, config.clock());
             ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
                     Thread.ofPlatform().daemon().name("scheduler").factory());
             Jobs jobs = new Jobs(db, devices, new JobMetricsSink(datasets), config.clock(),
@@ -268,7 +270,7 @@ public final class Main {
                     jobs.service().store(), config.clock());
             Metrics metrics = new Metrics(devices, jobs.service().store(), runner, db, config.clock());
             return new Parts(config.clock(), scheduler, new AuthStore(db), evals, events, devices, runner, usage,
-                    datasetStore, datasets, jobs, retention, metrics);
+                    reports, datasetStore, datasets, jobs, retention, metrics);
         }
     }
 
@@ -290,7 +292,7 @@ public final class Main {
                 .register(new DeviceService(parts.devices()))
                 .register(new GatewayService(parts.devices()))
                 .register(new OpenApi())
-                .register(new UsageService(parts.usage(), parts.devices().usage(), new ImportKeys(db),
+                .register(new UsageService(parts.reports(), parts.devices().usage(), new ImportKeys(db),
                         parts.clock()))
                 .register(new DatasetService(parts.datasets(), parts.datasetStore()))
                 .register(new ShareService(new ShareStore(db), parts.evals(), parts.clock(), config.publicUrl()))

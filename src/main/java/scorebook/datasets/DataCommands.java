@@ -17,6 +17,7 @@ import scorebook.server.Json;
 import scorebook.server.Options;
 import scorebook.store.Database;
 import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageReports;
 
 /**
  * {@code scorebook data ...}: datasets from scripts, on the data directory (safe while a server runs on it).
@@ -54,7 +55,7 @@ public final class DataCommands {
                     if (words.size() != 3) {
                         throw new IllegalArgumentException(USAGE);
                     }
-                    Datasets datasets = new Datasets(store, new UsageQueries(db), Clock.systemUTC());
+                    Datasets datasets = new Datasets(store, new UsageReports(new UsageQueries(db), Clock.systemUTC()), Clock.systemUTC());
                     Datasets.Appended a = datasets.append(userId, words.get(1), rows(Path.of(words.get(2))), true);
                     System.out.println(Json.text(Json.fields("ok", true, "dataset", words.get(1), "appended", a.appended(),
                             "usage_recorded", a.usageRecorded(), "skipped", a.skipped())));

@@ -1,6 +1,7 @@
 package scorebook.datasets;
 
 import java.time.Clock;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -17,8 +18,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import scorebook.server.ApiException;
 import scorebook.server.Json;
 import scorebook.usage.UsageBuckets;
+import scorebook.usage.UsageFilter;
 import scorebook.usage.UsageMapping;
 import scorebook.usage.UsageQueries;
+import scorebook.usage.UsageReports;
 import scorebook.usage.UsageRows;
 import scorebook.usage.UsageStore;
 
@@ -36,13 +39,15 @@ public final class Datasets {
 
     private final DatasetStore store;
     private final UsageQueries usage;
+    private final UsageReports reports;
     private final Clock clock;
     /** The enabled adapters by user and dataset ("USER/NAME"), read and parsed once: an append needs its dataset's. */
     private final Map<String, Optional<Enabled>> adapters = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public Datasets(DatasetStore store, UsageQueries usage, Clock clock) {
+    public Datasets(DatasetStore store, UsageReports reports, Clock clock) {
         this.store = store;
-        this.usage = usage;
+        this.usage = reports.queries();
+        this.reports = reports;
         this.clock = clock;
     }
 
@@ -304,8 +309,13 @@ public final class Datasets {
         Metrics.Buckets buckets = Metrics.buckets(start, end, bucket);
         Map<String, Object> out = new LinkedHashMap<>();
         values.forEach((name, list) -> out.put(name, Metrics.field(fields.get(name), list, buckets)));
+        // §3.13: the usage summary and series of the dataset's events too, as /usage/summary and /usage answer them
+        UsageFilter events = UsageReports.ofDataset(ds.name(), start, end);
+        Map<String, Object> summary = reports.summary(userId, events);
+        Object series = reports.series(userId, events, List.of(), buckets.name(), ZoneOffset.UTC, 20).get("series");
         return Json.fields("dataset", ds.name(), "from", UsageStore.iso(start), "to", UsageStore.iso(end),
-                "bucket", buckets.name(), "rows", ds.rows(), "usage_rows", times.size(), "fields", out);
+                "bucket", buckets.name(), "rows", ds.rows(), "usage_rows", times.size(), "fields", out,
+                "summary", summary, "series", series);
     }
 
     private static void put(Map<String, String> fields, String name, String field) {

@@ -63,15 +63,15 @@ public final class UsageService implements HttpService {
             Thread.ofVirtual().name("usage-compare-", 0).factory());
 
     private final UsageQueries queries;
-    private final UsageSeries usageSeries;
+    private final UsageReports reports;
     private final UsageStore store;
     private final ImportKeys keys;
     private final Clock clock;
 
-    public UsageService(UsageQueries queries, UsageStore store, ImportKeys keys, Clock clock) {
-        this.queries = queries;
+    public UsageService(UsageReports reports, UsageStore store, ImportKeys keys, Clock clock) {
+        this.queries = reports.queries();
+        this.reports = reports;
         this.keys = keys;
-        this.usageSeries = new UsageSeries(queries, UsageSeries.KEPT_CHARS);
         this.store = store;
         this.clock = clock;
     }
@@ -104,17 +104,8 @@ public final class UsageService implements HttpService {
     }
 
     private Map<String, Object> series(long userId, UsageFilter f, Function<String, List<String>> q) {
-        List<String> groupBy = groupBy(q);
         String asked = first(q, "bucket", first(q, "interval", null));
-        String bucket = UsageBuckets.pick(asked, f.toMs() - f.fromMs());
-        List<Long> starts = new ArrayList<>();
-        long[] edges = UsageAnswers.edges(f.fromMs(), f.toMs(), bucket, zone(q), starts);
-        List<Object> series = new ArrayList<>();
-        for (UsageSeries.Group g : usageSeries.series(userId, f, groupBy, edges, starts, top(q), clock.millis())) {
-            series.add(Json.fields("key", g.key(), "points", g.json()));
-        }
-        return Json.fields("from", UsageStore.iso(f.fromMs()), "to", UsageStore.iso(f.toMs()), "bucket", bucket,
-                "group_by", groupBy, "filters", f.describe(), "series", series);
+        return reports.series(userId, f, groupBy(q), UsageBuckets.pick(asked, f.toMs() - f.fromMs()), zone(q), top(q));
     }
 
     private Map<String, Object> breakdown(long userId, UsageFilter f, Function<String, List<String>> q) {
@@ -138,16 +129,7 @@ public final class UsageService implements HttpService {
     private void summary(ServerRequest req, ServerResponse res) {
         Principal p = Principal.of(req);
         UsageFilter f = UsageFilter.parse(params(req), "", clock);
-        Json.send(res, summaryOf(queries.total(p.userId(), f, true), f));
-    }
-
-    private static Map<String, Object> summaryOf(Tally t, UsageFilter f) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("from", UsageStore.iso(f.fromMs()));
-        m.put("to", UsageStore.iso(f.toMs()));
-        m.put("filters", f.describe());
-        m.putAll(UsageAnswers.summary(t, f.toMs() - f.fromMs()));
-        return m;
+        Json.send(res, reports.summary(p.userId(), f));
     }
 
     private void compare(ServerRequest req, ServerResponse res) {

@@ -109,6 +109,16 @@ class DatasetsTest {
         assertEquals(950.0, lat.path("avg").asDouble(), 1e-9);
         assertEquals(3, m.path("fields").path("GPU power (W)").path("count").asInt());
         assertFalse(m.path("fields").path("GPU power (W)").path("series").isEmpty());
+        // §3.13: the usage summary and series of the dataset's events as well
+        assertEquals(3, m.path("summary").path("requests").asInt(), m.path("summary").toString());
+        assertEquals(950.0, m.path("summary").path("latency_ms").path("avg").asDouble(), 1e-9);
+        assertEquals(3, m.path("summary").path("extra").path("GPU power (W)").path("n").asInt());
+        assertEquals("srv", m.path("summary").path("filters").path("dataset").get(0).asText(), m.path("summary").toString());
+        int requests = 0;
+        for (JsonNode p : m.path("series").get(0).path("points")) {
+            requests += p.path("requests").asInt();
+        }
+        assertEquals(3, requests, m.path("series").toString());
         // bucket=auto picks as /usage does: 200 one-minute buckets cover 200 minutes
         String window = "from=2026-06-15T09:00:00Z&to=2026-06-15T12:20:00Z";
         assertEquals("1m", t.user().get("/user/data/metrics?dataset=srv&bucket=auto&" + window).json().path("bucket")
