@@ -37,8 +37,10 @@ class GatewayTest {
         Tenant t = Tenant.create(server);
         try (FakeModelServer ollama = FakeModelServer.ollama("llama3.2")) {
             t.device("gpu1", ollama, "[\"llama3.2\"]");
+            long before = System.currentTimeMillis();
             Client.Response r = t.gateway().post("/ask", """
                     {"prompt":"Say hello","system":"Be brief","model":"llama3.2","options":{"num_predict":16},"tag":"smoke"}""");
+            long after = System.currentTimeMillis();
             assertEquals(200, r.status(), r.text());
             JsonNode e = r.json();
             assertTrue(e.path("id").asText().startsWith("req_"));
@@ -81,8 +83,8 @@ class GatewayTest {
             assertEquals(10.0, ((Number) row.get("tok_s")).doubleValue());
             assertEquals(1, ((Number) row.get("ok")).intValue());
             assertNull(row.get("error_type"));
-            assertTrue(row.get("ts").toString().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z"), row.toString());
-            assertEquals(java.time.Instant.parse(row.get("ts").toString()).toEpochMilli(), ((Number) row.get("ts_ms")).longValue());
+            long ts = ((Number) row.get("ts_ms")).longValue();
+            assertTrue(ts >= before && ts <= after, ts + " not in [" + before + ", " + after + "]");
         }
     }
 

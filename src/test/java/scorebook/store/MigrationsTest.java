@@ -58,6 +58,26 @@ class MigrationsTest {
     }
 
     @Test
+    void usageRowsKeepEveryStoredValueWhenTheVirtualTsColumnGoes() throws Exception {
+        String row = "SELECT user_id || '|' || ts_ms || '|' || event_key || '|' || model || '|' || latency_ms FROM usage_events";
+        String before;
+        try (Database db = OlderSchema.openBefore(dir, 23)) {
+            db.write(h -> h.execute("INSERT INTO users (name, token_hash, created_at) VALUES ('u', 'h', 'now')"));
+            db.write(h -> h.execute("""
+                    INSERT INTO usage_events (user_id, ts_ms, event_key, source_kind, model, latency_ms, ok)
+                    VALUES (1, 1764547200123, 7, 'import', 'm', 12.5, 1)"""));
+            assertEquals("2025-12-01T00:00:00.123Z", db.read(h -> h.createQuery("SELECT ts FROM usage_events")
+                    .mapTo(String.class).one()));
+            before = db.read(h -> h.createQuery(row).mapTo(String.class).one());
+        }
+        try (Database db = Database.open(dir)) {
+            assertEquals(before, db.read(h -> h.createQuery(row).mapTo(String.class).one()));
+            assertEquals(0, (int) db.read(h -> h.createQuery(
+                    "SELECT count(*) FROM pragma_table_xinfo('usage_events') WHERE name = 'ts'").mapTo(int.class).one()));
+        }
+    }
+
+    @Test
     void aRepeatedStartAppliesNothingTwiceAndKeepsData() {
         try (Database db = Database.open(dir)) {
             db.write(h -> h.execute("INSERT INTO users (name, token_hash, created_at) VALUES ('kept', 'h', 'now')"));
