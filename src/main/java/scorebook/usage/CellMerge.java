@@ -1,6 +1,5 @@
 package scorebook.usage;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -18,7 +17,7 @@ final class CellMerge {
     static byte[] histograms(byte[] a, byte[] b) {
         int[] pa = {0};
         int[] pb = {0};
-        ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length);
+        ByteSink out = new ByteSink(a.length + b.length);
         Histogram.Varint.write(out, Histogram.Varint.read(a, pa) + Histogram.Varint.read(b, pb));
         side(a, pa, b, pb, out);
         side(a, pa, b, pb, out);
@@ -26,7 +25,7 @@ final class CellMerge {
     }
 
     /** One sign's buckets: n, then (first key zigzagged, later keys as deltas, each with its count). */
-    private static void side(byte[] a, int[] pa, byte[] b, int[] pb, ByteArrayOutputStream out) {
+    private static void side(byte[] a, int[] pa, byte[] b, int[] pb, ByteSink out) {
         int na = (int) Histogram.Varint.read(a, pa);
         int nb = (int) Histogram.Varint.read(b, pb);
         int[] keys = new int[na + nb];
@@ -76,7 +75,7 @@ final class CellMerge {
     static byte[] extras(byte[] a, byte[] b) {
         Label[] la = labels(a);
         Label[] lb = labels(b);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length);
+        ByteSink out = new ByteSink(a.length + b.length);
         int ia = 0;
         int ib = 0;
         int n = 0;

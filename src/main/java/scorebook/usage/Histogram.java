@@ -1,6 +1,5 @@
 package scorebook.usage;
 
-import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 
 /**
@@ -111,7 +110,7 @@ public final class Histogram {
         if (isEmpty()) {
             return null;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(16);
+        ByteSink out = new ByteSink(16);
         Varint.write(out, zero);
         positive.encode(out);
         negative.encode(out);
@@ -212,7 +211,7 @@ public final class Histogram {
             total += o.total;
         }
 
-        void encode(ByteArrayOutputStream out) {
+        void encode(ByteSink out) {
             int n = 0;
             for (long c : counts) {
                 if (c != 0) {
@@ -266,7 +265,7 @@ public final class Histogram {
         private Varint() {
         }
 
-        static void write(ByteArrayOutputStream out, long v) {
+        static void write(ByteSink out, long v) {
             while ((v & ~0x7FL) != 0) {
                 out.write((int) ((v & 0x7F) | 0x80));
                 v >>>= 7;

@@ -1,6 +1,5 @@
 package scorebook.usage;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Map;
@@ -205,7 +204,7 @@ public final class Tally {
         if (extra.isEmpty()) {
             return null;
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(32);
+        ByteSink out = new ByteSink(32);
         Histogram.Varint.write(out, extra.size());
         for (Map.Entry<String, Extra> e : extra.entrySet()) {
             byte[] label = e.getKey().getBytes(StandardCharsets.UTF_8);
@@ -256,7 +255,7 @@ public final class Tally {
     }
 
     /** Little-endian, as the extra blob stores its sums and bounds (shared with {@link CellMerge}). */
-    static void writeDouble(ByteArrayOutputStream out, double v) {
+    static void writeDouble(ByteSink out, double v) {
         long bits = Double.doubleToRawLongBits(v);
         for (int i = 0; i < 8; i++) {
             out.write((int) (bits >>> (8 * i)) & 0xFF);
