@@ -55,7 +55,8 @@ public final class DataCommands {
                     if (words.size() != 3) {
                         throw new IllegalArgumentException(USAGE);
                     }
-                    Datasets datasets = new Datasets(store, new UsageReports(new UsageQueries(db), Clock.systemUTC()), Clock.systemUTC());
+                    Clock clock = Clock.systemUTC();
+                    Datasets datasets = new Datasets(store, new UsageReports(new UsageQueries(db), clock), clock);
                     Datasets.Appended a = datasets.append(userId, words.get(1), rows(Path.of(words.get(2))), true);
                     System.out.println(Json.text(Json.fields("ok", true, "dataset", words.get(1), "appended", a.appended(),
                             "usage_recorded", a.usageRecorded(), "skipped", a.skipped())));

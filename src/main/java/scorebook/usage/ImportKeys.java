@@ -1,12 +1,10 @@
 package scorebook.usage;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Optional;
 
+import scorebook.auth.Tokens;
 import scorebook.store.Database;
 
 /** The answers of usage imports sent with an Idempotency-Key, kept 24 hours to be replayed (schema/021). */
@@ -51,13 +49,7 @@ public final class ImportKeys {
 
     /** What makes two imports the same request: the body and everything that changes what is done with it. */
     static String hash(byte[] body, String contentType, boolean strict, boolean dryRun, String sourceKind) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update((contentType + '\n' + strict + '\n' + dryRun + '\n' + sourceKind + '\n')
-                    .getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest(body));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
+        return Tokens.sha256((contentType + '\n' + strict + '\n' + dryRun + '\n' + sourceKind + '\n')
+                .getBytes(StandardCharsets.UTF_8), body);
     }
 }

@@ -1,5 +1,6 @@
 package scorebook.usage;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
@@ -10,7 +11,8 @@ public final class UsageBuckets {
     /** Each bucket's length in ms. */
     public static final Map<String, Long> SIZES = Map.of("1m", 60_000L, "5m", 300_000L, "15m", 900_000L,
             "1h", 3_600_000L, "6h", 21_600_000L, "1d", 86_400_000L);
-    private static final List<String> ORDER = List.of("1m", "5m", "15m", "1h", "6h", "1d");
+    /** The buckets from the shortest. */
+    private static final List<String> ORDER = SIZES.keySet().stream().sorted(Comparator.comparing(SIZES::get)).toList();
     private static final int AUTO_MAX = 200;
 
     private UsageBuckets() {

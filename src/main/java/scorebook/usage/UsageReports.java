@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import scorebook.server.ApiException;
 import scorebook.server.Json;
 
 /** The summary (§3.9) and series (§3.8) answers over a filter: for /usage, /usage/summary and a dataset's metrics. */
@@ -28,9 +29,10 @@ public final class UsageReports {
 
     /** The filter of a dataset's usage rows in {@code [fromMs, toMs)}. */
     public static UsageFilter ofDataset(String dataset, long fromMs, long toMs) {
-        Map<String, List<String>> q = Map.of("from", List.of(String.valueOf(fromMs)), "to",
-                List.of(String.valueOf(toMs)), "dataset", List.of(dataset));
-        return UsageFilter.parse(name -> q.getOrDefault(name, List.of()), "", Clock.systemUTC());
+        if (fromMs >= toMs) {
+            throw ApiException.invalid("'from' must be before 'to'");
+        }
+        return new UsageFilter(fromMs, toMs, Map.of("dataset", List.of(dataset)), null, List.of());
     }
 
     /** §3.9's KPIs with the range and filters they are over. */

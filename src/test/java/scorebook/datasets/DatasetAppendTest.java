@@ -213,14 +213,10 @@ class DatasetAppendTest {
 
     @Test
     void rowsStoredOnePerRecordReadBackAsBeforeFromSegments() {
-        Path dir = TestServer.tempDir();
         String token = "sbu_rows-before-segments";
-        try {
-            long user;
-            // a database as migration 019 left it: rows from before 017 (their _meta_* fields inside) and after it,
-            // of two datasets in turn
-            try (Database db = scorebook.store.OlderSchema.openBefore(dir, 20)) {
-                user = userWithToken(db, token);
+        // a database as migration 019 left it: rows from before 017 (their _meta_* fields inside) and after it, of two
+        // datasets in turn
+        servedAfter(dir -> scorebook.store.OlderSchema.openBefore(dir, 20), TestServer::startOn, token, (db, user) ->
                 db.write(h -> {
                     h.execute("INSERT INTO datasets (id, user_id, name, rows, created_at) VALUES (1, ?, 'old', 4, "
                             + "'2026-01-01T00:00:00.000Z'), (2, ?, 'mix', 2, '2026-01-01T00:00:00.000Z')", user, user);
@@ -233,33 +229,28 @@ class DatasetAppendTest {
                             + " (5, 2, '{\"a\":5}', ?), (6, 1, '{\"a\":6}', ?)", 1_780_000_000_000L, 1_780_000_000_000L,
                             1_780_000_000_000L);
                     return null;
+                }), (restarted, user) -> {
+                    Client c = restarted.client(token);
+                    String nd = c.get("/user/data/get?dataset=old&format=ndjson").text();
+                    String meta = ",\"_meta_user_id\":" + user + ",\"_meta_dataset\":\"%s\",\"_meta_ts\":\"%s\"}";
+                    String later = scorebook.store.IsoTime.format(1_780_000_000_000L);
+                    assertEquals(String.join("\n", "{\"a\":1" + meta.formatted("old", "2026-02-01T10:00:00.123Z"),
+                            "{\"a\":2" + meta.formatted("old", "2026-02-01T10:00:00.123Z"), "{\"a\":4" + meta.formatted("old", later),
+                            "{\"a\":6" + meta.formatted("old", later)) + "\n", nd);
+                    JsonNode mix = c.get("/user/data/get?dataset=mix&order=desc").json().path("rows");
+                    assertEquals(2, mix.size(), mix.toString());
+                    assertEquals(5, mix.get(0).path("a").asInt());
+                    assertEquals("2026-02-02T10:00:00.000Z", mix.get(1).path("_meta_ts").asText());
+                    // runs of one dataset and time: old 1-2, mix 3, old 4, mix 5, old 6; and the new append
+                    c.post("/user/data/append_jsonl?dataset=mix", "{\"a\": 7}");
+                    JsonNode after = c.get("/user/data/get?dataset=mix&order=desc&limit=1").json().path("rows").get(0);
+                    assertEquals(7, after.path("a").asInt());
+                    String cursor = c.get("/user/data/get?dataset=mix&limit=1&order=desc").json().path("next_cursor").asText();
+                    assertEquals("7", new String(java.util.Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8),
+                            "ids go on from the old rows'");
+                    assertEquals(6, (long) restarted.running().db().read(h -> h.createQuery(
+                            "SELECT count(*) FROM dataset_segments").mapTo(long.class).one()));
                 });
-            }
-            try (TestServer restarted = TestServer.startOn(dir)) {
-                Client c = restarted.client(token);
-                String nd = c.get("/user/data/get?dataset=old&format=ndjson").text();
-                String meta = ",\"_meta_user_id\":" + user + ",\"_meta_dataset\":\"%s\",\"_meta_ts\":\"%s\"}";
-                String later = scorebook.store.IsoTime.format(1_780_000_000_000L);
-                assertEquals(String.join("\n", "{\"a\":1" + meta.formatted("old", "2026-02-01T10:00:00.123Z"),
-                        "{\"a\":2" + meta.formatted("old", "2026-02-01T10:00:00.123Z"), "{\"a\":4" + meta.formatted("old", later),
-                        "{\"a\":6" + meta.formatted("old", later)) + "\n", nd);
-                JsonNode mix = c.get("/user/data/get?dataset=mix&order=desc").json().path("rows");
-                assertEquals(2, mix.size(), mix.toString());
-                assertEquals(5, mix.get(0).path("a").asInt());
-                assertEquals("2026-02-02T10:00:00.000Z", mix.get(1).path("_meta_ts").asText());
-                // runs of one dataset and time: old 1-2, mix 3, old 4, mix 5, old 6; and the new append
-                c.post("/user/data/append_jsonl?dataset=mix", "{\"a\": 7}");
-                JsonNode after = c.get("/user/data/get?dataset=mix&order=desc&limit=1").json().path("rows").get(0);
-                assertEquals(7, after.path("a").asInt());
-                String cursor = c.get("/user/data/get?dataset=mix&limit=1&order=desc").json().path("next_cursor").asText();
-                assertEquals("7", new String(java.util.Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8),
-                        "ids go on from the old rows'");
-                assertEquals(6, (long) restarted.running().db().read(h -> h.createQuery(
-                        "SELECT count(*) FROM dataset_segments").mapTo(long.class).one()));
-            }
-        } finally {
-            TestServer.deleteTree(dir);
-        }
     }
 
     @Test
@@ -316,28 +307,43 @@ class DatasetAppendTest {
 
     @Test
     void usageRowsOwedWhenTheServerStoppedAreMadeAfterItStarts() {
-        Path dir = TestServer.tempDir();
         String token = "sbu_owed-usage-rows";
+        servedAfter(Database::open, dir -> TestServer.start(ServerConfig.local(dir, TestServer.OWNER_TOKEN)
+                .withClock(Clock.fixed(NOW, ZoneOffset.UTC))), token, (db, user) -> {
+                    byte[] json = ("[" + String.join(",", rows(0, 4).strip().split("\n")) + "]").getBytes(StandardCharsets.UTF_8);
+                    String mapping = DatasetsTest.ADAPTER;
+                    // what an append commits; the server that made it stops before its fold
+                    new DatasetStore(db).append(user, "srv", NOW.toEpochMilli(), new RowScan.Rows("srv", json, 0, json.length, 4),
+                            mapping);
+                    assertEquals(1, owed(db));
+                }, (restarted, user) -> {
+                    JsonNode s = restarted.client(token).get("/usage/summary?from=2025-12-01&to=2025-12-31").json();
+                    assertEquals(3, s.path("requests").asLong(), s.toString());
+                    assertEquals(0, owed(restarted.running().db()));
+                    JsonNode m = restarted.client(token).get("/user/data/metrics?dataset=srv").json();
+                    assertEquals(3, m.path("usage_rows").asInt(), m.toString());
+                    assertEquals(user, restarted.client(token).get("/user/data/get?dataset=srv").json().path("rows").get(0)
+                            .path("_meta_user_id").asLong());
+                });
+    }
+
+    /**
+     * A folder's database, opened by {@code open}, gets a user who signs in with {@code token} and what
+     * {@code prepare} stores; then a server started on the folder by {@code start} is {@code check}ed.
+     */
+    private static void servedAfter(java.util.function.Function<Path, Database> open,
+                                    java.util.function.Function<Path, TestServer> start, String token,
+                                    java.util.function.ObjLongConsumer<Database> prepare,
+                                    java.util.function.ObjLongConsumer<TestServer> check) {
+        Path dir = TestServer.tempDir();
         try {
             long user;
-            try (Database db = Database.open(dir)) {
+            try (Database db = open.apply(dir)) {
                 user = userWithToken(db, token);
-                byte[] json = ("[" + String.join(",", rows(0, 4).strip().split("\n")) + "]").getBytes(StandardCharsets.UTF_8);
-                String mapping = DatasetsTest.ADAPTER;
-                // what an append commits; the server that made it stops before its fold
-                new DatasetStore(db).append(user, "srv", NOW.toEpochMilli(), new RowScan.Rows("srv", json, 0, json.length, 4),
-                        mapping);
-                assertEquals(1, owed(db));
+                prepare.accept(db, user);
             }
-            try (TestServer restarted = TestServer.start(ServerConfig.local(dir, TestServer.OWNER_TOKEN)
-                    .withClock(Clock.fixed(NOW, ZoneOffset.UTC)))) {
-                JsonNode s = restarted.client(token).get("/usage/summary?from=2025-12-01&to=2025-12-31").json();
-                assertEquals(3, s.path("requests").asLong(), s.toString());
-                assertEquals(0, owed(restarted.running().db()));
-                JsonNode m = restarted.client(token).get("/user/data/metrics?dataset=srv").json();
-                assertEquals(3, m.path("usage_rows").asInt(), m.toString());
-                assertEquals(user, restarted.client(token).get("/user/data/get?dataset=srv").json().path("rows").get(0)
-                        .path("_meta_user_id").asLong());
+            try (TestServer restarted = start.apply(dir)) {
+                check.accept(restarted, user);
             }
         } finally {
             TestServer.deleteTree(dir);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 import scorebook.store.Database;
@@ -16,6 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Rows are inserted in time order (rows of one millisecond as given), and the answer stays in the caller's order. */
 class UsageInsertOrderTest {
+    @AutoClose
+    static final TestServer server = TestServer.start();
+
     private static UsageStore.Row row(long ts, String id, String model) {
         return new UsageStore.Row(1, null, ts, "import", id, "gpu-1", model, null, 1, 2, 30.0, null, null, true, null,
                 null, null, null, null);
@@ -39,54 +43,50 @@ class UsageInsertOrderTest {
 
     @Test
     void theFirstCopyOfAnEventIsStoredAndTheAnswerIsInTheCallersOrder() throws Exception {
-        try (TestServer server = TestServer.start()) {
-            Database db = server.running().db();
-            long user = scorebook.testing.Tenant.create(server).userId();
-            long t = System.currentTimeMillis() - 60_000;
-            List<UsageStore.Row> rows = List.of(row(t + 5, "late", "m"), row(t, "x", "first"), row(t, "x", "second"),
-                    row(t + 1, "y", "m")).stream().map(x -> mine(user, x)).toList();
-            boolean[] inserted = db.write(h -> UsageStore.insert(h, rows, t));
-            assertArrayEquals(new boolean[] {true, true, false, true}, inserted);
-            assertEquals(List.of("x:first", "y:m", "late:m"), db.read(h -> h.createQuery(
-                    "SELECT request_id || ':' || model FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, user)
-                    .mapTo(String.class).list()), "ids in time order");
-        }
+        Database db = server.running().db();
+        long user = scorebook.testing.Tenant.create(server).userId();
+        long t = System.currentTimeMillis() - 60_000;
+        List<UsageStore.Row> rows = List.of(row(t + 5, "late", "m"), row(t, "x", "first"), row(t, "x", "second"),
+                row(t + 1, "y", "m")).stream().map(x -> mine(user, x)).toList();
+        boolean[] inserted = db.write(h -> UsageStore.insert(h, rows, t));
+        assertArrayEquals(new boolean[] {true, true, false, true}, inserted);
+        assertEquals(List.of("x:first", "y:m", "late:m"), db.read(h -> h.createQuery(
+                "SELECT request_id || ':' || model FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, user)
+                .mapTo(String.class).list()), "ids in time order");
     }
 
     @Test
     void rowsAlreadyStoredOrRepeatedAreSkippedInsideAndAcrossStatements() throws Exception {
-        try (TestServer server = TestServer.start()) {
-            Database db = server.running().db();
-            long user = scorebook.testing.Tenant.create(server).userId();
-            long t = System.currentTimeMillis() - 3_600_000;
-            int n = 2 * UsageStore.ROWS_A_STATEMENT + 10; // two whole statements, then ten rows one by one
-            int storedInFirst = 5;
-            int repeated = UsageStore.ROWS_A_STATEMENT + 7;
-            int storedInRest = n - 3;
-            db.write(h -> UsageStore.insert(h, List.of(mine(user, row(t + storedInFirst, "e" + storedInFirst, "old")),
-                    mine(user, row(t + storedInRest, "e" + storedInRest, "old"))), t));
-            List<UsageStore.Row> rows = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                // the repeated event: the same time and id as the row before it
-                int event = i == repeated ? i - 1 : i;
-                rows.add(mine(user, row(t + event, "e" + event, i == repeated ? "second" : "new")));
-            }
-            boolean[] inserted = db.write(h -> UsageStore.insert(h, rows, t));
-            boolean[] want = new boolean[n];
-            java.util.Arrays.fill(want, true);
-            want[storedInFirst] = false;
-            want[repeated] = false;
-            want[storedInRest] = false;
-            assertArrayEquals(want, inserted);
-            List<String> stored = db.read(h -> h.createQuery(
-                    "SELECT request_id || ':' || model FROM usage_events WHERE user_id = ? ORDER BY ts_ms, id")
-                    .bind(0, user).mapTo(String.class).list());
-            assertEquals(n - 1, stored.size(), "one row per event");
-            assertEquals("e5:old", stored.get(storedInFirst));
-            assertEquals("e" + (repeated - 1) + ":new", stored.get(repeated - 1));
-            assertEquals("e" + (repeated + 1) + ":new", stored.get(repeated), "the repeat was not stored");
-            assertEquals("e" + storedInRest + ":old", stored.get(storedInRest - 1));
+        Database db = server.running().db();
+        long user = scorebook.testing.Tenant.create(server).userId();
+        long t = System.currentTimeMillis() - 3_600_000;
+        int n = 2 * UsageStore.ROWS_A_STATEMENT + 10; // two whole statements, then one of ten rows
+        int storedInFirst = 5;
+        int repeated = UsageStore.ROWS_A_STATEMENT + 7;
+        int storedInRest = n - 3;
+        db.write(h -> UsageStore.insert(h, List.of(mine(user, row(t + storedInFirst, "e" + storedInFirst, "old")),
+                mine(user, row(t + storedInRest, "e" + storedInRest, "old"))), t));
+        List<UsageStore.Row> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            // the repeated event: the same time and id as the row before it
+            int event = i == repeated ? i - 1 : i;
+            rows.add(mine(user, row(t + event, "e" + event, i == repeated ? "second" : "new")));
         }
+        boolean[] inserted = db.write(h -> UsageStore.insert(h, rows, t));
+        boolean[] want = new boolean[n];
+        java.util.Arrays.fill(want, true);
+        want[storedInFirst] = false;
+        want[repeated] = false;
+        want[storedInRest] = false;
+        assertArrayEquals(want, inserted);
+        List<String> stored = db.read(h -> h.createQuery(
+                "SELECT request_id || ':' || model FROM usage_events WHERE user_id = ? ORDER BY ts_ms, id")
+                .bind(0, user).mapTo(String.class).list());
+        assertEquals(n - 1, stored.size(), "one row per event");
+        assertEquals("e5:old", stored.get(storedInFirst));
+        assertEquals("e" + (repeated - 1) + ":new", stored.get(repeated - 1));
+        assertEquals("e" + (repeated + 1) + ":new", stored.get(repeated), "the repeat was not stored");
+        assertEquals("e" + storedInRest + ":old", stored.get(storedInRest - 1));
     }
 
     private static UsageStore.Row mine(long user, UsageStore.Row x) {
