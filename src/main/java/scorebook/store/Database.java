@@ -132,6 +132,35 @@ public final class Database implements AutoCloseable {
     }
 
     /**
+     * Runs a write like {@link #write}, with SQLite's foreign key checks off: for bulk inserts whose callback checks
+     * once, inside the transaction, that the parents its rows point at exist. Row by row that check is a parent
+     * lookup for every row. Only for inserts: a delete in the callback would not cascade.
+     */
+    public <R, X extends Exception> R writeParentsChecked(HandleCallback<R, X> callback) throws X {
+        writeLock.lock();
+        try {
+            foreignKeys(false); // a no-op inside a transaction: before it begins
+            try {
+                return writer.inTransaction(callback);
+            } finally {
+                foreignKeys(true);
+            }
+        } finally {
+            writes.incrementAndGet();
+            checkpointer.catchUpIfWanted();
+            writeLock.unlock();
+        }
+    }
+
+    private void foreignKeys(boolean on) {
+        try (var st = writerConnection.createStatement()) {
+            st.execute("PRAGMA foreign_keys = " + (on ? "ON" : "OFF"));
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot set foreign key checks: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Marks that a bulk write (an import, a dataset append) just committed, so that background work which can wait
      * (the usage rollups' fold) waits until a burst of them ends instead of taking turns at the writer lock with it.
      */
