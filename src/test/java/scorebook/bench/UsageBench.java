@@ -307,7 +307,7 @@ public final class UsageBench implements Benchmark {
         long now = System.currentTimeMillis();
         // as bytes, as a client sends a file: the 2 MB String encoding is not the server's work
         List<byte[]> bodies = new ArrayList<>();
-        int warm = 12;
+        int warm = 30;
         for (int b = 0; b < warm + 10; b++) {
             StringBuilder s = new StringBuilder(10_000 * 200).append('[');
             for (int i = 0; i < 10_000; i++) {
@@ -323,7 +323,9 @@ public final class UsageBench implements Benchmark {
         }
         // warm-up: imports as measured, until the JIT is idle (after two dry runs, as before, it compiled the insert
         // during the measured imports: 270-470 ms of JIT CPU every four imports until the sixteenth, a probe found;
-        // after four imports the ten measured ones still took 490-600 ms of JIT CPU, after twelve 130-210 ms)
+        // after four imports the ten measured ones still took 490-600 ms of JIT CPU, after twelve 130-210 ms). The
+        // methods an import runs once (the insert, the scan, the checks) reach C2 only after ~20 imports: after
+        // twelve, -XX:+PrintCompilation showed them compiled during the measured ones; after thirty, none of ours.
         for (int b = 0; b < warm; b++) {
             exchange("/usage/import", bodies.get(b));
         }
