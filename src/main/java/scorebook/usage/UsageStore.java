@@ -71,6 +71,7 @@ public final class UsageStore implements AutoCloseable {
     private static final int OWN = 1 << 1 | 1 << 2;
     /** The INSERT statement per {@link Shape} and rows a statement. */
     private static final Map<Long, String> INSERTS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_INSERTS = 256;
     private static final String STORED_IDS = "SELECT id FROM usage_events WHERE id BETWEEN ? AND ?";
     /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
     private static final String NEXT_ID = """
@@ -1259,6 +1260,9 @@ public final class UsageStore implements AutoCloseable {
     private static String insertSql(Shape shape, int rowsAStatement) {
         // COLUMNS has 29 entries: two masks and the row count fit one long
         long key = (long) (rowsAStatement - 1) << 58 | (long) shape.shared() << 29 | shape.bound();
+        if (INSERTS.size() >= MAX_INSERTS) {
+            INSERTS.clear(); // shapes follow the batches' contents: kept few, not every one ever seen
+        }
         return INSERTS.computeIfAbsent(key, k -> {
             StringBuilder names = new StringBuilder();
             for (int i = 0; i < COLUMNS.length; i++) {
