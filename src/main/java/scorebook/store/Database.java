@@ -121,14 +121,7 @@ public final class Database implements AutoCloseable {
 
     /** Runs a write in one transaction on the single writer connection; all or nothing. */
     public <R, X extends Exception> R write(HandleCallback<R, X> callback) throws X {
-        writeLock.lock();
-        try {
-            return writer.inTransaction(callback);
-        } finally {
-            writes.incrementAndGet();
-            checkpointer.catchUpIfWanted();
-            writeLock.unlock();
-        }
+        return write(callback, true);
     }
 
     /**
@@ -137,8 +130,15 @@ public final class Database implements AutoCloseable {
      * lookup for every row. Only for inserts: a delete in the callback would not cascade.
      */
     public <R, X extends Exception> R writeParentsChecked(HandleCallback<R, X> callback) throws X {
+        return write(callback, false);
+    }
+
+    private <R, X extends Exception> R write(HandleCallback<R, X> callback, boolean checkForeignKeys) throws X {
         writeLock.lock();
         try {
+            if (checkForeignKeys) {
+                return writer.inTransaction(callback);
+            }
             foreignKeys(false); // a no-op inside a transaction: before it begins
             try {
                 return writer.inTransaction(callback);

@@ -525,12 +525,14 @@ public final class UsageStore implements AutoCloseable {
                 keys.add(r.apiKeyId());
             }
         }
-        for (var parent : Map.of("users", users, "api_keys", keys).entrySet()) {
-            for (long id : parent.getValue()) {
-                if (h.createQuery("SELECT count(*) FROM " + parent.getKey() + " WHERE id = ?").bind(0, id)
-                        .mapTo(int.class).one() == 0) {
-                    throw new SQLException("FOREIGN KEY constraint failed: no " + parent.getKey() + " row " + id);
-                }
+        exist(h, "users", users);
+        exist(h, "api_keys", keys);
+    }
+
+    private static void exist(Handle h, String table, Set<Long> ids) throws SQLException {
+        for (long id : ids) {
+            if (h.createQuery("SELECT count(*) FROM " + table + " WHERE id = ?").bind(0, id).mapTo(int.class).one() == 0) {
+                throw new SQLException("FOREIGN KEY constraint failed: no " + table + " row " + id);
             }
         }
     }

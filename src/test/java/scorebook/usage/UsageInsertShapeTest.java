@@ -74,7 +74,7 @@ class UsageInsertShapeTest {
     }
 
     @Test
-    void aBulkInsertForAUserThatIsGoneStoresNothingAndForeignKeysStayOn() throws Exception {
+    void aBulkInsertForAUserOrApiKeyThatIsGoneStoresNothingAndForeignKeysStayOn() throws Exception {
         Database db = server.running().db();
         UsageStore store = server.running().parts().devices().usage();
         long gone = 9_999_999;
@@ -84,6 +84,17 @@ class UsageInsertShapeTest {
         int stored = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, gone).mapTo(int.class).one());
         assertEquals(0, stored);
+        // an API key that is gone fails the batch of a user who exists, and stores none of it
+        long user = Tenant.create(server).userId();
+        var fine = new UsageStore.Row(user, null, System.currentTimeMillis(), "import", "y", null, null, null, 1, 2,
+                null, null, null, true, null, null, null, null, null);
+        var noKey = new UsageStore.Row(user, 9_999_999L, System.currentTimeMillis(), "import", "z", null, null, null, 1,
+                2, null, null, null, true, null, null, null, null, null);
+        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(fine, noKey), false));
+        int mine = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
+                .bind(0, user).mapTo(int.class).one());
+        assertEquals(0, mine);
+        assertEquals(1, store.insertAll(List.of(fine), false), "the same batch without it is stored");
         // the writer checks foreign keys again for everything else
         SQLException e = assertThrows(SQLException.class, () -> db.write(h -> UsageStore.insert(h, List.of(row), 0)));
         assertTrue(e.getMessage().contains("FOREIGN KEY"), e.getMessage());
