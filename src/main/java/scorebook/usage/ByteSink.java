@@ -29,6 +29,18 @@ final class ByteSink {
         size += b.length;
     }
 
+    void writeLong(long v) {
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            write((int) (v >>> shift));
+        }
+    }
+
+    void writeInt(int v) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            write(v >>> shift);
+        }
+    }
+
     byte[] toByteArray() {
         return Arrays.copyOf(bytes, size);
     }

@@ -56,6 +56,7 @@ public final class UsageCsv {
     }
 
     static long export(Database db, long userId, UsageFilter f, List<String> labels, OutputStream out, int sliceRows) {
+        UsageStore.derivePending(db); // staged imports and dataset rows' usage rows are exported too
         Lines header = new Lines(out);
         try {
             for (String c : COLUMNS) {

@@ -239,7 +239,7 @@ final class UsageImport {
         if (strict && !c.errors().isEmpty()) {
             return new Result(parsed.size(), 0, 0, c.errors().size(), c.errors());
         }
-        int imported = c.rows().isEmpty() ? 0 : store.insertAll(c.rows(), dryRun);
+        int imported = c.rows().isEmpty() ? 0 : store.importRows(userId, c.rows(), dryRun);
         return new Result(parsed.size(), imported, c.rows().size() - imported, c.errors().size(), c.errors());
     }
 

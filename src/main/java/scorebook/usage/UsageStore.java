@@ -83,7 +83,7 @@ public final class UsageStore implements AutoCloseable {
     private static final String PENDING = """
             SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
                    max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END
-                   + (""" + DatasetUsage.PENDING + ")";
+                   + (""" + DatasetUsage.PENDING + ") + (" + ImportBatches.PENDING + ")";
     /** What a row's cells add up, read by {@link #foldedRow}. */
     private static final String FOLDED_COLUMNS = """
             SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
@@ -258,6 +258,7 @@ public final class UsageStore implements AutoCloseable {
 
     private final Database db;
     private final Clock clock;
+    private final ImportBatches importBatches = new ImportBatches();
     private final LinkedBlockingQueue<Row> queue = new LinkedBlockingQueue<>(MAX_QUEUE);
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition progressed = lock.newCondition();
@@ -484,35 +485,45 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    /** Stores rows in one transaction and answers how many were new; a dry run rolls it back (counts stay exact). */
-    public int insertAll(List<Row> rows, boolean dryRun) {
-        final class DryRun extends RuntimeException {
-            final int inserted;
-
-            DryRun(int inserted) {
-                super(null, null, false, false);
-                this.inserted = inserted;
-            }
-        }
+    /**
+     * Stages one user's imported rows for the fold ({@link ImportBatches}) and answers how many are new; a dry run
+     * answers the same and stores nothing. Every read of usage rows inserts staged rows first.
+     */
+    public int importRows(long userId, List<Row> rows, boolean dryRun) {
         try {
-            int inserted = db.writeParentsChecked(h -> {
-                parentsExist(h, rows);
-                int n = 0;
-                for (boolean b : insert(h, rows, clock.millis())) {
-                    n += b ? 1 : 0;
-                }
-                if (dryRun) {
-                    throw new DryRun(n);
-                }
-                return n;
-            });
-            db.bulkWritten();
-            return inserted;
-        } catch (DryRun d) {
-            return d.inserted;
+            ImportBatches.Staged staged = db.write(h -> importBatches.stage(h, userId, rows, clock.millis(), dryRun));
+            importBatches.remember(staged);
+            if (staged.batchId() != 0) {
+                db.bulkWritten();
+            }
+            return staged.rows();
         } catch (SQLException e) {
             throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
         }
+    }
+
+    /** Stores rows in one transaction, foreign keys checked once, and answers how many were new. */
+    public int insertAll(List<Row> rows) {
+        try {
+            int inserted = db.writeParentsChecked(h -> insertChecked(h, rows, clock.millis()));
+            db.bulkWritten();
+            return inserted;
+        } catch (SQLException e) {
+            throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Inserts rows inside a transaction of {@link Database#writeParentsChecked} (foreign keys off): checks once that
+     * their users and API keys exist, then inserts them; answers how many were new.
+     */
+    static int insertChecked(Handle h, List<Row> rows, long nowMs) throws SQLException {
+        parentsExist(h, rows);
+        int n = 0;
+        for (boolean b : insert(h, rows, nowMs)) {
+            n += b ? 1 : 0;
+        }
+        return n;
     }
 
     /** Fails unless every user and API key the rows name is stored: the foreign keys, checked once a batch. */
@@ -733,19 +744,28 @@ public final class UsageStore implements AutoCloseable {
      * reading raw usage rows. One read of a (mostly empty) table when none are owed.
      */
     public static void derivePending(Database db) {
-        if (db.read(h -> h.createQuery(DatasetUsage.PENDING).mapTo(long.class).one()) > 0) {
+        if (db.read(h -> h.createQuery("SELECT (" + DatasetUsage.PENDING + ") + (" + ImportBatches.PENDING + ")")
+                .mapTo(long.class).one()) > 0) {
             deriveAll(db);
         }
     }
 
     private static void deriveAll(Database db) {
         try {
-            while (db.write(h -> DatasetUsage.derive(h, FOLD_CHUNK)) > 0) {
-                // one transaction per chunk of appends, so the writer lock is held a short while at a time
+            while (derive(db, FOLD_CHUNK) > 0) {
+                // one transaction per chunk of appends and imports, so the writer lock is held a short while at a time
             }
         } catch (SQLException e) {
-            throw new IllegalStateException("usage rows of dataset rows not made: " + e.getMessage(), e);
+            throw new IllegalStateException("usage rows of dataset rows and imports not made: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Makes the usage rows owed to dataset rows, then inserts staged imports (foreign keys checked once a batch), about
+     * {@code limit} of each, in a transaction each; answers how many rows that was.
+     */
+    private static int derive(Database db, int limit) throws SQLException {
+        return db.write(h -> DatasetUsage.derive(h, limit)) + db.writeParentsChecked(h -> ImportBatches.derive(h, limit));
     }
 
     /** How many rows wait to be folded, about (ids above the watermark; rows skipped as duplicates leave gaps). */
@@ -756,7 +776,7 @@ public final class UsageStore implements AutoCloseable {
     /** Makes one chunk of owed dataset usage rows and folds one chunk of pending rows, each in its own transaction. */
     private static void foldChunk(Database db) {
         try {
-            db.write(h -> DatasetUsage.derive(h, FOLD_CHUNK));
+            derive(db, FOLD_CHUNK);
             db.write(h -> fold(h, FOLD_CHUNK));
         } catch (SQLException e) {
             throw new IllegalStateException("usage rollups not folded: " + e.getMessage(), e);

@@ -349,13 +349,17 @@ public final class UsageBench implements Benchmark {
         long d0 = System.nanoTime();
         drain();
         double drainMs = ms(d0);
+        // the rows are answerable only once inserted and folded (an import stages them: docs/usage.md)
+        double untilFoldedMs = java.util.Arrays.stream(ms).sum() + drainMs;
         return List.of(new Row("POST /usage/import (JSON, 10,000 rows)", "10 requests", Stats.median(ms),
                         Stats.percentile(ms, 95), "ms", String.format(Locale.ROOT, "%,.0f rows/s", rate), "≥ 100,000 rows/s",
                         rate >= 100_000),
                 new Row("  CPU per 1,000 imported rows", String.format(Locale.ROOT, "load %.1f→%.1f", load0, loadAverage()),
                         cpuPer1k, cpuPer1k, "ms", "", "", true),
                 new Row("  then a summary (folds what is pending)", "100,000 rows imported", drainMs, drainMs, "ms", "",
-                        "", true));
+                        "", true),
+                new Row("  imported, inserted and folded", "10 imports + the summary", untilFoldedMs, untilFoldedMs, "ms",
+                        String.format(Locale.ROOT, "%,.0f rows/s", 100_000 / (untilFoldedMs / 1000)), "", true));
     }
 
     /** N rows over 30 days (generated once, kept in the temp folder), then the dashboard queries. */

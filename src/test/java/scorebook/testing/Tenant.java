@@ -68,6 +68,7 @@ public record Tenant(TestServer server, String name, long userId, String token, 
         Wait.until(atLeast + " usage rows of " + name, () -> {
             // rows are written in the background: everything recorded so far is stored first
             server.running().parts().devices().usage().flush(Wait.DEADLINE);
+            scorebook.usage.UsageStore.derivePending(server.running().db()); // and imports staged for the fold
             last.set(0, server.running().db().read(h -> h.createQuery(
                     "SELECT * FROM usage_events WHERE user_id = ? ORDER BY id").bind(0, userId).mapToMap().list()));
             return last.get(0).size() >= atLeast;

@@ -211,8 +211,8 @@ class UsageFoldTest {
     @Test
     void aDuplicateSkippedOnInsertIsNotFoldedAndTheAnswerCountsItOnce() {
         UsageStore store = store();
-        assertEquals(500, store.insertAll(rows("a", 500), false));
-        assertEquals(0, store.insertAll(rows("a", 500), false), "the same events again are duplicates");
+        assertEquals(500, store.insertAll(rows("a", 500)));
+        assertEquals(0, store.insertAll(rows("a", 500)), "the same events again are duplicates");
         assertEquals(500L, answered().getFirst());
         assertEquals(500, cellRequests(2));
     }

@@ -35,6 +35,7 @@ class UsageImportKeyTest {
     }
 
     private static long stored(Tenant t) {
+        UsageStore.derivePending(server.running().db()); // imports are staged until the fold inserts them
         return server.running().db().read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, t.userId()).mapTo(long.class).one());
     }

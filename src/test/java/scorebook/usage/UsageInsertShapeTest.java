@@ -80,7 +80,7 @@ class UsageInsertShapeTest {
         long gone = 9_999_999;
         var row = new UsageStore.Row(gone, null, System.currentTimeMillis(), "import", "x", null, null, null, 1, 2,
                 null, null, null, true, null, null, null, null, null);
-        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(row), false));
+        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(row)));
         int stored = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, gone).mapTo(int.class).one());
         assertEquals(0, stored);
@@ -90,11 +90,11 @@ class UsageInsertShapeTest {
                 null, null, null, true, null, null, null, null, null);
         var noKey = new UsageStore.Row(user, 9_999_999L, System.currentTimeMillis(), "import", "z", null, null, null, 1,
                 2, null, null, null, true, null, null, null, null, null);
-        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(fine, noKey), false));
+        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(fine, noKey)));
         int mine = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, user).mapTo(int.class).one());
         assertEquals(0, mine);
-        assertEquals(1, store.insertAll(List.of(fine), false), "the same batch without it is stored");
+        assertEquals(1, store.insertAll(List.of(fine)), "the same batch without it is stored");
         // the writer checks foreign keys again for everything else
         SQLException e = assertThrows(SQLException.class, () -> db.write(h -> UsageStore.insert(h, List.of(row), 0)));
         assertTrue(e.getMessage().contains("FOREIGN KEY"), e.getMessage());
