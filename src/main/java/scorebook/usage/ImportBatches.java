@@ -76,6 +76,9 @@ final class ImportBatches {
      * {@code rows}: the same rule as the insert's ({@code ON CONFLICT DO NOTHING}).
      */
     Staged stage(Handle h, long userId, List<UsageStore.Row> rows, long nowMs, boolean dryRun) throws SQLException {
+        if (rows.isEmpty()) {
+            return new Staged(0, 0, null);
+        }
         int[] order = UsageStore.timeOrder(rows);
         int n = order.length;
         long[] ts = new long[n];
@@ -91,7 +94,7 @@ final class ImportBatches {
         boolean[] fresh = firstOfEachEvent(ts, key);
         Connection c = h.getConnection();
         dropStored(c, userId, ts, key, fresh);
-        for (Keys staged : stagedKeys(c, userId, ts[0], ts[n - 1])) {
+        for (Keys staged : stagedKeys(h, userId, ts[0], ts[n - 1])) {
             for (int k = 0; k < n; k++) {
                 fresh[k] &= !staged.contains(ts[k], key[k]);
             }
@@ -199,20 +202,31 @@ final class ImportBatches {
                 .append(" AND ts_ms = t AND event_key = k)").toString();
     }
 
-    /** The keys of the user's staged batches that overlap a time range: kept ones, or read from their rows. */
-    private List<Keys> stagedKeys(Connection c, long userId, long fromMs, long toMs) throws SQLException {
+    /**
+     * The keys of the user's staged batches that overlap a time range: kept ones, or read from their rows. When the
+     * user has more than {@value #KEYS_KEPT} batches staged (many small imports while the fold waits), they are all
+     * inserted first instead, so that an import never looks through more.
+     */
+    private List<Keys> stagedKeys(Handle h, long userId, long fromMs, long toMs) throws SQLException {
+        Connection c = h.getConnection();
         List<Long> ids = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT id FROM usage_import_batches
-                WHERE user_id = ? AND first_ts_ms <= ? AND last_ts_ms >= ? ORDER BY id""")) {
+        int batches = 0;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT id, first_ts_ms, last_ts_ms FROM usage_import_batches WHERE user_id = ? ORDER BY id")) {
             ps.setLong(1, userId);
-            ps.setLong(2, toMs);
-            ps.setLong(3, fromMs);
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    ids.add(rs.getLong(1));
+                for (; rs.next(); batches++) {
+                    if (rs.getLong(2) <= toMs && rs.getLong(3) >= fromMs) {
+                        ids.add(rs.getLong(1));
+                    }
                 }
             }
+        }
+        if (batches > KEYS_KEPT) {
+            while (derive(h, Integer.MAX_VALUE) > 0) {
+                // every staged batch, everyone's: the stored events are then checked by the index read
+            }
+            return List.of();
         }
         List<Keys> out = new ArrayList<>(ids.size());
         for (long id : ids) {
@@ -245,9 +259,9 @@ final class ImportBatches {
     }
 
     /**
-     * Inserts the oldest staged batches, whole, about {@code limit} rows in all, inside the caller's transaction (of
-     * {@link scorebook.store.Database#writeParentsChecked}), and drops their lines; answers how many rows they held
-     * (0: none waited).
+     * Inserts the oldest staged batches, whole, about {@code limit} rows in all, inside the caller's transaction (the
+     * fold's runs with {@link scorebook.store.Database#writeParentsChecked}), and drops their lines; answers how many
+     * rows they held (0: none waited).
      */
     static int derive(Handle h, int limit) throws SQLException {
         Connection c = h.getConnection();

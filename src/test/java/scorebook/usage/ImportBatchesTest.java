@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Imports are staged for the fold: the answer counts each event once whether its copy is stored, staged, or earlier
  * in the batch (also after a restart, when no keys are in memory); the staged rows come back exactly; every answer
- * has them at once; a dry run stages nothing; a deleted user's staged rows go with it.
+ * has them at once; a dry run stages nothing; a deleted user's staged rows go with it; many small imports are inserted
+ * before an import would look through more than 64 staged batches.
  */
 class ImportBatchesTest {
     @AutoClose
@@ -86,6 +87,26 @@ class ImportBatchesTest {
                     .bind(0, u).mapTo(String.class).list()), "each event once, the first copy");
             assertEquals(0, store.importRows(u, withCopy, false), "stored events are duplicates");
             assertEquals(0, staged(db));
+        }
+    }
+
+    @Test
+    void manySmallImportsAreInsertedBeforeAnImportWouldCheckAgainstTooManyBatches() {
+        Path dir = TestServer.tempDir();
+        try (Database db = Database.open(dir)) {
+            long u = user(db, "a");
+            List<UsageStore.Row> a = rows(u, "a", 100);
+            UsageStore store = new UsageStore(db);
+            for (UsageStore.Row r : a) {
+                assertEquals(1, store.importRows(u, List.of(r), false));
+                assertTrue(staged(db) <= 65, "batches staged: " + staged(db));
+            }
+            assertTrue(stored(db, u) > 0, "the first 65 were inserted when the 66th came");
+            assertEquals(100, stored(db, u) + db.read(h -> h.createQuery("SELECT sum(row_count) FROM usage_import_batches")
+                    .mapTo(long.class).one()));
+            assertEquals(0, store.importRows(u, a, false), "every one is a duplicate, stored or staged");
+            UsageStore.derivePending(db);
+            assertEquals(100, stored(db, u));
         }
     }
 
