@@ -502,8 +502,11 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    /** Stores rows in one transaction, foreign keys checked once, and answers how many were new. */
-    public int insertAll(List<Row> rows) {
+    /**
+     * Stores rows in one transaction, foreign keys checked once, and answers how many were new: the fold's path for
+     * staged imports ({@link #insertChecked}) in a transaction of its own.
+     */
+    int insertAll(List<Row> rows) {
         try {
             int inserted = db.writeParentsChecked(h -> insertChecked(h, rows, clock.millis()));
             db.bulkWritten();
