@@ -78,7 +78,7 @@ public final class UsageCsv {
             sql.append(" ORDER BY ts_ms, event_key");
             String query = sql.toString();
             long rows = Slices.write(Slices.starts(db, userId, f.fromMs(), f.toMs(), sliceRows), f.toMs(),
-                    (from, to) -> slice(db, query, userId, from, to, filters, labels), out);
+                    (from, to, buffer) -> slice(db, query, userId, from, to, filters, labels, buffer), out);
             out.flush();
             return rows;
         } catch (IOException e) {
@@ -88,8 +88,8 @@ public final class UsageCsv {
 
     /** The CSV lines of one slice of the export, in memory. */
     private static Slices.Slice slice(Database db, String query, long userId, long fromMs, long toMs, List<Object> filters,
-                                      List<String> labels) {
-        Lines lines = new Lines(null);
+                                      List<String> labels, byte[] buffer) {
+        Lines lines = new Lines(null, buffer);
         long n = db.read(h -> {
             long count = 0;
             try (PreparedStatement ps = h.getConnection().prepareStatement(query)) {
@@ -157,11 +157,17 @@ public final class UsageCsv {
     private static final class Lines {
         private static final int FLUSH_AT = 1 << 16;
         private final OutputStream out;
-        private byte[] buf = new byte[FLUSH_AT + 4096];
+        private byte[] buf;
         private int len;
 
         Lines(OutputStream out) {
+            this(out, null);
+        }
+
+        /** Into {@code buf} when given (a written slice's), else a new buffer. */
+        Lines(OutputStream out, byte[] buf) {
             this.out = out;
+            this.buf = buf != null ? buf : new byte[FLUSH_AT + 4096];
         }
 
         /** A text cell (UTF-8; null is empty): made inert when a spreadsheet would run it, quoted when it must be. */

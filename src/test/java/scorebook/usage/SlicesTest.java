@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SlicesTest {
     @Test
-    void slicesAreMadeAFewAheadOfTheWriterAndWrittenInOrder() throws Exception {
+    void slicesAreMadeAFewAheadOfTheWriterAndWrittenInOrderInBuffersUsedAgain() throws Exception {
         List<Long> starts = new ArrayList<>();
         for (long s = 0; s < 100; s++) {
             starts.add(s * 10);
@@ -39,14 +39,21 @@ class SlicesTest {
                 super.write(b, off, len);
             }
         };
-        long rows = Slices.write(starts, 1_000, (from, to) -> {
+        java.util.Set<byte[]> buffers = java.util.Collections.synchronizedSet(
+                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        long rows = Slices.write(starts, 1_000, (from, to, buffer) -> {
             made.incrementAndGet();
             byte[] line = (from + "-" + to + "\n").getBytes(StandardCharsets.US_ASCII);
-            return new Slices.Slice(line, line.length, 1);
+            byte[] into = buffer != null ? buffer : new byte[64];
+            System.arraycopy(line, 0, into, 0, line.length);
+            buffers.add(into);
+            return new Slices.Slice(into, line.length, 1);
         }, out);
         assertEquals(100, rows);
         assertEquals(100, made.get());
         assertTrue(mostAhead[0] <= Slices.AHEAD, "made ahead of the writer: " + mostAhead[0]);
+        // a written slice's buffer is used again, and only once written (else a line below would be another's)
+        assertTrue(buffers.size() <= Slices.AHEAD + 2, buffers.size() + " buffers for 100 slices");
         String[] lines = out.toString(StandardCharsets.US_ASCII).split("\n");
         for (int i = 0; i < 100; i++) {
             assertEquals(i * 10 + "-" + (i == 99 ? 1_000 : (i + 1) * 10), lines[i]);
