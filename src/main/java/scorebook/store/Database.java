@@ -127,7 +127,8 @@ public final class Database implements AutoCloseable {
     /**
      * Runs a write like {@link #write}, with SQLite's foreign key checks off: for bulk inserts whose callback checks
      * once, inside the transaction, that the parents its rows point at exist. Row by row that check is a parent
-     * lookup for every row. Only for inserts: a delete in the callback would not cascade.
+     * lookup for every row. Only for inserts, and deletes of rows no foreign key points at (a staged import's line):
+     * any other delete in the callback would not cascade.
      */
     public <R, X extends Exception> R writeParentsChecked(HandleCallback<R, X> callback) throws X {
         return write(callback, false);

@@ -14,7 +14,7 @@ final class StagedRows {
     private static final int VERSION = 1;
     private static final int OK = 1;
     private static final int API_KEY = 1 << 1;
-    /** Bits 2 to 18: the text and number fields in {@link #texts}/{@link #numbers} order. */
+    /** Bits 2 to 18: the text and number fields, in {@link #fields} order. */
     private static final int FIRST_FIELD = 2;
     private static final int HARDWARE = 1 << 19;
     private static final int FIRST_HARDWARE = 20;

@@ -76,6 +76,8 @@ public final class UsageStore implements AutoCloseable {
     /** The largest id given so far: of the stored rows, or the fold watermark when rows at the top were deleted. */
     private static final String NEXT_ID = """
             SELECT max(coalesce((SELECT max(id) FROM usage_events), 0), (SELECT folded_id FROM usage_fold WHERE id = 1))""";
+    /** Rows not in usage_events yet: dataset rows owed their usage rows, and staged imports. */
+    private static final String OWED = "SELECT (" + DatasetUsage.PENDING + ") + (" + ImportBatches.PENDING + ")";
     /**
      * How many rows wait to be folded, about (duplicates skipped on insert leave gaps in the ids); 1 when the cuts of
      * the cells stored before schema/015 wait to be made; plus the dataset rows whose usage rows are not made yet.
@@ -83,7 +85,7 @@ public final class UsageStore implements AutoCloseable {
     private static final String PENDING = """
             SELECT CASE WHEN (SELECT cuts_built FROM usage_fold WHERE id = 1) = 0 THEN 1 ELSE
                    max(coalesce((SELECT max(id) FROM usage_events), 0) - (SELECT folded_id FROM usage_fold WHERE id = 1), 0) END
-                   + (""" + DatasetUsage.PENDING + ") + (" + ImportBatches.PENDING + ")";
+                   + (""" + OWED + ")";
     /** What a row's cells add up, read by {@link #foldedRow}. */
     private static final String FOLDED_COLUMNS = """
             SELECT id, user_id, ts_ms, source_kind, model, device, tag, tenant, dataset, ok, prompt_tokens,
@@ -503,20 +505,6 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * Stores rows in one transaction, foreign keys checked once, and answers how many were new: the fold's path for
-     * staged imports ({@link #insertChecked}) in a transaction of its own.
-     */
-    int insertAll(List<Row> rows) {
-        try {
-            int inserted = db.writeParentsChecked(h -> insertChecked(h, rows, clock.millis()));
-            db.bulkWritten();
-            return inserted;
-        } catch (SQLException e) {
-            throw new IllegalStateException("usage rows not stored: " + e.getMessage(), e);
-        }
-    }
-
-    /**
      * Inserts rows inside a transaction of {@link Database#writeParentsChecked} (foreign keys off): checks once that
      * their users and API keys exist, then inserts them; answers how many were new.
      */
@@ -747,8 +735,7 @@ public final class UsageStore implements AutoCloseable {
      * reading raw usage rows. One read of a (mostly empty) table when none are owed.
      */
     public static void derivePending(Database db) {
-        if (db.read(h -> h.createQuery("SELECT (" + DatasetUsage.PENDING + ") + (" + ImportBatches.PENDING + ")")
-                .mapTo(long.class).one()) > 0) {
+        if (db.read(h -> h.createQuery(OWED).mapTo(long.class).one()) > 0) {
             deriveAll(db);
         }
     }

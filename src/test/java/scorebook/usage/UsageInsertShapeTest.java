@@ -76,11 +76,10 @@ class UsageInsertShapeTest {
     @Test
     void aBulkInsertForAUserOrApiKeyThatIsGoneStoresNothingAndForeignKeysStayOn() throws Exception {
         Database db = server.running().db();
-        UsageStore store = server.running().parts().devices().usage();
         long gone = 9_999_999;
         var row = new UsageStore.Row(gone, null, System.currentTimeMillis(), "import", "x", null, null, null, 1, 2,
                 null, null, null, true, null, null, null, null, null);
-        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(row)));
+        assertThrows(SQLException.class, () -> bulkInsert(db, List.of(row)));
         int stored = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, gone).mapTo(int.class).one());
         assertEquals(0, stored);
@@ -90,14 +89,19 @@ class UsageInsertShapeTest {
                 null, null, null, true, null, null, null, null, null);
         var noKey = new UsageStore.Row(user, 9_999_999L, System.currentTimeMillis(), "import", "z", null, null, null, 1,
                 2, null, null, null, true, null, null, null, null, null);
-        assertThrows(IllegalStateException.class, () -> store.insertAll(List.of(fine, noKey)));
+        assertThrows(SQLException.class, () -> bulkInsert(db, List.of(fine, noKey)));
         int mine = db.read(h -> h.createQuery("SELECT count(*) FROM usage_events WHERE user_id = ?")
                 .bind(0, user).mapTo(int.class).one());
         assertEquals(0, mine);
-        assertEquals(1, store.insertAll(List.of(fine)), "the same batch without it is stored");
+        assertEquals(1, bulkInsert(db, List.of(fine)), "the same batch without it is stored");
         // the writer checks foreign keys again for everything else
         SQLException e = assertThrows(SQLException.class, () -> db.write(h -> UsageStore.insert(h, List.of(row), 0)));
         assertTrue(e.getMessage().contains("FOREIGN KEY"), e.getMessage());
+    }
+
+    /** The bulk insert a fold makes of a staged import: foreign keys checked once, by the batch. */
+    private static int bulkInsert(Database db, List<UsageStore.Row> rows) throws SQLException {
+        return db.writeParentsChecked(h -> UsageStore.insertChecked(h, rows, System.currentTimeMillis()));
     }
 
     /** The stored rows of users, in time order, as {@link #expected} writes them. */
